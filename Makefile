@@ -1,0 +1,31 @@
+# Two commands do all set-up on a fresh machine: `make play` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+# llama-cpp-python builds from source (~9 min on 2 cores; pip caches the wheel afterwards).
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+
+.PHONY: play test install benchmarks clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+play: $(STAMP)
+	$(PY) -m sandbox play
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+benchmarks: $(STAMP)
+	$(PY) benchmarks/env_throughput.py
+	$(PY) benchmarks/prior_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Text environments as gymnasium envs: observation = game text, action = command string."""

@@ -1,0 +1,1 @@
+"""The app: session engine, headless runner, Textual UI and the `python -m sandbox` CLI."""

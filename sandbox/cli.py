@@ -1,0 +1,60 @@
+"""`python -m sandbox <command>`: one interface for people, scripts and bars.
+
+Each command lives in `sandbox/commands/<name>.py` with `NAME`, `HELP`,
+`add_arguments(parser)` and `run(args) -> int`; modules import heavy libraries
+inside `run` so that `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "play",
+    "envs",
+    "make_game",
+    "play_text",
+    "prior",
+    "train",
+    "evaluate",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description="Interactive agent sandbox for text environments with LLM action priors.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>")
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(f"sandbox.commands.{module_name}")
+        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    from agents.errors import AgentError
+    from envs.errors import EnvError
+    from sandbox.errors import SandboxError
+
+    return (AgentError, EnvError, SandboxError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.handler(args) or 0)
+    except user_error_types() as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
