@@ -46,8 +46,12 @@ def print_json(payload: dict[str, Any]) -> None:
     sys.stdout.write("\n")
 
 
-def add_prior_arguments(parser: argparse.ArgumentParser) -> None:
-    """The prior's settings as CLI flags; `prior_config_from_args` turns them into a PriorConfig."""
+def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = True) -> None:
+    """The prior's settings as CLI flags; `prior_config_from_args` turns them into a PriorConfig.
+
+    With `with_defaults=False` every flag defaults to None, so a config file's value wins
+    unless the flag is given.
+    """
     from agents.prior.config import PRIOR_MODES, PriorConfig
 
     defaults = PriorConfig()
@@ -59,7 +63,9 @@ def add_prior_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--prior-mode", choices=PRIOR_MODES, default=defaults.mode)
     group.add_argument("--prior-temperature", type=float, default=defaults.temperature)
-    group.add_argument("--length-norm", action="store_true", help="score mode: mean token log-prob")
+    group.add_argument(
+        "--length-norm", action="store_const", const=True, default=False, help="score mode: mean token log-prob"
+    )
     group.add_argument("--prior-k", type=int, default=defaults.k, help="sample mode: completions per state")
     group.add_argument("--prior-epsilon", type=float, default=defaults.epsilon, help="uniform floor mixed into the prior")
     group.add_argument("--n-gpu-layers", type=int, default=defaults.n_gpu_layers, help="llama.cpp layers to offload (-1 = all)")
@@ -71,6 +77,9 @@ def add_prior_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.cache_path,
         help="SQLite file of the exact prior cache ('none' disables it)",
     )
+    if not with_defaults:
+        for action in group._group_actions:
+            action.default = None
 
 
 def prior_config_from_args(args: argparse.Namespace) -> "PriorConfig":  # noqa: F821

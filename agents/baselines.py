@@ -1,0 +1,80 @@
+"""Agents that do not learn: the pure LLM agent (acts from the prior) and the random agent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents import bayes
+from agents.base import restore_rng, rng_state
+from agents.decision import Candidate, Decision, TextState
+from agents.errors import AgentError
+from agents.prior.types import ActionPrior
+
+
+class _NonLearner:
+    """Shared by agents that keep no weights: learning is a no-op, the state is the RNG."""
+
+    name: str
+    rng: np.random.Generator
+
+    def learn(
+        self, state: TextState, action: str, reward: float, next_state: TextState, terminated: bool
+    ) -> dict[str, float]:
+        return {}
+
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {}, {"agent": self.name, "rng": rng_state(self.rng)}
+
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        restore_rng(self.rng, meta["rng"])
+
+
+class LLMAgent(_NonLearner):
+    """Acts from p_LLM(a|s) alone: argmax when greedy, else a sample."""
+
+    name = "llm"
+
+    def __init__(self, prior: ActionPrior, seed: int = 0, greedy: bool = False) -> None:
+        self.prior = prior
+        self.always_greedy = greedy
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
+        if not state.actions:
+            raise AgentError("the state has no admissible actions to choose from")
+        rng = self.rng if rng is None else rng
+        result = self.prior(state)
+        if greedy or self.always_greedy:
+            index, rule = int(np.argmax(result.probs)), "greedy"
+        else:
+            index, rule = int(rng.choice(len(state.actions), p=result.probs)), "prior-sample"
+        candidates = tuple(
+            Candidate(action=a, prior=float(p), q_value=None, likelihood=None, posterior=float(p))
+            for a, p in zip(state.actions, result.probs)
+        )
+        return Decision(action=state.actions[index], candidates=candidates, rule=rule, prior_result=result)
+
+
+class RandomAgent(_NonLearner):
+    """Uniform over the admissible actions: the floor every learner must beat."""
+
+    name = "random"
+    prior = None
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
+        if not state.actions:
+            raise AgentError("the state has no admissible actions to choose from")
+        rng = self.rng if rng is None else rng
+        probs = bayes.uniform(len(state.actions))
+        index = int(rng.integers(len(state.actions)))
+        candidates = tuple(
+            Candidate(action=a, prior=float(p), q_value=None, likelihood=None, posterior=float(p))
+            for a, p in zip(state.actions, probs)
+        )
+        return Decision(action=state.actions[index], candidates=candidates, rule="uniform")

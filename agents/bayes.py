@@ -1,0 +1,135 @@
+"""The Bayes math of LLM-prior RL, in one place.
+
+    q(a|s)  ∝  p_LLM(a|s) · exp(α·Q(s,a))
+
+Everything here works in log space on NumPy arrays indexed like the candidate
+actions, so the agents (acting, Bellman targets) and the UI's explanation panel
+(prior × likelihood → posterior, with the actual numbers) share one
+implementation. Zero prior mass stays exactly zero posterior mass.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+FloatArray = np.ndarray
+
+
+def log_softmax(logits: Sequence[float] | FloatArray) -> FloatArray:
+    """Normalise log-weights; -inf entries stay -inf (their probability is exactly 0)."""
+    values = np.asarray(logits, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("cannot normalise an empty set of actions")
+    top = np.max(values)
+    if not np.isfinite(top):
+        raise ValueError("every action has zero weight; nothing to normalise")
+    shifted = values - top
+    return shifted - np.log(np.sum(np.exp(shifted)))
+
+
+def softmax(logits: Sequence[float] | FloatArray) -> FloatArray:
+    return np.exp(log_softmax(logits))
+
+
+def prior_from_sequence_log_probs(
+    sequence_log_probs: Sequence[float] | FloatArray,
+    temperature: float = 1.0,
+    token_counts: Sequence[int] | None = None,
+) -> FloatArray:
+    """Exact-scoring prior: normalise each action's summed token log-prob over the admissible set.
+
+    With `token_counts` the score is the mean token log-prob (length normalisation), so
+    long commands are not penalised merely for having more tokens.
+    """
+    if temperature <= 0:
+        raise ValueError(f"prior temperature must be > 0, got {temperature}")
+    scores = np.asarray(sequence_log_probs, dtype=np.float64)
+    if token_counts is not None:
+        scores = scores / np.maximum(np.asarray(token_counts, dtype=np.float64), 1.0)
+    return softmax(scores / temperature)
+
+
+def empirical_prior(mapped_proposals: Sequence[str | None], actions: Sequence[str]) -> FloatArray | None:
+    """Sampling prior: frequency of each action among the k mapped proposals (duplicates count).
+
+    Dropped (unmappable) proposals are `None` and simply do not count. Returns None when
+    every proposal was dropped, so the caller can fall back to a *flagged* uniform.
+    """
+    counts = Counter(action for action in mapped_proposals if action is not None)
+    kept = sum(counts.values())
+    if kept == 0:
+        return None
+    return np.array([counts.get(action, 0) / kept for action in actions], dtype=np.float64)
+
+
+def uniform(n_actions: int) -> FloatArray:
+    if n_actions <= 0:
+        raise ValueError("cannot build a prior over zero actions")
+    return np.full(n_actions, 1.0 / n_actions)
+
+
+def mix_uniform(probs: Sequence[float] | FloatArray, epsilon: float) -> FloatArray:
+    """Prior floor: (1-ε)·p + ε/|A|, so no admissible action has zero prior mass."""
+    if not 0.0 <= epsilon <= 1.0:
+        raise ValueError(f"prior floor epsilon must be in [0, 1], got {epsilon}")
+    values = np.asarray(probs, dtype=np.float64)
+    return (1.0 - epsilon) * values + epsilon / values.size
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Every term of Bayes rule for one state, aligned with the candidate actions."""
+
+    prior: FloatArray  # p_LLM(a|s)
+    q_values: FloatArray  # Q(s,a)
+    alpha: float
+    likelihood: FloatArray  # exp(α·Q) normalised over the candidates, i.e. softmax(α·Q)
+    posterior: FloatArray  # ∝ prior · exp(α·Q)
+    log_posterior: FloatArray
+
+    def greedy_index(self) -> int:
+        return int(np.argmax(self.log_posterior))
+
+
+def posterior(
+    prior: Sequence[float] | FloatArray,
+    q_values: Sequence[float] | FloatArray,
+    alpha: float,
+) -> Posterior:
+    """q(a|s) ∝ p_LLM(a|s)·exp(α·Q(s,a)), computed in log space for stability."""
+    prior_array = np.asarray(prior, dtype=np.float64)
+    q_array = np.asarray(q_values, dtype=np.float64)
+    if prior_array.shape != q_array.shape:
+        raise ValueError(f"prior has {prior_array.size} actions but Q has {q_array.size}")
+    with np.errstate(divide="ignore"):
+        log_prior = np.log(prior_array)
+    log_post = log_softmax(log_prior + alpha * q_array)
+    return Posterior(
+        prior=prior_array,
+        q_values=q_array,
+        alpha=float(alpha),
+        likelihood=softmax(alpha * q_array),
+        posterior=np.exp(log_post),
+        log_posterior=log_post,
+    )
+
+
+def entropy(probs: Sequence[float] | FloatArray) -> float:
+    """Shannon entropy in nats (0·log 0 = 0)."""
+    values = np.asarray(probs, dtype=np.float64)
+    nonzero = values[values > 0]
+    return float(-np.sum(nonzero * np.log(nonzero)))
+
+
+def kl_divergence(p: Sequence[float] | FloatArray, q: Sequence[float] | FloatArray) -> float:
+    """KL(p ‖ q) in nats; infinite when p puts mass where q has none."""
+    p_array = np.asarray(p, dtype=np.float64)
+    q_array = np.asarray(q, dtype=np.float64)
+    support = p_array > 0
+    if np.any(q_array[support] == 0):
+        return float("inf")
+    return float(np.sum(p_array[support] * (np.log(p_array[support]) - np.log(q_array[support]))))

@@ -1,0 +1,247 @@
+"""DQN over all admissible actions, and DQN-Prior over the LLM prior's k proposals.
+
+Read top to bottom: the config, then acting (prior → proposals → Q → posterior),
+then learning (replay → Bellman target over the candidates stored at s' → MSE).
+The two agents differ only in where the candidate set comes from:
+
+- DQN:       every admissible action; ε-greedy acting.
+- DQN-Prior: k proposals drawn from p_LLM(·|s); act by sampling the posterior
+             ∝ (proposal frequency)·exp(α·Q), or ε-greedy over the proposals;
+             the target maxes over the proposals drawn at s' (METHOD.md).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents import bayes
+from agents.base import restore_rng, rng_state
+from agents.decision import Candidate, Decision, TextState, Transition, state_text
+from agents.errors import AgentError
+from agents.features import FeatureCache, build_encoder
+from agents.prior.types import ActionPrior, PriorResult
+from agents.qnet import QHead, max_q_per_group, q_values
+from agents.registry import EXPLORATION_RULES
+from agents.replay import ReplayBuffer
+
+
+@dataclass
+class DQNConfig:
+    """Hyperparameters (defaults: the paper's Overcooked settings, α=10, k=5)."""
+
+    alpha: float = 10.0  # posterior sharpness: q ∝ p_LLM·exp(α·Q)
+    k: int = 5  # proposals drawn from the prior per state
+    explore: str = "posterior"  # DQN-Prior: sample the posterior, or ε-greedy over proposals
+    gamma: float = 0.99
+    lr: float = 5e-4
+    batch_size: int = 64
+    buffer_size: int = 4000
+    learning_starts: int = 64  # transitions collected before the first update
+    train_every: int = 1  # env steps per gradient step
+    target_every: int = 20  # updates between target syncs
+    target_tau: float = 1.0  # 1 = hard copy; 0.005 with target_every=1 = the paper's soft update
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_decay_steps: int = 2000
+    hidden: tuple[int, ...] = (64, 64)
+    features: str = "minilm"  # "minilm" (frozen sentence encoder) or "hash" (no model)
+    feature_cache_size: int = 50_000
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.explore not in EXPLORATION_RULES:
+            raise AgentError(f"explore must be one of {', '.join(EXPLORATION_RULES)}, got {self.explore!r}")
+        if self.k < 1:
+            raise AgentError(f"k (proposals per state) must be at least 1, got {self.k}")
+        if not 0.0 < self.target_tau <= 1.0:
+            raise AgentError(f"target_tau must be in (0, 1], got {self.target_tau}")
+        for name in ("batch_size", "buffer_size", "train_every", "target_every", "epsilon_decay_steps"):
+            if getattr(self, name) < 1:
+                raise AgentError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+class DQNAgent:
+    """One readable class for DQN (prior=None) and DQN-Prior (prior given)."""
+
+    def __init__(self, config: DQNConfig, prior: ActionPrior | None = None) -> None:
+        config.validate()
+        self.config = config
+        self.prior = prior
+        self.name = "dqn-prior" if prior is not None else "dqn"
+        torch.manual_seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.features = FeatureCache(build_encoder(config.features), capacity=config.feature_cache_size)
+        self.q_net = QHead(self.features.dim, config.hidden)
+        self.target_net = copy.deepcopy(self.q_net)
+        self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=config.lr)
+        self.buffer = ReplayBuffer(config.buffer_size)
+        self.env_steps = 0
+        self.updates = 0
+        # Proposals drawn at s' when learning are reused to act at s', so the Bellman
+        # max and the next action see the same candidate set (one draw per visit).
+        self._pending: tuple[TextState, tuple[str, ...], PriorResult] | None = None
+
+    # ----- acting ---------------------------------------------------------------------
+
+    @property
+    def epsilon(self) -> float:
+        fraction = min(1.0, self.env_steps / self.config.epsilon_decay_steps)
+        return self.config.epsilon_start + fraction * (self.config.epsilon_end - self.config.epsilon_start)
+
+    def _propose(self, state: TextState, rng: np.random.Generator) -> tuple[tuple[str, ...], PriorResult | None]:
+        """k proposals from the prior (with duplicates); DQN's candidates are all admissible actions."""
+        if self.prior is None:
+            return tuple(state.actions), None
+        if self._pending is not None and self._pending[0] == state:
+            return self._pending[1], self._pending[2]
+        result = self.prior(state)
+        mapped = [proposal.action for proposal in result.proposals if proposal.action is not None]
+        if mapped and not result.fallback_uniform:
+            # Sample mode: the LLM's own k completions are the proposals.
+            proposals = tuple(mapped)
+        else:
+            # Score mode (or every sample dropped): draw k from the prior distribution.
+            draws = rng.choice(len(state.actions), size=self.config.k, p=result.probs)
+            proposals = tuple(state.actions[index] for index in draws)
+        if rng is self.rng:
+            # Drawn once per visit: re-deciding (e.g. the UI changing α) keeps the same proposals.
+            self._pending = (state, proposals, result)
+        return proposals, result
+
+    @torch.no_grad()
+    def q_for_actions(self, state: TextState, actions: tuple[str, ...]) -> np.ndarray:
+        text = state_text(state)
+        return q_values(self.q_net, self.features, [text] * len(actions), list(actions)).numpy().astype(np.float64)
+
+    def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
+        if not state.actions:
+            raise AgentError("the state has no admissible actions to choose from")
+        rng = self.rng if rng is None else rng
+        proposals, prior_result = self._propose(state, rng)
+        counts = Counter(proposals)
+        acting_prior = np.array([counts.get(action, 0) / len(proposals) for action in state.actions])
+        q = self.q_for_actions(state, state.actions)
+        breakdown = bayes.posterior(acting_prior, q, self.config.alpha)
+        support = np.flatnonzero(acting_prior > 0)
+        best_in_support = int(support[np.argmax(q[support])])
+
+        if greedy:
+            index, rule = best_in_support, "greedy"
+        elif self.prior is not None and self.config.explore == "posterior":
+            index, rule = int(rng.choice(len(state.actions), p=breakdown.posterior)), "posterior-sample"
+        elif rng.random() < self.epsilon:
+            index, rule = int(rng.choice(support)), "epsilon-random"
+        else:
+            index, rule = best_in_support, "greedy"
+
+        full_prior = prior_result.probs if prior_result is not None else bayes.uniform(len(state.actions))
+        candidates = tuple(
+            Candidate(
+                action=action,
+                prior=float(full_prior[i]),
+                q_value=float(q[i]),
+                likelihood=float(breakdown.likelihood[i]),
+                posterior=float(breakdown.posterior[i]) if self.prior is not None else float(i == index),
+                proposal_count=counts.get(action, 0) if self.prior is not None else 0,
+            )
+            for i, action in enumerate(state.actions)
+        )
+        return Decision(
+            action=state.actions[index],
+            candidates=candidates,
+            rule=rule,
+            alpha=self.config.alpha,
+            epsilon=None if rule == "posterior-sample" or greedy else self.epsilon,
+            proposals=proposals if self.prior is not None else (),
+            prior_result=prior_result,
+        )
+
+    # ----- learning -------------------------------------------------------------------
+
+    def learn(
+        self, state: TextState, action: str, reward: float, next_state: TextState, terminated: bool
+    ) -> dict[str, float]:
+        next_candidates: tuple[str, ...] = ()
+        if not terminated and next_state.actions:
+            proposals, _ = self._propose(next_state, self.rng)
+            next_candidates = tuple(dict.fromkeys(proposals))
+        else:
+            self._pending = None
+        self.buffer.add(
+            Transition(state_text(state), action, float(reward), state_text(next_state), bool(terminated), next_candidates)
+        )
+        self.env_steps += 1
+        stats: dict[str, float] = {"replay_size": float(len(self.buffer)), "epsilon": self.epsilon}
+        if len(self.buffer) >= self.config.learning_starts and self.env_steps % self.config.train_every == 0:
+            stats.update(self._update())
+        return stats
+
+    def _update(self) -> dict[str, float]:
+        batch = self.buffer.sample(self.config.batch_size, self.rng)
+        with torch.no_grad():
+            next_max = max_q_per_group(
+                self.target_net, self.features, [t.next_state_text for t in batch], [t.next_candidates for t in batch]
+            )
+            rewards = torch.tensor([t.reward for t in batch])
+            not_done = torch.tensor([0.0 if t.terminated else 1.0 for t in batch])
+            targets = rewards + self.config.gamma * not_done * next_max
+        predicted = q_values(self.q_net, self.features, [t.state_text for t in batch], [t.action for t in batch])
+        loss = 0.5 * torch.mean((predicted - targets) ** 2)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.updates += 1
+        if self.updates % self.config.target_every == 0:
+            self._sync_target()
+        return {"loss": float(loss), "q_mean": float(predicted.mean())}
+
+    @torch.no_grad()
+    def _sync_target(self) -> None:
+        tau = self.config.target_tau
+        for target, online in zip(self.target_net.parameters(), self.q_net.parameters()):
+            target.mul_(1.0 - tau).add_(online, alpha=tau)
+
+    # ----- checkpointing --------------------------------------------------------------
+
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors = {f"q_net.{k}": v for k, v in self.q_net.state_dict().items()}
+        tensors |= {f"target_net.{k}": v for k, v in self.target_net.state_dict().items()}
+        optimizer_state = self.optimizer.state_dict()
+        for param_id, slots in optimizer_state["state"].items():
+            for slot, value in slots.items():
+                tensors[f"optimizer.{param_id}.{slot}"] = torch.as_tensor(value)
+        tensors["torch_rng"] = torch.get_rng_state()
+        meta = {
+            "agent": self.name,
+            "config": asdict(self.config),
+            "env_steps": self.env_steps,
+            "updates": self.updates,
+            "rng": rng_state(self.rng),
+            "optimizer_param_groups": optimizer_state["param_groups"],
+            "replay": self.buffer.to_json(),
+        }
+        return tensors, meta
+
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        def section(prefix: str) -> dict[str, torch.Tensor]:
+            return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+        self.q_net.load_state_dict(section("q_net."))
+        self.target_net.load_state_dict(section("target_net."))
+        slots: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in section("optimizer.").items():
+            param_id, slot = key.split(".", 1)
+            slots.setdefault(int(param_id), {})[slot] = value
+        self.optimizer.load_state_dict({"state": slots, "param_groups": meta["optimizer_param_groups"]})
+        torch.set_rng_state(tensors["torch_rng"])
+        self.env_steps = int(meta["env_steps"])
+        self.updates = int(meta["updates"])
+        restore_rng(self.rng, meta["rng"])
+        self.buffer = ReplayBuffer.from_json(meta["replay"])
+        self._pending = None

@@ -1,0 +1,80 @@
+"""What a prior is asked and what it answers; every prior (LLM or uniform) speaks these types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from agents.prior.config import PriorConfig
+
+
+@dataclass(frozen=True)
+class PriorQuery:
+    """One text state: everything the prompt is built from."""
+
+    family: str  # env family ("textworld", "frozenlake", ...) selects the prompt template
+    task: str
+    observation: str
+    actions: tuple[str, ...]  # the admissible actions, in the env's order
+    history: tuple[tuple[str, str], ...] = ()  # recent (action, observation) pairs, oldest first
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One free-form LLM completion (sample mode) and what it mapped to."""
+
+    text: str
+    action: str | None  # the admissible action it maps to; None when dropped
+    how: str  # "exact" | "normalised" | "fuzzy" | "dropped"
+
+
+@dataclass(frozen=True)
+class PriorResult:
+    """p_LLM(a|s) over the query's actions, plus what it cost to get."""
+
+    model: str
+    mode: str
+    actions: tuple[str, ...]
+    probs: np.ndarray  # sums to 1, aligned with `actions`, floor already mixed in
+    sequence_log_probs: np.ndarray | None = None  # score mode: Σ token log-probs per action
+    token_counts: tuple[int, ...] = ()  # score mode: tokens per action
+    proposals: tuple[Proposal, ...] = ()  # sample mode: the k completions
+    dropped: int = 0  # sample mode: proposals that mapped to no action
+    fallback_uniform: bool = False  # sample mode: every proposal dropped, uniform used instead
+    cached: bool = False
+    ms: float = 0.0
+    tokens_evaluated: int = 0
+    prompt: str = ""
+
+
+@dataclass
+class PriorStats:
+    """Running counters, shown in progress bars and the UI status bar."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    llm_ms: float = 0.0
+    tokens_evaluated: int = 0
+    dropped_proposals: int = 0
+    last_ms: float = 0.0
+
+    @property
+    def cache_hit_rate(self) -> float:
+        return self.cache_hits / self.calls if self.calls else 0.0
+
+
+class ActionPrior(Protocol):
+    """The interface every prior offers (LLM-backed or uniform)."""
+
+    config: PriorConfig
+    model_name: str
+    gpu_layers: int  # layers offloaded to a GPU; 0 on CPU-only builds
+    stats: PriorStats
+
+    def __call__(self, query: PriorQuery) -> PriorResult: ...
+
+    def prompt_for(self, query: PriorQuery) -> str: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,45 @@
+"""Checks for env options, so a wrong value fails at make time with a one-line reason.
+
+Options arrive from Python callers and from the CLI's `--env-arg k=v` (JSON-parsed), so a
+check names the option, the value it got, and what would be accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from envs.errors import EnvError
+
+
+class OptionError(EnvError):
+    """A bad option value; `make_env` adds the env's valid options to the message."""
+
+
+def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """An int (bools are rejected: `level=true` is a typo, not level 1) within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OptionError(f"option {name} must be an integer, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"{low} to {high}" if high is not None else f"at least {low}"
+        raise OptionError(f"option {name} must be {bounds}, got {value}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise OptionError(f"option {name} must be true or false, got {value!r}")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: Collection[Any]) -> Any:
+    if value not in choices:
+        listed = ", ".join(repr(choice) for choice in choices)
+        raise OptionError(f"option {name} must be one of {listed}, got {value!r}")
+    return value
+
+
+def check_str(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise OptionError(f"option {name} must be a non-empty string, got {value!r}")
+    return value

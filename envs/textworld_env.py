@@ -1,0 +1,209 @@
+"""TextWorld games as gymnasium envs, written on TextWorld's core API.
+
+TextWorld's own gym wrapper returns gym's old 4-tuple; this env speaks gymnasium's 5-tuple:
+`terminated` when the game is won, lost or over, `truncated` only from gymnasium's TimeLimit.
+`textworld` is imported lazily (it takes ~1 s) so that `import envs` stays instant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+
+from envs.errors import EnvError
+from envs.games import challenge_settings, find_or_make_game
+from envs.options import check_int, check_str
+from envs.text import ACTION_MAX_LENGTH, OBSERVATION_MAX_LENGTH, normalize_command, sanitize_text, text_space
+
+MAX_POOL_SIZE = 1000
+
+# Interpreter commands that would restart, quit or rewind the game behind the env's back
+# (after "restart" + "y" TextWorld's admissible commands no longer match the room).
+_META_COMMANDS = frozenset(
+    {"quit", "q", "restart", "restore", "save", "undo", "script", "unscript", "transcript", "noscript"}
+)
+_META_REPLY = "That command is not available here; the environment's reset() starts the game over."
+_Z_MACHINE_SUFFIX = re.compile(r"\.z[1-8]$")
+
+
+def _request_infos() -> Any:
+    import textworld
+
+    return textworld.EnvInfos(
+        admissible_commands=True,
+        objective=True,
+        won=True,
+        lost=True,
+        score=True,
+        max_score=True,
+        description=True,
+        inventory=True,
+        policy_commands=True,
+        extras=["walkthrough"],
+    )
+
+
+def _corrupt(path: Path, reason: str) -> EnvError:
+    return EnvError(f"game file {path} is corrupt ({reason}); regenerate it with tw-make or make-game")
+
+
+def check_z_machine_file(path: Path) -> None:
+    """Check a story file's header, length and checksum before Jericho loads it.
+
+    Jericho aborts the whole process ("Fatal error: Story file read error") on a truncated
+    file, so a bad file must be caught here rather than by catching an exception later.
+    """
+    data = path.read_bytes()
+    if len(data) < 64 or not 1 <= data[0] <= 8:
+        raise _corrupt(path, "not a Z-machine story file")
+    version = data[0]
+    scale = 2 if version <= 3 else 4 if version <= 5 else 8
+    declared_length = int.from_bytes(data[0x1A:0x1C], "big") * scale
+    if not 64 <= declared_length <= len(data):
+        raise _corrupt(path, f"header says {declared_length} bytes, file has {len(data)}")
+    checksum = int.from_bytes(data[0x1C:0x1E], "big")
+    if checksum and sum(data[0x40:declared_length]) % 0x10000 != checksum:
+        raise _corrupt(path, "checksum mismatch")
+
+
+def resolve_game_file(path: str | Path) -> Path:
+    """The playable .z8 for a user's game path (a .z8, or the .json tw-make writes beside it)."""
+    game_path = Path(path).expanduser()
+    if game_path.suffix == ".ulx":
+        raise EnvError(f"{game_path}: Glulx (.ulx) games are not supported by TextWorld 1.7; make a .z8 with tw-make")
+    if game_path.suffix == ".json":
+        game_path = game_path.with_suffix(".z8")
+        if not game_path.is_file():
+            raise EnvError(f"no game file {game_path} next to {path}: the .json alone has no game text")
+    elif not _Z_MACHINE_SUFFIX.search(game_path.name):
+        raise EnvError(f"{game_path}: not a TextWorld game; give a .z8 (or its .json) made by tw-make")
+    if not game_path.is_file():
+        raise EnvError(f"game file not found: {game_path}")
+    if not game_path.with_suffix(".json").is_file():
+        raise EnvError(
+            f"{game_path} has no {game_path.with_suffix('.json').name} beside it;"
+            " TextWorld needs the .json that tw-make writes with every game"
+        )
+    check_z_machine_file(game_path)
+    return game_path
+
+
+class TextWorldEnv(gymnasium.Env[str, str]):
+    """One or a pool of TextWorld games; `reset` picks the pool's game with `np_random`.
+
+    Each game's TextWorld environment is started on first use and kept, since starting one
+    costs ~0.1-0.4 s (Jericho plus TextWorld's game metadata) and pools are reset often.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, game_paths: Sequence[str | Path]) -> None:
+        if not game_paths:
+            raise EnvError("a TextWorld env needs at least one game file")
+        self.game_paths = tuple(resolve_game_file(path) for path in game_paths)
+        self.observation_space = text_space(OBSERVATION_MAX_LENGTH)
+        self.action_space = text_space(ACTION_MAX_LENGTH, min_length=1)
+        self._games: dict[Path, Any] = {}
+        self._walkthroughs: dict[Path, list[str]] = {}
+        self._game_path = self.game_paths[0]
+        self._score = 0
+        self._started = False
+
+    def _game(self, path: Path) -> Any:
+        if path not in self._games:
+            import textworld
+
+            try:
+                self._games[path] = textworld.start(str(path), request_infos=_request_infos())
+            except Exception as error:  # a bad .json surfaces as KeyError, JSONDecodeError, ...
+                raise EnvError(f"cannot load game {path}: {type(error).__name__}: {error}") from None
+        return self._games[path]
+
+    def _reset_game(self, path: Path) -> Any:
+        state = self._game(path).reset()
+        self._walkthroughs.setdefault(path, list(state.get("extra.walkthrough") or state["policy_commands"] or []))
+        return state
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        if len(self.game_paths) > 1:
+            self._game_path = self.game_paths[int(self.np_random.integers(len(self.game_paths)))]
+        state = self._reset_game(self._game_path)
+        self._score = state["score"]
+        self._started = True
+        return self._observation(state["feedback"]), self._info(state)
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if not self._started:
+            raise EnvError("call reset() before step()")
+        command = normalize_command(action)
+        game = self._game(self._game_path)
+        if command.lower() in _META_COMMANDS:
+            state = game.state
+            return _META_REPLY, 0.0, False, False, self._info(state)
+        state, _, done = game.step(command)
+        reward = float(state["score"] - self._score)
+        self._score = state["score"]
+        terminated = bool(state["won"] or state["lost"] or done)
+        return self._observation(state["feedback"]), reward, terminated, False, self._info(state)
+
+    def walkthrough(self) -> list[str] | None:
+        """The current game's walkthrough from its start (before any reset: the pool's first game).
+
+        TextWorld's challenges store one in the game's metadata; otherwise it is the winning
+        policy TextWorld computes from the initial state.
+        """
+        if self._game_path not in self._walkthroughs:
+            self._reset_game(self._game_path)  # no episode is running yet, so nothing is lost
+        return list(self._walkthroughs[self._game_path]) or None
+
+    def close(self) -> None:
+        for game in self._games.values():
+            game.close()
+        self._games.clear()
+        self._started = False
+
+    @staticmethod
+    def _observation(text: str | None) -> str:
+        # Keep leading spaces: the opening banner is ASCII art.
+        return sanitize_text((text or "").lstrip("\n").rstrip())
+
+    def _info(self, state: Any) -> dict[str, Any]:
+        return {
+            "admissible_commands": list(state["admissible_commands"] or []),
+            "task": sanitize_text(state["objective"] or ""),
+            "won": bool(state["won"]),
+            "lost": bool(state["lost"]),
+            "score": state["score"],
+            "max_score": state["max_score"],
+            "description": sanitize_text((state["description"] or "").strip()),
+            "inventory": sanitize_text((state["inventory"] or "").strip()),
+            "game": str(self._game_path),
+        }
+
+
+def make_challenge_env(
+    challenge: str,
+    game_seed: int = 0,
+    n_games: int = 1,
+    games_dir: str | None = None,
+    **settings: Any,
+) -> TextWorldEnv:
+    """Entry point of the generated-game ids: a pool of games with seeds game_seed..+n_games-1."""
+    checked = challenge_settings(challenge, **settings)
+    check_int("n_games", n_games, 1, MAX_POOL_SIZE)
+    if games_dir is not None:
+        check_str("games_dir", games_dir)
+    paths = [
+        find_or_make_game(challenge, checked, seed, games_dir).path for seed in range(game_seed, game_seed + n_games)
+    ]
+    return TextWorldEnv(paths)
+
+
+def game_file_env(path: str) -> TextWorldEnv:
+    """Entry point of tw-game-file-v0: a game a user already has."""
+    return TextWorldEnv([check_str("path", path)])

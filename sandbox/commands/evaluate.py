@@ -1,0 +1,54 @@
+"""`python -m sandbox eval`: greedy evaluation of a trained run, optionally on another env."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sandbox.commands._common import parse_key_values, print_json
+
+NAME = "eval"
+HELP = "evaluate a trained run greedily (success rate, mean return, mean steps)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", type=Path, required=True, help="run folder written by `train`")
+    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--env", help="evaluate on another env id (e.g. an unseen game); default: the run's env")
+    parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="environment option, repeatable")
+    parser.add_argument("--seed", type=int, help="first evaluation seed (default: the trainer's eval seeds)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    from sandbox.errors import SandboxError
+    from sandbox.training import EVAL_SEED, evaluate, load_trained_agent, make_env_for
+
+    if args.episodes < 1:
+        raise SandboxError(f"--episodes must be at least 1, got {args.episodes}")
+    config, agent = load_trained_agent(args.run)
+    env_kwargs = parse_key_values(args.env_arg) if (args.env_arg or args.env) else None
+    env, family = make_env_for(config, args.env, env_kwargs)
+    result = evaluate(
+        agent,
+        env,
+        family,
+        episodes=args.episodes,
+        history=config.run.history,
+        seed=EVAL_SEED if args.seed is None else args.seed,
+    )
+    payload = {
+        "success_rate": result.success_rate,
+        "mean_return": result.mean_return,
+        "mean_steps": result.mean_steps,
+        "episodes": result.episodes,
+    }
+    if args.json:
+        print_json(payload)
+    else:
+        env_name = args.env or config.run.env
+        print(
+            f"{config.run.agent} on {env_name}: success {result.success_rate:.0%}, "
+            f"mean return {result.mean_return:.3f}, mean steps {result.mean_steps:.1f} over {result.episodes} episodes"
+        )
+    return 0

@@ -1,0 +1,127 @@
+"""`python -m sandbox train`: headless training with progress, metrics, checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sandbox.commands._common import add_prior_arguments, parse_key_values, print_json
+
+NAME = "train"
+HELP = "train an agent headless (progress bar, periodic greedy eval, metrics.csv, TensorBoard, checkpoints)"
+
+# CLI flag → (config section, field); flags left unset keep the config file's value.
+OVERRIDES = {
+    "env": ("run", "env"),
+    "agent": ("run", "agent"),
+    "steps": ("run", "steps"),
+    "seed": ("run", "seed"),
+    "eval_every": ("run", "eval_every"),
+    "eval_episodes": ("run", "eval_episodes"),
+    "checkpoint_every": ("run", "checkpoint_every"),
+    "alpha": ("dqn", "alpha"),
+    "k": ("dqn", "k"),
+    "explore": ("dqn", "explore"),
+    "features": ("dqn", "features"),
+    "prior_mode": ("prior", "mode"),
+}
+PRIOR_FLAGS = {
+    "prior_model": "model",
+    "prior_temperature": "temperature",
+    "length_norm": "length_norm",
+    "prior_k": "k",
+    "prior_epsilon": "epsilon",
+    "n_gpu_layers": "n_gpu_layers",
+    "n_ctx": "n_ctx",
+    "threads": "n_threads",
+    "prior_seed": "seed",
+    "prior_cache": "cache_path",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from agents.registry import AGENT_NAMES, EXPLORATION_RULES
+
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--config", type=Path, help="TOML config file (see sandbox/presets/)")
+    source.add_argument("--preset", help="a named preset from sandbox/presets/, e.g. frozenlake-dqn-prior")
+    source.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in this folder exactly where it stopped")
+    parser.add_argument("--env", help="environment id (default TextFrozenLake-v0)")
+    parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="environment option, repeatable")
+    parser.add_argument("--agent", choices=AGENT_NAMES)
+    parser.add_argument("--steps", type=int, help="environment steps to train for")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--alpha", type=float, help="posterior sharpness α in p_LLM·exp(α·Q)")
+    parser.add_argument("--k", type=int, help="prior proposals per state")
+    parser.add_argument("--explore", choices=EXPLORATION_RULES)
+    parser.add_argument("--features", choices=("minilm", "hash"), help="text features for Q")
+    parser.add_argument("--eval-every", type=int)
+    parser.add_argument("--eval-episodes", type=int)
+    parser.add_argument("--checkpoint-every", type=int)
+    parser.add_argument("--out", type=Path, help="run folder (default saves/runs/<env>-<agent>-s<seed>)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the final metrics row as one JSON object")
+    # Unset prior flags stay None so that a config file's values win unless a flag is given.
+    add_prior_arguments(parser, with_defaults=False)
+
+
+def build_config(args: argparse.Namespace):
+    from sandbox.config import RunConfig, load_config, preset_path
+
+    if args.config:
+        config = load_config(args.config)
+    elif args.preset:
+        config = load_config(preset_path(args.preset))
+    else:
+        config = RunConfig()
+    for flag, (section, name) in OVERRIDES.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            setattr(getattr(config, section), name, value)
+    for flag, name in PRIOR_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is None:
+            continue
+        if flag == "prior_cache" and str(value).lower() == "none":
+            value = None
+        setattr(config.prior, name, value)
+    if args.env_arg:
+        config.run.env_kwargs = parse_key_values(args.env_arg)
+    elif args.env:
+        config.run.env_kwargs = {}
+    config.dqn.seed = config.run.seed
+    config.dqn.validate()
+    return config
+
+
+def default_run_dir(config) -> Path:
+    return Path("saves") / "runs" / f"{config.run.env}-{config.run.agent}-s{config.run.seed}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from sandbox.progress import TrainingProgress
+    from sandbox.training import Trainer
+
+    if args.resume:
+        trainer = Trainer.resume(args.resume)
+    else:
+        config = build_config(args)
+        trainer = Trainer(config, args.out or default_run_dir(config))
+        trainer.reset()
+    progress = TrainingProgress(trainer, enabled=not args.quiet and not args.json)
+    try:
+        with progress:
+            trainer.run(on_epoch=progress.on_epoch, on_step=progress.on_step)
+    except KeyboardInterrupt:
+        folder = trainer.save_checkpoint()
+        print(f"interrupted: checkpoint saved to {folder}; continue with --resume {trainer.run_dir}")
+        return 130
+    finally:
+        trainer.close()
+    final = trainer.metrics[-1] if trainer.metrics else {}
+    if args.json:
+        print_json({"run": str(trainer.run_dir), **final})
+    else:
+        print(f"run saved in {trainer.run_dir} (metrics.csv, tb/, checkpoints/)")
+    return 0
+

@@ -1,0 +1,178 @@
+"""The session engine: env + agent (+ its prior), advanced one step at a time.
+
+The Textual UI and the headless trainer both drive this class, so a step a person
+watches and a step in training are the same code. It knows nothing of widgets or
+progress bars: it turns env output into text states, asks the agent for a
+decision, steps the env, lets the agent learn, and returns a `StepRecord`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from agents.base import Agent
+from agents.decision import Candidate, Decision, TextState
+from sandbox.errors import SandboxError
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """Everything that happened in one step, for logs, replays and the UI."""
+
+    episode: int
+    t: int  # steps taken in this episode, this one included
+    state: TextState
+    decision: Decision
+    reward: float
+    next_state: TextState
+    terminated: bool
+    truncated: bool
+    info: dict[str, Any]
+    learn_stats: dict[str, float] = field(default_factory=dict)
+    episode_return: float = 0.0
+
+    @property
+    def action(self) -> str:
+        return self.decision.action
+
+    @property
+    def done(self) -> bool:
+        return self.terminated or self.truncated
+
+    @property
+    def won(self) -> bool:
+        return bool(self.info.get("won", False))
+
+
+def text_state(family: str, observation: str, info: dict[str, Any], history: tuple[tuple[str, str], ...]) -> TextState:
+    """Turn the env's (observation, info) into the agent's text state."""
+    return TextState(
+        family=family,
+        task=str(info.get("task", "")),
+        observation=str(observation).strip(),
+        actions=tuple(info.get("admissible_commands", ())),
+        history=history,
+    )
+
+
+class Session:
+    """One env and one agent, stepped by a person (UI) or a loop (training, evaluation)."""
+
+    def __init__(
+        self,
+        env: gym.Env,
+        agent: Agent,
+        *,
+        family: str,
+        seed: int = 0,
+        history_length: int = 2,
+        learn: bool = True,
+        act_rng: np.random.Generator | None = None,
+    ) -> None:
+        self.env = env
+        self.agent = agent
+        self.family = family
+        self.seed = seed
+        self.learn = learn
+        self.act_rng = act_rng  # None: the agent's own RNG (training); evaluation passes a private one
+        self.episode = 0  # episodes started
+        self.total_steps = 0
+        self.t = 0
+        self.episode_return = 0.0
+        self.state: TextState | None = None
+        self.info: dict[str, Any] = {}
+        self.done = True
+        self._history: deque[tuple[str, str]] = deque(maxlen=history_length)
+        self._pending: Decision | None = None
+
+    def reset(self, seed: int | None = None) -> TextState:
+        """Start the next episode; by default episode i uses seed `seed + i`, so runs replay exactly."""
+        episode_seed = self.seed + self.episode if seed is None else seed
+        observation, info = self.env.reset(seed=episode_seed)
+        self.episode += 1
+        self.t = 0
+        self.episode_return = 0.0
+        self._history.clear()
+        self.info = dict(info)
+        self.state = text_state(self.family, observation, info, ())
+        self.done = False
+        self._pending = None
+        return self.state
+
+    def decide(self, *, greedy: bool = False) -> Decision:
+        """The agent's decision for the current state, computed once and kept until the step."""
+        if self.state is None or self.done:
+            raise SandboxError("the episode is over; start a new one first")
+        if self._pending is None:
+            self._pending = self.agent.act(self.state, greedy=greedy, rng=self.act_rng)
+        return self._pending
+
+    def preview(self, *, greedy: bool = False) -> Decision:
+        """Recompute the decision on the current state (e.g. after α changes) without stepping."""
+        self._pending = None
+        return self.decide(greedy=greedy)
+
+    def step(self, action: str | None = None, *, greedy: bool = False) -> StepRecord:
+        """Take the agent's action, or `action` typed by a person (recorded with rule "human")."""
+        decision = self.decide(greedy=greedy)
+        if action is not None:
+            decision = human_decision(decision, action)
+        assert self.state is not None
+        state = self.state
+        observation, reward, terminated, truncated, info = self.env.step(decision.action)
+        self.t += 1
+        self.total_steps += 1
+        self.episode_return += float(reward)
+        next_state = text_state(self.family, observation, info, tuple(self._history))
+        # s' sees the steps before it; (a, o) pairs pair an action with the observation it led to.
+        self._history.append((decision.action, next_state.observation))
+        stats: dict[str, float] = {}
+        if self.learn:
+            stats = self.agent.learn(state, decision.action, float(reward), next_state, bool(terminated))
+        self.state = next_state
+        self.info = dict(info)
+        self.done = bool(terminated or truncated)
+        self._pending = None
+        return StepRecord(
+            episode=self.episode,
+            t=self.t,
+            state=state,
+            decision=decision,
+            reward=float(reward),
+            next_state=next_state,
+            terminated=bool(terminated),
+            truncated=bool(truncated),
+            info=self.info,
+            learn_stats=stats,
+            episode_return=self.episode_return,
+        )
+
+    def run_episode(
+        self,
+        *,
+        greedy: bool = False,
+        seed: int | None = None,
+        on_step: Callable[[StepRecord], None] | None = None,
+    ) -> list[StepRecord]:
+        self.reset(seed=seed)
+        records = []
+        while not self.done:
+            records.append(self.step(greedy=greedy))
+            if on_step is not None:
+                on_step(records[-1])
+        return records
+
+
+def human_decision(agent_decision: Decision, action: str) -> Decision:
+    """A person's action keeps the agent's numbers on screen but records who chose."""
+    known = agent_decision.candidate(action) is not None
+    candidates = agent_decision.candidates if known else agent_decision.candidates + (
+        Candidate(action=action, prior=0.0, q_value=None, likelihood=None, posterior=0.0),
+    )
+    return replace(agent_decision, action=action, candidates=candidates, rule="human")
