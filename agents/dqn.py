@@ -199,7 +199,7 @@ class DQNAgent:
         self.updates += 1
         if self.updates % self.config.target_every == 0:
             self._sync_target()
-        return {"loss": float(loss), "q_mean": float(predicted.mean())}
+        return {"loss": float(loss.detach()), "q_mean": float(predicted.detach().mean())}
 
     @torch.no_grad()
     def _sync_target(self) -> None:

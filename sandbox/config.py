@@ -32,7 +32,6 @@ class RunSettings:
     eval_every: int = 250  # env steps between greedy evaluations
     eval_episodes: int = 10
     checkpoint_every: int = 500  # env steps between checkpoints (taken at the next episode end)
-    history: int = 2  # recent steps kept in the text state (shown to the prior)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
 

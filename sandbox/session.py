@@ -71,7 +71,7 @@ class Session:
         *,
         family: str,
         seed: int = 0,
-        history_length: int = 2,
+        history_length: int = 0,
         learn: bool = True,
         act_rng: np.random.Generator | None = None,
     ) -> None:

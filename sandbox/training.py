@@ -70,7 +70,7 @@ def evaluate(
     family: str,
     *,
     episodes: int,
-    history: int = 2,
+    history: int = 0,
     seed: int = EVAL_SEED,
     on_step: Callable[[StepRecord], None] | None = None,
 ) -> EvalResult:
@@ -127,7 +127,7 @@ class Trainer:
         self.eval_env, _ = make_env_for(self.config)
         self.family = family
         self.agent = build_agent(run.agent, self.config.dqn, self.config.prior)
-        self.session = Session(env, self.agent, family=family, seed=run.seed, history_length=run.history)
+        self.session = Session(env, self.agent, family=family, seed=run.seed, history_length=self.config.prior.history)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if resume:
             self._restore()
@@ -174,7 +174,7 @@ class Trainer:
     def _evaluate_and_log(self) -> dict[str, float]:
         run = self.config.run
         result = evaluate(
-            self.agent, self.eval_env, self.family, episodes=run.eval_episodes, history=run.history
+            self.agent, self.eval_env, self.family, episodes=run.eval_episodes, history=self.config.prior.history
         )
         prior = getattr(self.agent, "prior", None)
         stats = prior.stats if prior is not None else None

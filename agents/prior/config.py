@@ -20,7 +20,7 @@ class PriorConfig:
     max_new_tokens: int = 10
     chat: bool = False  # sample: wrap the prompt in the model's chat template
     epsilon: float = 0.0  # floor: mix this much uniform mass in, so no action has zero prior
-    history: int = 2  # recent (action, observation) steps shown in the prompt
+    history: int = 0  # recent (action, observation) steps shown in the prompt (0: Markov text states cache best)
     list_actions: bool = True  # list the admissible actions in the prompt
     n_gpu_layers: int = 0  # llama.cpp layers to offload (-1 = all) on CUDA/Metal builds
     n_ctx: int = 2048

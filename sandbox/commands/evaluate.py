@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         env,
         family,
         episodes=args.episodes,
-        history=config.run.history,
+        history=config.prior.history,
         seed=EVAL_SEED if args.seed is None else args.seed,
     )
     payload = {

@@ -1,0 +1,135 @@
+"""DQN and DQN-Prior: proposals, Bellman targets over proposals at s', checkpoints, learning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agents.decision import TextState, state_text
+from agents.dqn import DQNAgent, DQNConfig
+from agents.errors import AgentError
+from agents.qnet import max_q_per_group, q_values
+from sandbox.session import Session
+from sandbox.storage import load_checkpoint, save_checkpoint
+from sandbox.training import evaluate
+from tests.agents.conftest import ChainEnv, ScriptedPrior
+
+ACTIONS = ("go west", "wait", "go east")
+
+
+def room(n: int) -> TextState:
+    return TextState(family="test", task="Reach room 4.", observation=f"You are in room {n}.", actions=ACTIONS)
+
+
+def fast_config(**overrides) -> DQNConfig:
+    return DQNConfig(**{"features": "hash", "learning_starts": 8, "batch_size": 8, **overrides})
+
+
+def test_sample_mode_proposals_are_the_mapped_completions_and_dropped_ones_do_not_count():
+    prior = ScriptedPrior(proposals=lambda q: ["go east", None, "go east", "wait", None])
+    agent = DQNAgent(fast_config(), prior=prior)
+    decision = agent.act(room(1))
+    assert decision.proposals == ("go east", "go east", "wait")
+    by_action = {c.action: c for c in decision.candidates}
+    assert by_action["go east"].proposal_count == 2
+    assert by_action["go west"].posterior == 0.0  # never proposed → no posterior mass
+    assert sum(c.posterior for c in decision.candidates) == pytest.approx(1.0)
+
+
+def test_score_mode_draws_k_proposals_from_the_prior(eastward_prior):
+    agent = DQNAgent(fast_config(k=50), prior=eastward_prior)
+    decision = agent.act(room(1))
+    assert len(decision.proposals) == 50
+    assert decision.proposals.count("go east") > 25
+
+
+def test_target_uses_the_proposals_stored_at_the_next_state():
+    # At room 2 the prior proposes only "wait" and "go west".
+    prior = ScriptedPrior(proposals=lambda q: ["wait", "go west", "wait"] if "room 2" in q.observation else ["go east"])
+    agent = DQNAgent(fast_config(batch_size=1, learning_starts=10**6, gamma=0.9), prior=prior)
+    agent.learn(room(1), "go east", 0.5, room(2), False)
+    stored = agent.buffer._items[0]
+    assert stored.next_candidates == ("wait", "go west")
+
+    next_text = state_text(room(2))
+    with torch.no_grad():
+        q_all = q_values(agent.target_net, agent.features, [next_text] * 3, list(ACTIONS))
+        q_in_proposals = dict(zip(ACTIONS, q_all.tolist()))
+        expected_max = max(q_in_proposals["wait"], q_in_proposals["go west"])
+        grouped = max_q_per_group(agent.target_net, agent.features, [next_text], [stored.next_candidates])
+        predicted = q_values(agent.q_net, agent.features, [state_text(room(1))], ["go east"])
+    assert grouped.item() == pytest.approx(expected_max, abs=1e-6)
+
+    target = 0.5 + 0.9 * expected_max
+    stats = agent._update()
+    assert stats["loss"] == pytest.approx(0.5 * (predicted.item() - target) ** 2, rel=1e-5)
+
+
+def test_terminal_transition_has_no_bootstrap_candidates(eastward_prior):
+    agent = DQNAgent(fast_config(learning_starts=10**6), prior=eastward_prior)
+    agent.learn(room(3), "go east", 1.0, room(4), True)
+    assert agent.buffer._items[0].next_candidates == ()
+    empty = max_q_per_group(agent.target_net, agent.features, ["x"], [()])
+    assert empty.item() == 0.0
+
+
+def test_plain_dqn_targets_every_admissible_action():
+    agent = DQNAgent(fast_config(learning_starts=10**6))
+    agent.learn(room(1), "go east", 0.0, room(2), False)
+    assert agent.buffer._items[0].next_candidates == ACTIONS
+    assert agent.act(room(1)).proposals == ()
+
+
+def test_proposals_drawn_for_s_prime_are_reused_when_acting_there(eastward_prior):
+    agent = DQNAgent(fast_config(k=5, learning_starts=10**6), prior=eastward_prior)
+    agent.learn(room(1), "go east", 0.0, room(2), False)
+    stored = agent.buffer._items[0].next_candidates
+    decision = agent.act(room(2))
+    assert tuple(dict.fromkeys(decision.proposals)) == stored
+
+
+def test_invalid_config_is_a_clear_error():
+    with pytest.raises(AgentError, match="explore"):
+        DQNAgent(fast_config(explore="boltzmann"))
+    with pytest.raises(AgentError, match="k"):
+        DQNAgent(fast_config(k=0))
+
+
+def test_checkpoint_round_trip_restores_weights_optimizer_rng_and_replay(tmp_path, chain_env, eastward_prior):
+    agent = DQNAgent(fast_config(), prior=eastward_prior)
+    session = Session(chain_env, agent, family="test", seed=3)
+    for _ in range(4):
+        session.run_episode()
+    tensors, meta = agent.state_dict()
+    save_checkpoint(tmp_path / "ckpt", tensors, meta)
+
+    restored = DQNAgent(fast_config(), prior=eastward_prior)
+    loaded_tensors, loaded_meta = load_checkpoint(tmp_path / "ckpt")
+    restored.load_state_dict(loaded_tensors, loaded_meta)
+
+    np.testing.assert_allclose(restored.q_for_actions(room(2), ACTIONS), agent.q_for_actions(room(2), ACTIONS))
+    assert len(restored.buffer) == len(agent.buffer)
+    assert restored.env_steps == agent.env_steps
+    # Same RNG and weights: the next decisions and updates match exactly.
+    for n in (1, 2, 3):
+        assert restored.act(room(n)).action == agent.act(room(n)).action
+    assert restored.learn(room(1), "wait", 0.0, room(1), False) == agent.learn(room(1), "wait", 0.0, room(1), False)
+
+
+def test_dqn_learns_the_chain():
+    agent = DQNAgent(fast_config(epsilon_decay_steps=300, target_every=10, lr=2e-3))
+    session = Session(ChainEnv(), agent, family="test", seed=0)
+    while session.total_steps < 600:
+        session.run_episode()
+    result = evaluate(agent, ChainEnv(), "test", episodes=3)
+    assert result.success_rate == 1.0
+    assert result.mean_steps == 3.0
+
+
+def test_dqn_prior_learns_the_chain(eastward_prior):
+    agent = DQNAgent(fast_config(target_every=10, lr=2e-3), prior=eastward_prior)
+    session = Session(ChainEnv(), agent, family="test", seed=0)
+    while session.total_steps < 300:
+        session.run_episode()
+    assert evaluate(agent, ChainEnv(), "test", episodes=3).success_rate == 1.0

@@ -1,0 +1,131 @@
+"""Headless training: metrics, checkpoints, exact resume, eval, config files, CLI errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox.cli import main
+from sandbox.config import RunConfig, load_config, parse_config
+from sandbox.errors import SandboxError
+from sandbox.training import Trainer, latest_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def frozen_lake_config(steps: int = 240, agent: str = "dqn") -> RunConfig:
+    config = RunConfig()
+    config.run.env = "TextFrozenLake-v0"
+    config.run.agent = agent
+    config.run.steps = steps
+    config.run.eval_every = 60
+    config.run.eval_episodes = 2
+    config.run.checkpoint_every = 50
+    config.dqn.features = "hash"
+    config.dqn.learning_starts = 16
+    config.dqn.batch_size = 16
+    config.dqn.epsilon_decay_steps = 150
+    config.prior.cache_path = None
+    return config
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "metrics.csv") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_training_writes_metrics_tensorboard_and_checkpoints(tmp_path):
+    trainer = Trainer(frozen_lake_config(), tmp_path / "run")
+    trainer.reset()
+    trainer.run()
+    trainer.close()
+    rows = read_metrics(tmp_path / "run")
+    assert [int(row["step"]) for row in rows] == [60, 120, 180, 240]
+    assert {"eval_success", "eval_return", "llm_calls", "cache_hits", "episodes"} <= set(rows[0])
+    assert list((tmp_path / "run" / "tb").glob("events.out.tfevents.*"))
+    assert latest_checkpoint(tmp_path / "run").name == "step_000000240"
+    assert load_config(tmp_path / "run" / "config.toml") == trainer.config
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
+    straight = Trainer(frozen_lake_config(), tmp_path / "straight")
+    straight.reset()
+    straight.run()
+
+    config = frozen_lake_config()
+    config.run.steps = 120
+    first_half = Trainer(config, tmp_path / "split")
+    first_half.reset()
+    first_half.run()
+    # Extend the same run and resume it: it must land on the same metrics.
+    saved = load_config(tmp_path / "split" / "config.toml")
+    saved.run.steps = 240
+    (tmp_path / "split" / "config.toml").write_text(saved.to_toml())
+    resumed = Trainer.resume(tmp_path / "split")
+    resumed.run()
+
+    columns = ("step", "episodes", "eval_success", "eval_return", "eval_steps", "train_success", "loss")
+    straight_rows = [{k: row[k] for k in columns} for row in read_metrics(tmp_path / "straight")]
+    resumed_rows = [{k: row[k] for k in columns} for row in read_metrics(tmp_path / "split")]
+    assert resumed_rows == straight_rows
+
+
+def test_starting_over_an_existing_run_is_refused(tmp_path):
+    trainer = Trainer(frozen_lake_config(steps=60), tmp_path / "run")
+    trainer.reset()
+    trainer.run()
+    with pytest.raises(SandboxError, match="--resume"):
+        Trainer(frozen_lake_config(steps=60), tmp_path / "run").reset()
+
+
+def test_config_errors_name_the_key_and_the_valid_ones(tmp_path):
+    with pytest.raises(SandboxError, match="unknown key 'alpah'.*valid keys"):
+        parse_config({"dqn": {"alpah": 3}}, "x.toml")
+    with pytest.raises(SandboxError, match="unknown section"):
+        parse_config({"trainer": {}}, "x.toml")
+    with pytest.raises(SandboxError, match="must be a whole number"):
+        parse_config({"run": {"steps": "many"}}, "x.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run\nsteps = 3")
+    with pytest.raises(SandboxError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_damaged_checkpoint_is_a_clear_error(tmp_path):
+    trainer = Trainer(frozen_lake_config(steps=60), tmp_path / "run")
+    trainer.reset()
+    trainer.run()
+    (latest_checkpoint(tmp_path / "run") / "weights.safetensors").write_bytes(b"\x00garbage")
+    with pytest.raises(SandboxError, match="damaged"):
+        Trainer.resume(tmp_path / "run")
+
+
+def test_cli_train_then_eval_json(tmp_path, capsys):
+    run_dir = tmp_path / "cli-run"
+    code = main(
+        ["train", "--env", "TextFrozenLake-v0", "--agent", "dqn", "--features", "hash", "--steps", "60",
+         "--eval-every", "30", "--eval-episodes", "1", "--out", str(run_dir), "--prior-cache", "none", "--json"]
+    )
+    assert code == 0
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert trained["step"] == 60
+    assert main(["eval", "--run", str(run_dir), "--episodes", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"success_rate", "mean_return", "mean_steps", "episodes"}
+    assert result["episodes"] == 2
+
+
+def test_cli_bad_input_is_one_line_not_a_traceback(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "sandbox", "eval", "--run", str(tmp_path / "nowhere")],
+        capture_output=True, text=True, cwd=REPO,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("error: ")
+    assert "Traceback" not in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1
