@@ -6,6 +6,7 @@ check names the option, the value it got, and what would be accepted.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from typing import Any
 
@@ -39,7 +40,8 @@ def check_choice(name: str, value: Any, choices: Collection[Any]) -> Any:
     return value
 
 
-def check_str(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise OptionError(f"option {name} must be a non-empty string, got {value!r}")
-    return value
+def check_path(name: str, value: Any) -> str:
+    """A file or folder path as text (CLI) or a path object (Python callers)."""
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
+        raise OptionError(f"option {name} must be a path, got {value!r}")
+    return os.fspath(value)

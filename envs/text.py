@@ -18,7 +18,8 @@ CHARSET = "\n" + "".join(chr(code) for code in range(32, 127))
 """Printable ASCII plus newline: enough for real game text once sanitised."""
 
 OBSERVATION_MAX_LENGTH = 16_384
-ACTION_MAX_LENGTH = 256
+ACTION_MAX_LENGTH = 198
+"""The Z-machine interpreter reads at most 198 bytes a command (Jericho's 200-byte buffer)."""
 
 _OUTSIDE_CHARSET = re.compile(r"[^\n\x20-\x7e]")
 _PUNCTUATION = str.maketrans(
@@ -64,5 +65,6 @@ def normalize_command(action: object) -> str:
     """
     if not isinstance(action, str):
         raise EnvError(f"an action is a command string, got {type(action).__name__} {action!r}")
-    command = _WHITESPACE_RUN.sub(" ", sanitize_text(action, max_length=4 * ACTION_MAX_LENGTH)).strip()
-    return command[:ACTION_MAX_LENGTH]
+    # A backslash starts an escape in the interpreter's input (dumb-frotz prints a complaint).
+    command = sanitize_text(action, max_length=4 * ACTION_MAX_LENGTH).replace("\\", " ")
+    return _WHITESPACE_RUN.sub(" ", command).strip()[:ACTION_MAX_LENGTH]

@@ -7,7 +7,9 @@ TextWorld's own gym wrapper returns gym's old 4-tuple; this env speaks gymnasium
 
 from __future__ import annotations
 
+import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import gymnasium
 
 from envs.errors import EnvError
 from envs.games import challenge_settings, find_or_make_game
-from envs.options import check_int, check_str
+from envs.options import check_int, check_path
 from envs.text import ACTION_MAX_LENGTH, OBSERVATION_MAX_LENGTH, normalize_command, sanitize_text, text_space
 
 MAX_POOL_SIZE = 1000
@@ -28,6 +30,7 @@ _META_COMMANDS = frozenset(
 )
 _META_REPLY = "That command is not available here; the environment's reset() starts the game over."
 _Z_MACHINE_SUFFIX = re.compile(r"\.z[1-8]$")
+_PROMPT_AND_STATUS = re.compile(r"\n+>[^\n]*$")
 
 
 def _request_infos() -> Any:
@@ -116,11 +119,15 @@ class TextWorldEnv(gymnasium.Env[str, str]):
     def _game(self, path: Path) -> Any:
         if path not in self._games:
             import textworld
+            from jericho import UnsupportedGameWarning
 
             try:
-                self._games[path] = textworld.start(str(path), request_infos=_request_infos())
+                with warnings.catch_warnings():
+                    # Jericho only knows Infocom-era games; TextWorld tracks score and wins itself.
+                    warnings.simplefilter("ignore", UnsupportedGameWarning)
+                    self._games[path] = textworld.start(str(path), request_infos=_request_infos())
             except Exception as error:  # a bad .json surfaces as KeyError, JSONDecodeError, ...
-                raise EnvError(f"cannot load game {path}: {type(error).__name__}: {error}") from None
+                raise EnvError(f"cannot load game {path} with its .json: {type(error).__name__}: {error}") from None
         return self._games[path]
 
     def _reset_game(self, path: Path) -> Any:
@@ -144,7 +151,7 @@ class TextWorldEnv(gymnasium.Env[str, str]):
         game = self._game(self._game_path)
         if command.lower() in _META_COMMANDS:
             state = game.state
-            return _META_REPLY, 0.0, False, False, self._info(state)
+            return _META_REPLY, 0.0, bool(state["won"] or state["lost"]), False, self._info(state)
         state, _, done = game.step(command)
         reward = float(state["score"] - self._score)
         self._score = state["score"]
@@ -169,8 +176,9 @@ class TextWorldEnv(gymnasium.Env[str, str]):
 
     @staticmethod
     def _observation(text: str | None) -> str:
-        # Keep leading spaces: the opening banner is ASCII art.
-        return sanitize_text((text or "").lstrip("\n").rstrip())
+        # Keep leading spaces (the opening banner is ASCII art); drop the interpreter's
+        # trailing prompt and status line ("> ... -= Kitchen =-0/1") that follow the intro.
+        return sanitize_text(_PROMPT_AND_STATUS.sub("", (text or "").lstrip("\n").rstrip()))
 
     def _info(self, state: Any) -> dict[str, Any]:
         return {
@@ -190,20 +198,20 @@ def make_challenge_env(
     challenge: str,
     game_seed: int = 0,
     n_games: int = 1,
-    games_dir: str | None = None,
+    games_dir: str | os.PathLike[str] | None = None,
     **settings: Any,
 ) -> TextWorldEnv:
     """Entry point of the generated-game ids: a pool of games with seeds game_seed..+n_games-1."""
     checked = challenge_settings(challenge, **settings)
     check_int("n_games", n_games, 1, MAX_POOL_SIZE)
     if games_dir is not None:
-        check_str("games_dir", games_dir)
+        games_dir = check_path("games_dir", games_dir)
     paths = [
         find_or_make_game(challenge, checked, seed, games_dir).path for seed in range(game_seed, game_seed + n_games)
     ]
     return TextWorldEnv(paths)
 
 
-def game_file_env(path: str) -> TextWorldEnv:
+def game_file_env(path: str | os.PathLike[str]) -> TextWorldEnv:
     """Entry point of tw-game-file-v0: a game a user already has."""
-    return TextWorldEnv([check_str("path", path)])
+    return TextWorldEnv([check_path("path", path)])

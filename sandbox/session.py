@@ -113,9 +113,16 @@ class Session:
             self._pending = self.agent.act(self.state, greedy=greedy, rng=self.act_rng)
         return self._pending
 
-    def preview(self, *, greedy: bool = False) -> Decision:
-        """Recompute the decision on the current state (e.g. after α changes) without stepping."""
+    def preview(self, *, greedy: bool = False, redraw: bool = False) -> Decision:
+        """Recompute the decision on the current state (e.g. after α changes) without stepping.
+
+        α only reweights the proposals already drawn for this state; after a change that
+        alters the proposals themselves (k, the prior's mode) pass `redraw=True`.
+        """
         self._pending = None
+        if redraw and hasattr(self.agent, "_pending"):
+            # DQN-Prior keeps one draw of proposals per visit (see DQNAgent._propose).
+            self.agent._pending = None
         return self.decide(greedy=greedy)
 
     def step(self, action: str | None = None, *, greedy: bool = False) -> StepRecord:
@@ -129,9 +136,10 @@ class Session:
         self.t += 1
         self.total_steps += 1
         self.episode_return += float(reward)
+        # (a, o) pairs: each action with the observation it was taken at, so the history of s'
+        # ends with the action that led to s' and reads as a transcript.
+        self._history.append((decision.action, state.observation))
         next_state = text_state(self.family, observation, info, tuple(self._history))
-        # s' sees the steps before it; (a, o) pairs pair an action with the observation it led to.
-        self._history.append((decision.action, next_state.observation))
         stats: dict[str, float] = {}
         if self.learn:
             stats = self.agent.learn(state, decision.action, float(reward), next_state, bool(terminated))

@@ -18,7 +18,7 @@ class PriorQuery:
     task: str
     observation: str
     actions: tuple[str, ...]  # the admissible actions, in the env's order
-    history: tuple[tuple[str, str], ...] = ()  # recent (action, observation) pairs, oldest first
+    history: tuple[tuple[str, str], ...] = ()  # recent (action, observation it was taken at), oldest first
 
 
 @dataclass(frozen=True)

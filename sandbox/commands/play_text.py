@@ -7,6 +7,7 @@ as with a person at a keyboard.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from sandbox.commands._common import add_env_arguments, parse_key_values
@@ -54,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
             except EOFError:
                 print()
                 break
+            if not sys.stdin.isatty():
+                print(line)  # echo piped input so the transcript reads like a session
             if line.lower() in QUIT_WORDS:
                 break
             command = _choose(line, info.get("admissible_commands", []))
@@ -67,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"\n{observation}")
                 ending = "You won!" if info["won"] else "You lost." if info["lost"] else "Out of steps."
                 break
-        print(f"\n{ending} Score {info['score']}/{info['max_score']}, total reward {total_reward:g}, {steps} steps.")
+        plural = "" if steps == 1 else "s"
+        print(f"\n{ending} Score {info['score']}/{info['max_score']}, total reward {total_reward:g}, {steps} step{plural}.")
         print(f"won: {info['won']}, lost: {info['lost']}")
     finally:
         env.close()

@@ -1,0 +1,152 @@
+"""Every env id, registered with gymnasium on `import envs`, and `make_env` with clear errors.
+
+`gymnasium.make(id, **kwargs)` works for every id; `make_env` adds what a person needs when
+something is wrong: the valid ids, or the env's options with their defaults, in one line.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium
+
+from envs.errors import EnvError
+from envs.frozen_lake import TextFrozenLakeEnv, episode_step_limit
+from envs.games import CHALLENGES
+from envs.options import OptionError, check_int
+
+FROZEN_LAKE_ID = "TextFrozenLake-v0"
+_REQUIRED = object()
+_POOL_OPTIONS = {"game_seed": 0, "n_games": 1, "games_dir": None}
+_ENV_LIST_HINT = "see `python -m sandbox envs`"
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What a person or UI needs to pick an env."""
+
+    id: str
+    family: str
+    description: str
+
+
+@dataclass(frozen=True)
+class _Entry:
+    spec: EnvSpec
+    entry_point: str
+    kwargs: Mapping[str, Any]
+    options: Mapping[str, Any]
+    step_limit: Callable[[Mapping[str, Any]], int]
+
+
+def _challenge_entry(env_id: str, challenge: str, description: str, max_steps: int) -> _Entry:
+    return _Entry(
+        spec=EnvSpec(env_id, "textworld", description),
+        entry_point="envs.textworld_env:make_challenge_env",
+        kwargs={"challenge": challenge},
+        options={**CHALLENGES[challenge].defaults, **_POOL_OPTIONS},
+        step_limit=lambda _: max_steps,
+    )
+
+
+_ENTRIES: dict[str, _Entry] = {
+    entry.spec.id: entry
+    for entry in (
+        _challenge_entry(
+            "tw-coin-collector-v0",
+            "coin-collector",
+            "TextWorld Coin Collector: follow a chain of rooms to find and take the coin (level sets the length).",
+            50,
+        ),
+        _challenge_entry(
+            "tw-treasure-hunter-v0",
+            "treasure-hunter",
+            "TextWorld Treasure Hunter: find the named object in the house and take it (levels 1-30).",
+            50,
+        ),
+        _challenge_entry(
+            "tw-cooking-v0",
+            "cooking",
+            "TextWorld cooking game: gather and prepare the cookbook's ingredients, then eat the meal.",
+            100,
+        ),
+        _Entry(
+            spec=EnvSpec("tw-game-file-v0", "textworld", "A TextWorld game file you have (.z8 from tw-make, or its .json)."),
+            entry_point="envs.textworld_env:game_file_env",
+            kwargs={},
+            options={"path": _REQUIRED},
+            step_limit=lambda _: 100,
+        ),
+        _Entry(
+            spec=EnvSpec(
+                FROZEN_LAKE_ID,
+                "frozenlake",
+                "Gymnasium's Frozen Lake in words: walk from the start to the goal without falling into a hole.",
+            ),
+            entry_point="envs.frozen_lake:TextFrozenLakeEnv",
+            kwargs={},
+            options={
+                name: parameter.default
+                for name, parameter in inspect.signature(TextFrozenLakeEnv.__init__).parameters.items()
+                if name != "self"
+            },
+            step_limit=lambda options: episode_step_limit(options.get("map_name", "4x4"), options.get("desc")),
+        ),
+    )
+}
+
+
+def register_envs() -> None:
+    """Register every id with gymnasium (once: re-registering would warn)."""
+    for env_id, entry in _ENTRIES.items():
+        if env_id not in gymnasium.registry:
+            gymnasium.register(
+                id=env_id,
+                entry_point=entry.entry_point,
+                kwargs=dict(entry.kwargs),
+                max_episode_steps=entry.step_limit({}),
+            )
+
+
+def list_envs() -> list[EnvSpec]:
+    return [entry.spec for entry in _ENTRIES.values()]
+
+
+def _entry(env_id: str) -> _Entry:
+    if env_id not in _ENTRIES:
+        raise EnvError(f"unknown env id {env_id!r}; valid ids: {', '.join(_ENTRIES)} ({_ENV_LIST_HINT})")
+    return _ENTRIES[env_id]
+
+
+def env_family(env_id: str) -> str:
+    """"textworld" or "frozenlake": agents pick their features by family."""
+    return _entry(env_id).spec.family
+
+
+def _describe_options(entry: _Entry) -> str:
+    described = [
+        f"{name} (required)" if default is _REQUIRED else f"{name}={default!r}" for name, default in entry.options.items()
+    ]
+    return ", ".join([*described, f"max_episode_steps={entry.step_limit({})}"])
+
+
+def make_env(env_id: str, **kwargs: Any) -> gymnasium.Env:
+    """`gymnasium.make(env_id, **kwargs)`, with every user mistake raised as a one-line `EnvError`.
+
+    `max_episode_steps` overrides the id's step limit (Frozen Lake's default grows with the map).
+    """
+    entry = _entry(env_id)
+    unknown = sorted(set(kwargs) - set(entry.options) - {"max_episode_steps"})
+    missing = [name for name, default in entry.options.items() if default is _REQUIRED and name not in kwargs]
+    if unknown or missing:
+        problem = f"unknown option {', '.join(unknown)}" if unknown else f"missing option {', '.join(missing)}"
+        raise EnvError(f"{env_id}: {problem}; valid options: {_describe_options(entry)}")
+    env_kwargs = {name: value for name, value in kwargs.items() if name != "max_episode_steps"}
+    try:
+        max_steps = check_int("max_episode_steps", kwargs.get("max_episode_steps", entry.step_limit(env_kwargs)), 1)
+        return gymnasium.make(env_id, max_episode_steps=max_steps, **env_kwargs)
+    except OptionError as error:
+        raise EnvError(f"{env_id}: {error}; valid options: {_describe_options(entry)}") from None

@@ -1,0 +1,32 @@
+"""Session-wide fixtures shared by the suites: TextWorld games, generated once.
+
+Games live in saves/test-games (git-ignored) rather than a tmp dir, so they survive between
+test sessions: the first run generates them (~10 s on 2 cores), later runs find them cached.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_GAMES_DIR = REPO / "saves" / "test-games"
+
+
+@pytest.fixture(scope="session")
+def games_dir() -> Path:
+    """The games cache the tests share; pass it as `games_dir=str(games_dir)` to TextWorld envs."""
+    TEST_GAMES_DIR.mkdir(parents=True, exist_ok=True)
+    return TEST_GAMES_DIR
+
+
+@pytest.fixture(scope="session")
+def tw_games(games_dir: Path) -> dict[str, Path]:
+    """One game per challenge with its env id's default options and game_seed 0: challenge -> .z8 path."""
+    from envs.games import CHALLENGES, challenge_settings, find_or_make_game
+
+    return {
+        challenge: find_or_make_game(challenge, challenge_settings(challenge), 0, games_dir).path
+        for challenge in CHALLENGES
+    }

@@ -1,0 +1,40 @@
+"""gymnasium's own env checker passes for every registered env, without warnings."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from envs import list_envs, make_env
+
+
+def env_kwargs(env_id: str, games_dir: Path, tw_games: dict[str, Path]) -> dict[str, object]:
+    if env_id == "tw-game-file-v0":
+        return {"path": str(tw_games["cooking"])}
+    if env_id.startswith("tw-"):
+        return {"games_dir": str(games_dir)}
+    return {}
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    [pytest.param(spec.id, marks=[pytest.mark.slow] if spec.family == "textworld" else []) for spec in list_envs()],
+)
+def test_check_env_passes_without_warnings(env_id: str, games_dir: Path, tw_games: dict[str, Path]) -> None:
+    env = make_env(env_id, **env_kwargs(env_id, games_dir, tw_games))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped)
+    assert [str(warning.message) for warning in caught] == []
+    env.close()
+
+
+def test_check_env_passes_on_slippery_8x8_ice() -> None:
+    env = make_env("TextFrozenLake-v0", map_name="8x8", is_slippery=True, misleading=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped)
+    assert [str(warning.message) for warning in caught] == []
