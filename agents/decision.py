@@ -53,3 +53,4 @@ class Transition:
     next_state_text: str
     terminated: bool
     next_candidates: tuple[str, ...]  # distinct actions: proposals at s' (DQN-Prior) or all admissible (DQN)
+    candidates: tuple[str, ...] = ()  # the same at s: what CQL's logsumexp runs over

@@ -26,6 +26,7 @@ from agents.decision import Candidate, Decision, TextState, Transition, state_te
 from agents.errors import AgentError
 from agents.features import FeatureCache, build_encoder
 from agents.prior.types import ActionPrior, PriorResult
+from agents.proposals import draw_proposals
 from agents.qnet import QHead, max_q_per_group, q_values
 from agents.registry import EXPLORATION_RULES
 from agents.replay import ReplayBuffer
@@ -49,6 +50,7 @@ class DQNConfig:
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
     epsilon_decay_steps: int = 2000
+    cql_beta: float = 5.0  # offline agents only: weight of CQL's conservative penalty
     hidden: tuple[int, ...] = (64, 64)
     features: str = "minilm"  # "minilm" (frozen sentence encoder) or "hash" (no model)
     feature_cache_size: int = 50_000
@@ -101,14 +103,7 @@ class DQNAgent:
         if self._pending is not None and self._pending[0] == state:
             return self._pending[1], self._pending[2]
         result = self.prior(state)
-        mapped = [proposal.action for proposal in result.proposals if proposal.action is not None]
-        if mapped and not result.fallback_uniform:
-            # Sample mode: the LLM's own k completions are the proposals.
-            proposals = tuple(mapped)
-        else:
-            # Score mode (or every sample dropped): draw k from the prior distribution.
-            draws = rng.choice(len(state.actions), size=self.config.k, p=result.probs)
-            proposals = tuple(state.actions[index] for index in draws)
+        proposals = draw_proposals(result, self.config.k, rng)
         if rng is self.rng:
             # Drawn once per visit: re-deciding (e.g. the UI changing α) keeps the same proposals.
             self._pending = (state, proposals, result)
@@ -167,6 +162,7 @@ class DQNAgent:
     def learn(
         self, state: TextState, action: str, reward: float, next_state: TextState, terminated: bool
     ) -> dict[str, float]:
+        candidates = tuple(dict.fromkeys(self._propose(state, self.rng)[0]))
         next_candidates: tuple[str, ...] = ()
         if not terminated and next_state.actions:
             proposals, _ = self._propose(next_state, self.rng)
@@ -174,16 +170,40 @@ class DQNAgent:
         else:
             self._pending = None
         self.buffer.add(
-            Transition(state_text(state), action, float(reward), state_text(next_state), bool(terminated), next_candidates)
+            Transition(
+                state_text(state),
+                action,
+                float(reward),
+                state_text(next_state),
+                bool(terminated),
+                next_candidates,
+                candidates,
+            )
         )
         self.env_steps += 1
         stats: dict[str, float] = {"replay_size": float(len(self.buffer)), "epsilon": self.epsilon}
         if len(self.buffer) >= self.config.learning_starts and self.env_steps % self.config.train_every == 0:
-            stats.update(self._update())
+            stats.update(self.update())
         return stats
 
-    def _update(self) -> dict[str, float]:
+    def update(self) -> dict[str, float]:
+        """One gradient step on a replay batch (online: after each env step; offline: in a loop)."""
         batch = self.buffer.sample(self.config.batch_size, self.rng)
+        loss, stats = self.loss(batch)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.updates += 1
+        if self.updates % self.config.target_every == 0:
+            self._sync_target()
+        return stats
+
+    def loss(self, batch: list[Transition]) -> tuple[torch.Tensor, dict[str, float]]:
+        loss, predicted = self.td_loss(batch)
+        return loss, {"loss": float(loss.detach()), "q_mean": float(predicted.detach().mean())}
+
+    def td_loss(self, batch: list[Transition]) -> tuple[torch.Tensor, torch.Tensor]:
+        """½(Q(s,a) − y)², y = r + γ(1−done)·max over the candidates stored at s' of Q_target."""
         with torch.no_grad():
             next_max = max_q_per_group(
                 self.target_net, self.features, [t.next_state_text for t in batch], [t.next_candidates for t in batch]
@@ -192,14 +212,7 @@ class DQNAgent:
             not_done = torch.tensor([0.0 if t.terminated else 1.0 for t in batch])
             targets = rewards + self.config.gamma * not_done * next_max
         predicted = q_values(self.q_net, self.features, [t.state_text for t in batch], [t.action for t in batch])
-        loss = 0.5 * torch.mean((predicted - targets) ** 2)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-        self.updates += 1
-        if self.updates % self.config.target_every == 0:
-            self._sync_target()
-        return {"loss": float(loss.detach()), "q_mean": float(predicted.detach().mean())}
+        return 0.5 * torch.mean((predicted - targets) ** 2), predicted
 
     @torch.no_grad()
     def _sync_target(self) -> None:

@@ -48,3 +48,23 @@ def max_q_per_group(
     group_ids = torch.tensor([index for index, group in enumerate(candidate_groups) for _ in group])
     values = q_values(head, features, pair_states, pair_actions)
     return result.scatter_reduce(0, group_ids, values, reduce="amax", include_self=False)
+
+
+def logsumexp_per_group(
+    head: QHead,
+    features: FeatureCache,
+    state_texts: Sequence[str],
+    candidate_groups: Sequence[Sequence[str]],
+) -> torch.Tensor:
+    """log Σ_{a in group i} exp Q(s_i, a) for every i (differentiable: CQL's push-down term)."""
+    if any(len(group) == 0 for group in candidate_groups):
+        raise ValueError("every state needs at least one candidate action for the logsumexp")
+    pair_states = [text for text, group in zip(state_texts, candidate_groups) for _ in group]
+    pair_actions = [action for group in candidate_groups for action in group]
+    group_ids = torch.tensor([index for index, group in enumerate(candidate_groups) for _ in group])
+    values = q_values(head, features, pair_states, pair_actions)
+    group_max = torch.full((len(state_texts),), float("-inf")).scatter_reduce(
+        0, group_ids, values.detach(), reduce="amax", include_self=True
+    )
+    sums = torch.zeros(len(state_texts)).index_add(0, group_ids, torch.exp(values - group_max[group_ids]))
+    return group_max + torch.log(sums)

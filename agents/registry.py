@@ -15,24 +15,29 @@ if TYPE_CHECKING:
     from agents.dqn import DQNConfig
 
 AGENT_NAMES = ("dqn", "dqn-prior", "llm", "random")
-AGENTS_WITH_PRIOR = ("dqn-prior", "llm")
+OFFLINE_AGENT_NAMES = ("cql", "cql-prior")
+AGENTS_WITH_PRIOR = ("dqn-prior", "llm", "cql-prior")
 EXPLORATION_RULES = ("posterior", "epsilon")
 
 
 def build_agent(name: str, dqn_config: "DQNConfig", prior_config: PriorConfig) -> "Agent":
     """The prior is built only for agents that consult it, so DQN and random never load an LLM."""
-    if name not in AGENT_NAMES:
-        raise AgentError(f"unknown agent {name!r}; choose one of {', '.join(AGENT_NAMES)}")
+    known = AGENT_NAMES + OFFLINE_AGENT_NAMES
+    if name not in known:
+        raise AgentError(f"unknown agent {name!r}; choose one of {', '.join(known)}")
     from agents.baselines import LLMAgent, RandomAgent
+    from agents.cql import CQLAgent
     from agents.dqn import DQNAgent
 
-    if name == "dqn":
-        return DQNAgent(dqn_config)
+    prior = None
+    if name in AGENTS_WITH_PRIOR:
+        from agents.prior import build_prior
+
+        prior = build_prior(prior_config)
     if name == "random":
         return RandomAgent(seed=dqn_config.seed)
-    from agents.prior import build_prior
-
-    prior = build_prior(prior_config)
-    if name == "dqn-prior":
-        return DQNAgent(dqn_config, prior=prior)
-    return LLMAgent(prior, seed=dqn_config.seed)
+    if name == "llm":
+        return LLMAgent(prior, seed=dqn_config.seed)
+    if name in OFFLINE_AGENT_NAMES:
+        return CQLAgent(dqn_config, prior=prior)
+    return DQNAgent(dqn_config, prior=prior)

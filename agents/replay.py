@@ -45,7 +45,10 @@ class ReplayBuffer:
     def from_json(cls, payload: dict[str, Any]) -> "ReplayBuffer":
         buffer = cls(int(payload["capacity"]))
         buffer._items = [
-            Transition(**{**item, "next_candidates": tuple(item["next_candidates"])}) for item in payload["items"]
+            Transition(
+                **{**item, "next_candidates": tuple(item["next_candidates"]), "candidates": tuple(item["candidates"])}
+            )
+            for item in payload["items"]
         ]
         buffer._next = int(payload["next"])
         return buffer

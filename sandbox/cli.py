@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "prior",
     "train",
     "evaluate",
+    "collect",
+    "train_offline",
 )
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from agents.base import Agent
 from agents.registry import build_agent
+from agents.replay import ReplayBuffer
 from sandbox.config import RunConfig, load_config
 from sandbox.errors import SandboxError
 from sandbox.session import Session, StepRecord
@@ -119,15 +120,9 @@ class Trainer:
         return trainer
 
     def reset(self, resume: bool = False) -> None:
-        run = self.config.run
-        checkpoint_root = self.run_dir / CHECKPOINTS
-        if not resume and (checkpoint_root / LATEST).exists():
+        if not resume and (self.run_dir / CHECKPOINTS / LATEST).exists():
             raise SandboxError(f"{self.run_dir} already holds a run; resume it with --resume or pick another --out")
-        env, family = make_env_for(self.config)
-        self.eval_env, _ = make_env_for(self.config)
-        self.family = family
-        self.agent = build_agent(run.agent, self.config.dqn, self.config.prior)
-        self.session = Session(env, self.agent, family=family, seed=run.seed, history_length=self.config.prior.history)
+        self._build()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if resume:
             self._restore()
@@ -135,6 +130,14 @@ class Trainer:
             atomic_write_text(self.run_dir / "config.toml", self.config.to_toml())
             atomic_write_text(self.run_dir / "metrics.csv", ",".join(METRIC_COLUMNS) + "\n")
         self._started = time.monotonic()
+
+    def _build(self) -> None:
+        """Env, eval env, agent and session (the online loop's parts)."""
+        run = self.config.run
+        env, self.family = make_env_for(self.config)
+        self.eval_env, _ = make_env_for(self.config)
+        self.agent = build_agent(run.agent, self.config.dqn, self.config.prior)
+        self.session = Session(env, self.agent, family=self.family, seed=run.seed, history_length=self.config.prior.history)
 
     @property
     def steps_done(self) -> int:
@@ -180,7 +183,7 @@ class Trainer:
         stats = prior.stats if prior is not None else None
         row = {
             "step": self.steps_done,
-            "episodes": self.session.episode,
+            "episodes": self.session.episode if self.session else 0,
             "eval_success": result.success_rate,
             "eval_return": result.mean_return,
             "eval_steps": result.mean_steps,
@@ -226,16 +229,12 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         """Atomic: the new checkpoint folder appears whole, then `latest` is switched to it."""
-        assert self.session is not None and self.agent is not None
+        assert self.agent is not None, "call reset() first"
         tensors, agent_state = self.agent.state_dict()
         prior = getattr(self.agent, "prior", None)
         state = {
             "agent": agent_state,
-            "session": {
-                "episode": self.session.episode,
-                "total_steps": self.session.total_steps,
-                "mid_episode": not self.session.done,
-            },
+            "session": self._progress_state(),
             "trainer": {
                 "recent_wins": list(self._recent_wins),
                 "next_checkpoint": self._next_checkpoint_after(self.steps_done),
@@ -255,6 +254,17 @@ class Trainer:
             old.rmdir()
         return folder
 
+    def _progress_state(self) -> dict[str, Any]:
+        return {
+            "episode": self.session.episode,
+            "total_steps": self.session.total_steps,
+            "mid_episode": not self.session.done,
+        }
+
+    def _restore_progress(self, progress: dict[str, Any]) -> None:
+        self.session.episode = int(progress["episode"])
+        self.session.total_steps = int(progress["total_steps"])
+
     def _next_checkpoint_after(self, step: int) -> int:
         every = self.config.run.checkpoint_every
         return (step // every + 1) * every
@@ -263,8 +273,7 @@ class Trainer:
         latest = latest_checkpoint(self.run_dir)
         tensors, state = load_checkpoint(latest)
         self.agent.load_state_dict(tensors, state["agent"])
-        self.session.episode = int(state["session"]["episode"])
-        self.session.total_steps = int(state["session"]["total_steps"])
+        self._restore_progress(state["session"])
         trainer = state["trainer"]
         self._recent_wins.extend(trainer["recent_wins"])
         self._next_checkpoint = int(trainer["next_checkpoint"])
@@ -280,6 +289,57 @@ class Trainer:
         writer.writeheader()
         writer.writerows(self.metrics)
         atomic_write_text(self.run_dir / "metrics.csv", buffer.getvalue())
+
+
+class OfflineTrainer(Trainer):
+    """CQL / CQL-Prior from a fixed dataset: an epoch is `eval_every` gradient steps, then an
+    online greedy evaluation in the dataset's env. Metrics, checkpoints and resume as online."""
+
+    def _build(self) -> None:
+        from sandbox.datasets import load_dataset
+
+        run = self.config.run
+        if not run.dataset:
+            raise SandboxError("offline training needs a dataset: pass --dataset saves/datasets/NAME.parquet")
+        info, transitions = load_dataset(
+            Path(run.dataset), use_prior=run.agent.endswith("-prior"), limit=run.dataset_limit or None
+        )
+        if not transitions:
+            raise SandboxError(f"dataset {run.dataset} holds no transitions")
+        run.env, run.env_kwargs = info.env, dict(info.env_kwargs)
+        self.eval_env, self.family = make_env_for(self.config)
+        self.agent = build_agent(run.agent, self.config.dqn, self.config.prior)
+        self.agent.buffer = ReplayBuffer(len(transitions))
+        for transition in transitions:
+            self.agent.buffer.add(transition)
+        self.dataset_size = len(transitions)
+
+    @property
+    def steps_done(self) -> int:
+        return self.agent.updates if self.agent else 0
+
+    def run_epoch(self, on_step: Callable[[StepRecord], None] | None = None) -> dict[str, float]:
+        assert self.agent is not None, "call reset() first"
+        run = self.config.run
+        target = min(run.steps, (self.steps_done // run.eval_every + 1) * run.eval_every)
+        while self.steps_done < target:
+            self._losses.append(self.agent.update()["loss"])
+            if self.steps_done >= self._next_checkpoint:
+                self.save_checkpoint()
+        row = self._evaluate_and_log()
+        if self.finished:
+            self.save_checkpoint()
+        return row
+
+    def _progress_state(self) -> dict[str, Any]:
+        return {"updates": self.steps_done, "dataset_size": self.dataset_size}
+
+    def _restore_progress(self, progress: dict[str, Any]) -> None:
+        if int(progress["dataset_size"]) != self.dataset_size:
+            raise SandboxError(
+                f"the dataset now holds {self.dataset_size} transitions but the run was trained on "
+                f"{progress['dataset_size']}; resume with the same dataset"
+            )
 
 
 def latest_checkpoint(run_dir: Path) -> Path:

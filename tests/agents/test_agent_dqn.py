@@ -62,7 +62,7 @@ def test_target_uses_the_proposals_stored_at_the_next_state():
     assert grouped.item() == pytest.approx(expected_max, abs=1e-6)
 
     target = 0.5 + 0.9 * expected_max
-    stats = agent._update()
+    stats = agent.update()
     assert stats["loss"] == pytest.approx(0.5 * (predicted.item() - target) ** 2, rel=1e-5)
 
 

@@ -1,0 +1,192 @@
+"""Offline datasets of text transitions, with the prior's proposals at s and s'.
+
+Format: one Parquet file, one row per transition (columns in `SCHEMA`), and the
+collection settings as JSON in the file's metadata under `sandbox`. Minari was
+considered: its spaces cannot express a per-state list of admissible actions or the
+prior's proposals, which CQL-Prior needs, so we keep a documented columnar format that
+any Arrow/Parquet reader (pandas, polars, DuckDB) opens.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.decision import TextState, Transition, state_text
+from sandbox.errors import SandboxError
+from sandbox.storage import atomic_write_bytes
+
+FORMAT = "llm-prior-sandbox/transitions-v1"
+METADATA_KEY = b"sandbox"
+
+
+def _schema():
+    import pyarrow as pa
+
+    text_list = pa.list_(pa.string())
+    return pa.schema(
+        [
+            ("episode", pa.int32()),
+            ("t", pa.int32()),
+            ("family", pa.string()),
+            ("task", pa.string()),
+            ("observation", pa.string()),
+            ("actions", text_list),
+            ("proposals", text_list),  # the prior's k proposals at s (duplicates kept)
+            ("action", pa.string()),
+            ("reward", pa.float64()),
+            ("next_observation", pa.string()),
+            ("next_actions", text_list),
+            ("next_proposals", text_list),
+            ("terminated", pa.bool_()),
+            ("truncated", pa.bool_()),
+        ]
+    )
+
+
+@dataclass
+class DatasetInfo:
+    """Where the data came from; stored in the Parquet metadata."""
+
+    env: str
+    env_kwargs: dict[str, Any]
+    policy: str  # "random", "llm", or the run folder whose agent acted
+    seed: int
+    prior_model: str
+    prior_mode: str
+    k: int
+    episodes: int = 0
+    transitions: int = 0
+    successes: int = 0
+    format: str = FORMAT
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def collect(
+    info: DatasetInfo,
+    episodes: int,
+    out: Path,
+    prior_config: Any,
+    on_episode: Callable[[int, float], None] | None = None,
+) -> DatasetInfo:
+    """Run the behaviour policy for `episodes` episodes and write the dataset atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from agents.baselines import LLMAgent, RandomAgent
+    from agents.prior import build_prior
+    from agents.proposals import draw_proposals
+    from envs import env_family, make_env
+    from sandbox.session import Session
+    from sandbox.training import load_trained_agent
+
+    if episodes < 1:
+        raise SandboxError(f"--episodes must be at least 1, got {episodes}")
+    prior = build_prior(prior_config)
+    if info.policy == "random":
+        agent = RandomAgent(seed=info.seed)
+    elif info.policy == "llm":
+        agent = LLMAgent(prior, seed=info.seed)
+    else:
+        _, agent = load_trained_agent(Path(info.policy))
+    env = make_env(info.env, **info.env_kwargs)
+    family = env_family(info.env)
+    session = Session(env, agent, family=family, seed=info.seed, history_length=prior_config.history, learn=False)
+    proposal_rng = np.random.default_rng(info.seed)
+    proposals_at: dict[TextState, list[str]] = {}
+
+    def proposals(state: TextState) -> list[str]:
+        if not state.actions:
+            return []
+        if state not in proposals_at:
+            proposals_at.clear()  # only s and s' of the current step are ever needed again
+            proposals_at[state] = list(draw_proposals(prior(state), info.k, proposal_rng))
+        return proposals_at[state]
+
+    rows: dict[str, list[Any]] = {name: [] for name in _schema().names}
+    for episode in range(episodes):
+        records = session.run_episode()
+        for record in records:
+            at_s = proposals(record.state)
+            at_next = [] if record.terminated else proposals(record.next_state)
+            for name, value in (
+                ("episode", episode),
+                ("t", record.t),
+                ("family", family),
+                ("task", record.state.task),
+                ("observation", record.state.observation),
+                ("actions", list(record.state.actions)),
+                ("proposals", at_s),
+                ("action", record.action),
+                ("reward", record.reward),
+                ("next_observation", record.next_state.observation),
+                ("next_actions", list(record.next_state.actions)),
+                ("next_proposals", at_next),
+                ("terminated", record.terminated),
+                ("truncated", record.truncated),
+            ):
+                rows[name].append(value)
+        info.successes += int(bool(records and records[-1].won))
+        if on_episode is not None:
+            on_episode(episode + 1, session.episode_return)
+    info.episodes = episodes
+    info.transitions = len(rows["episode"])
+    table = pa.table(rows, schema=_schema()).replace_schema_metadata({METADATA_KEY: json.dumps(asdict(info))})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    atomic_write_bytes(out, buffer.getvalue())
+    return info
+
+
+def load_dataset(path: Path, *, use_prior: bool, limit: int | None = None) -> tuple[DatasetInfo, list[Transition]]:
+    """Transitions for CQL (candidates = all admissible) or CQL-Prior (candidates = proposals).
+
+    `limit` keeps the first N transitions: the data-efficiency experiment's dataset sizes.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise SandboxError(f"dataset {path} does not exist; create one with `python -m sandbox collect`")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise SandboxError(f"dataset {path} is not a readable Parquet file ({error}); collect it again") from error
+    metadata = (table.schema.metadata or {}).get(METADATA_KEY)
+    if metadata is None:
+        raise SandboxError(f"{path} is a Parquet file but not a sandbox dataset (no '{METADATA_KEY.decode()}' metadata)")
+    info = DatasetInfo(**json.loads(metadata))
+    if info.format != FORMAT:
+        raise SandboxError(f"dataset {path} has format {info.format!r}; this version reads {FORMAT!r}")
+    missing = set(_schema().names) - set(table.column_names)
+    if missing:
+        raise SandboxError(f"dataset {path} lacks columns {', '.join(sorted(missing))}; collect it again")
+    data = table.slice(0, limit).to_pydict() if limit is not None else table.to_pydict()
+    transitions = []
+    for i in range(len(data["action"])):
+        state = TextState(data["family"][i], data["task"][i], data["observation"][i], tuple(data["actions"][i]))
+        next_state = TextState(
+            data["family"][i], data["task"][i], data["next_observation"][i], tuple(data["next_actions"][i])
+        )
+        now = data["proposals"][i] if use_prior else data["actions"][i]
+        later = data["next_proposals"][i] if use_prior else data["next_actions"][i]
+        terminated = bool(data["terminated"][i])
+        transitions.append(
+            Transition(
+                state_text=state_text(state),
+                action=data["action"][i],
+                reward=float(data["reward"][i]),
+                next_state_text=state_text(next_state),
+                terminated=terminated,
+                next_candidates=() if terminated else tuple(dict.fromkeys(later)),
+                # The data's own action is always a candidate, so logsumexp ≥ Q(s, a_data).
+                candidates=tuple(dict.fromkeys([*now, data["action"][i]])),
+            )
+        )
+    return info, transitions
