@@ -5,7 +5,7 @@
 
 Each env takes uniformly random admissible commands and resets whenever an episode ends,
 so the figure includes resets: the rate an agent's environment loop can reach at best.
-TextWorld games come from the games cache (generated on first use, not timed).
+TextWorld and household games come from the games cache (generated on first use, not timed).
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ CASES = {
     "coin-collector-5": ("tw-coin-collector-v0", {"level": 5}),
     "treasure-hunter-1": ("tw-treasure-hunter-v0", {"level": 1}),
     "cooking-1": ("tw-cooking-v0", {}),
+    "overcooked-tomato": ("overcooked-tomato-salad-v0", {}),
+    "overcooked-tomato-lettuce": ("overcooked-tomato-lettuce-salad-v0", {}),
+    "household-pick-place": ("household-pick-place-v0", {}),
+    "household-clean-place-unseen": ("household-clean-place-v0", {"split": "unseen"}),
+    "household-examine-in-light": ("household-examine-in-light-v0", {}),
 }
+GENERATED_GAMES = ("textworld", "household")  # families whose games come from the games cache
+PURE_PYTHON = ("frozenlake", "overcooked")  # families fast enough to run 20x the steps
 
 
 def measure(env_id: str, kwargs: dict, steps: int, seed: int) -> dict:
@@ -50,7 +57,9 @@ def measure(env_id: str, kwargs: dict, steps: int, seed: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000, help="steps per TextWorld env (Frozen Lake runs 20x more)")
+    parser.add_argument(
+        "--steps", type=int, default=1000, help="steps per TextWorld or household env (Frozen Lake, Overcooked: 20x)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--games-dir", default=None, help="games cache (default: $SANDBOX_GAMES_DIR or saves/games)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -59,18 +68,18 @@ def main() -> int:
     results = {}
     for name, (env_id, kwargs) in CASES.items():
         family = env_family(env_id)
-        if family == "textworld":
+        if family in GENERATED_GAMES:
             kwargs = {**kwargs, "games_dir": args.games_dir}
             make_env(env_id, **kwargs).close()  # generate (or find) the game outside the timing
-        steps = args.steps * (20 if family == "frozenlake" else 1)
+        steps = args.steps * (20 if family in PURE_PYTHON else 1)
         results[name] = {"env": env_id, "family": family, **measure(env_id, kwargs, steps, args.seed)}
 
     if args.json:
         print(json.dumps({"benchmark": "env_throughput", "results": results}))
         return 0
-    print(f"{'case':<24} {'family':<11} {'steps':>6} {'episodes':>8} {'steps/s':>9}")
+    print(f"{'case':<29} {'family':<11} {'steps':>6} {'episodes':>8} {'steps/s':>9}")
     for name, row in results.items():
-        print(f"{name:<24} {row['family']:<11} {row['steps']:>6} {row['episodes']:>8} {row['steps_per_s']:>9.1f}")
+        print(f"{name:<29} {row['family']:<11} {row['steps']:>6} {row['episodes']:>8} {row['steps_per_s']:>9.1f}")
     return 0
 
 

@@ -1,7 +1,8 @@
 """TextWorld games made with TextWorld's own generator, cached on disk.
 
 A game is fixed by (challenge, settings, seed), so the cache key is just that triple spelt
-out as a file name; a second request is a file lookup. Generation (~1-5 s of Python plus
+out as a file name; a second request is a file lookup. `find_or_make` is the cache itself,
+shared with the games other modules build (envs/household.py). Generation (~1-5 s of Python plus
 the Inform 7 compiler) runs in-process and writes into a temporary folder first, so a crash
 never leaves a half-written game where the cache would find it.
 """
@@ -12,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,14 +128,26 @@ def find_or_make_game(
 ) -> GameFile:
     """The cached game for (challenge, settings, seed), generating it first if needed.
 
-    `settings` must come from `challenge_settings`. The .json next to the .z8 holds
-    TextWorld's metadata (objective, walkthrough, admissible-command logic) and is moved
-    into place first, so an existing .z8 always has its .json.
+    `settings` must come from `challenge_settings`.
     """
     check_int("game_seed", seed, 0, MAX_GAME_SEED)
+    tw_name = CHALLENGES[challenge].tw_name
+    return find_or_make(
+        game_stem(challenge, settings, seed), lambda game_path: _generate(tw_name, settings, seed, game_path), games_dir
+    )
+
+
+def find_or_make(
+    stem: str, make: Callable[[Path], None], games_dir: str | os.PathLike[str] | None = None
+) -> GameFile:
+    """The cached game `stem` in the games folder, made by `make(scratch_z8_path)` first if missing.
+
+    `make` writes the .z8 and the .json beside it (TextWorld's metadata: objective, walkthrough,
+    admissible-command logic) into a scratch folder; the .json is moved into place first, so
+    an existing .z8 always has its .json, and a crash leaves nothing the cache would find.
+    """
     started = time.perf_counter()
     folder = games_dir_or_default(games_dir)
-    stem = game_stem(challenge, settings, seed)
     game_path = folder / f"{stem}.z8"
     metadata_path = folder / f"{stem}.json"
     if game_path.is_file() and metadata_path.is_file():
@@ -145,7 +158,7 @@ def find_or_make_game(
     except OSError as error:
         raise EnvError(f"cannot write games to {folder}: {error.strerror or error}") from None
     try:
-        _generate(CHALLENGES[challenge].tw_name, settings, seed, scratch / f"{stem}.z8")
+        make(scratch / f"{stem}.z8")
         os.replace(scratch / f"{stem}.json", metadata_path)
         os.replace(scratch / f"{stem}.z8", game_path)
     finally:

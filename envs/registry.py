@@ -13,14 +13,19 @@ from typing import Any
 
 import gymnasium
 
+from envs.alfworld_env import make_alfworld_env
 from envs.errors import EnvError
 from envs.frozen_lake import TextFrozenLakeEnv, episode_step_limit
 from envs.games import CHALLENGES
+from envs.household import FAMILIES as HOUSEHOLD_FAMILIES
 from envs.options import OptionError, check_int
+from envs.overcooked import RECIPES
 
 FROZEN_LAKE_ID = "TextFrozenLake-v0"
 _REQUIRED = object()
 _POOL_OPTIONS = {"game_seed": 0, "n_games": 1, "games_dir": None}
+OVERCOOKED_STEPS = 30  # the paper's online horizon; its offline setting is max_episode_steps=50
+HOUSEHOLD_STEPS = 50  # ALFWorld's evaluation budget
 _ENV_LIST_HINT = "see `python -m sandbox envs`"
 
 
@@ -49,6 +54,41 @@ def _challenge_entry(env_id: str, challenge: str, description: str, max_steps: i
         kwargs={"challenge": challenge},
         options={**CHALLENGES[challenge].defaults, **_POOL_OPTIONS},
         step_limit=lambda _: max_steps,
+    )
+
+
+def _defaults(function: Callable[..., Any]) -> dict[str, Any]:
+    """A constructor's options with their defaults, read from its signature."""
+    parameters = inspect.signature(function).parameters.items()
+    return {name: parameter.default for name, parameter in parameters if name != "self"}
+
+
+def _overcooked_entry(recipe: str) -> _Entry:
+    return _Entry(
+        spec=EnvSpec(
+            f"overcooked-{recipe}-v0",
+            "overcooked",
+            f"Text Overcooked (TWOSOME): one cook makes and serves a {RECIPES[recipe].name} with macro-actions.",
+        ),
+        entry_point="envs.overcooked:TextOvercookedEnv",
+        kwargs={"recipe": recipe},
+        options={},
+        step_limit=lambda _: OVERCOOKED_STEPS,
+    )
+
+
+def _household_entry(family: str) -> _Entry:
+    return _Entry(
+        spec=EnvSpec(
+            f"household-{family}-v0",
+            "household",
+            "ALFWorld-style household task in TextWorld (train or unseen split): "
+            f"{HOUSEHOLD_FAMILIES[family].description}.",
+        ),
+        entry_point="envs.household:make_household_env",
+        kwargs={"family": family},
+        options={"split": "train", **_POOL_OPTIONS},
+        step_limit=lambda _: HOUSEHOLD_STEPS,
     )
 
 
@@ -88,12 +128,21 @@ _ENTRIES: dict[str, _Entry] = {
             ),
             entry_point="envs.frozen_lake:TextFrozenLakeEnv",
             kwargs={},
-            options={
-                name: parameter.default
-                for name, parameter in inspect.signature(TextFrozenLakeEnv.__init__).parameters.items()
-                if name != "self"
-            },
+            options=_defaults(TextFrozenLakeEnv.__init__),
             step_limit=lambda options: episode_step_limit(options.get("map_name", "4x4"), options.get("desc")),
+        ),
+        *(_overcooked_entry(recipe) for recipe in RECIPES),
+        *(_household_entry(family) for family in HOUSEHOLD_FAMILIES),
+        _Entry(
+            spec=EnvSpec(
+                "alfworld-v0",
+                "household",
+                "ALFWorld's own household games (needs `pip install alfworld` and `alfworld-download`).",
+            ),
+            entry_point="envs.alfworld_env:make_alfworld_env",
+            kwargs={},
+            options=_defaults(make_alfworld_env),
+            step_limit=lambda _: HOUSEHOLD_STEPS,
         ),
     )
 }
@@ -122,7 +171,7 @@ def _entry(env_id: str) -> _Entry:
 
 
 def env_family(env_id: str) -> str:
-    """"textworld" or "frozenlake": agents pick their features by family."""
+    """"textworld", "frozenlake", "overcooked" or "household": agents pick their prompts by family."""
     return _entry(env_id).spec.family
 
 

@@ -1,7 +1,8 @@
 """Session-wide fixtures shared by the suites: TextWorld games, generated once.
 
 Games live in saves/test-games (git-ignored) rather than a tmp dir, so they survive between
-test sessions: the first run generates them (~10 s on 2 cores), later runs find them cached.
+test sessions: the first run generates them (~10 s on 2 cores for the challenges, ~30 s more
+for the household games), later runs find them cached.
 """
 
 from __future__ import annotations
@@ -29,4 +30,16 @@ def tw_games(games_dir: Path) -> dict[str, Path]:
     return {
         challenge: find_or_make_game(challenge, challenge_settings(challenge), 0, games_dir).path
         for challenge in CHALLENGES
+    }
+
+
+@pytest.fixture(scope="session")
+def household_games(games_dir: Path) -> dict[tuple[str, str], Path]:
+    """One household game per (family, split) with game_seed 0: (family, split) -> .z8 path."""
+    from envs.household import FAMILIES, SPLITS, find_or_make_household_game
+
+    return {
+        (family, split): find_or_make_household_game(family, split, 0, games_dir).path
+        for family in FAMILIES
+        for split in SPLITS
     }

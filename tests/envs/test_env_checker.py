@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from pathlib import Path
 
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from envs import list_envs, make_env
+from envs import EnvSpec, list_envs, make_env
+
+ALFWORLD_MISSING = importlib.util.find_spec("alfworld") is None
 
 
 def env_kwargs(env_id: str, games_dir: Path, tw_games: dict[str, Path]) -> dict[str, object]:
     if env_id == "tw-game-file-v0":
         return {"path": str(tw_games["cooking"])}
-    if env_id.startswith("tw-"):
+    if env_id.startswith(("tw-", "household-")):
         return {"games_dir": str(games_dir)}
     return {}
 
 
-@pytest.mark.parametrize(
-    "env_id",
-    [pytest.param(spec.id, marks=[pytest.mark.slow] if spec.family == "textworld" else []) for spec in list_envs()],
-)
+def marks(spec: EnvSpec) -> list[pytest.MarkDecorator]:
+    if spec.id == "alfworld-v0":
+        return [pytest.mark.slow, pytest.mark.skipif(ALFWORLD_MISSING, reason="needs pip install alfworld")]
+    return [pytest.mark.slow] if spec.family in ("textworld", "household") else []
+
+
+@pytest.mark.parametrize("env_id", [pytest.param(spec.id, marks=marks(spec)) for spec in list_envs()])
 def test_check_env_passes_without_warnings(env_id: str, games_dir: Path, tw_games: dict[str, Path]) -> None:
     env = make_env(env_id, **env_kwargs(env_id, games_dir, tw_games))
     with warnings.catch_warnings(record=True) as caught:

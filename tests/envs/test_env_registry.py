@@ -14,6 +14,15 @@ EXPECTED_FAMILIES = {
     "tw-cooking-v0": "textworld",
     "tw-game-file-v0": "textworld",
     "TextFrozenLake-v0": "frozenlake",
+    "overcooked-tomato-salad-v0": "overcooked",
+    "overcooked-tomato-lettuce-salad-v0": "overcooked",
+    "household-pick-place-v0": "household",
+    "household-pick-two-place-v0": "household",
+    "household-examine-in-light-v0": "household",
+    "household-clean-place-v0": "household",
+    "household-heat-place-v0": "household",
+    "household-cool-place-v0": "household",
+    "alfworld-v0": "household",
 }
 
 
