@@ -8,10 +8,15 @@ from agents.prior.types import PriorResult
 
 
 def draw_proposals(result: PriorResult, k: int, rng: np.random.Generator) -> tuple[str, ...]:
-    """Sample mode: the LLM's own mapped completions. Score mode (or every sample dropped):
-    k draws from the prior distribution. Duplicates are kept: they weight acting by prior mass."""
+    """k proposals, duplicates kept (they weight acting by prior mass).
+
+    Sample mode: the LLM's own mapped completions, unless a prior floor gave mass to
+    actions the LLM never proposed — then, as in score mode (and when every sample was
+    dropped), k draws from the prior distribution, so the floor can reach every action.
+    """
     mapped = tuple(proposal.action for proposal in result.proposals if proposal.action is not None)
-    if mapped and not result.fallback_uniform:
+    supported = {action for action, p in zip(result.actions, result.probs) if p > 0}
+    if mapped and not result.fallback_uniform and set(mapped) == supported:
         return mapped
     draws = rng.choice(len(result.actions), size=k, p=result.probs)
     return tuple(result.actions[index] for index in draws)
