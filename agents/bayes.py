@@ -6,6 +6,11 @@ Everything here works in log space on NumPy arrays indexed like the candidate
 actions, so the agents (acting, Bellman targets) and the UI's explanation panel
 (prior × likelihood → posterior, with the actual numbers) share one
 implementation. Zero prior mass stays exactly zero posterior mass.
+
+The policy-based agents need the same KL and entropy differentiably, on batches of
+states whose action sets differ in size: `masked_kl_divergence` and `masked_entropy`
+take padded torch log-probs and a mask. They use only tensor methods, so importing
+this module (as the UI does) never loads torch.
 """
 
 from __future__ import annotations
@@ -13,8 +18,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 FloatArray = np.ndarray
 
@@ -133,3 +142,20 @@ def kl_divergence(p: Sequence[float] | FloatArray, q: Sequence[float] | FloatArr
     if np.any(q_array[support] == 0):
         return float("inf")
     return float(np.sum(p_array[support] * (np.log(p_array[support]) - np.log(q_array[support]))))
+
+
+def masked_kl_divergence(log_p: "torch.Tensor", log_q: "torch.Tensor", mask: "torch.Tensor") -> "torch.Tensor":
+    """Row-wise KL(p ‖ q) over padded action sets (rows: states; `mask` marks real actions).
+
+    Padding is replaced by 0 *before* the product: 0·(−inf) would be NaN in the forward
+    pass and, even when masked afterwards, NaN in the backward pass.
+    """
+    log_p = log_p.masked_fill(~mask, 0.0)
+    log_q = log_q.masked_fill(~mask, 0.0)
+    return (log_p.exp() * (log_p - log_q)).masked_fill(~mask, 0.0).sum(dim=-1)
+
+
+def masked_entropy(log_p: "torch.Tensor", mask: "torch.Tensor") -> "torch.Tensor":
+    """Row-wise Shannon entropy in nats over padded action sets (see `masked_kl_divergence`)."""
+    log_p = log_p.masked_fill(~mask, 0.0)
+    return -(log_p.exp() * log_p).masked_fill(~mask, 0.0).sum(dim=-1)

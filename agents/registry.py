@@ -13,15 +13,23 @@ from agents.prior.config import PriorConfig
 if TYPE_CHECKING:
     from agents.base import Agent
     from agents.dqn import DQNConfig
+    from agents.ppo import PPOConfig
 
-AGENT_NAMES = ("dqn", "dqn-prior", "llm", "random")
+AGENT_NAMES = ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")
 OFFLINE_AGENT_NAMES = ("cql", "cql-prior")
-AGENTS_WITH_PRIOR = ("dqn-prior", "llm", "cql-prior")
+POLICY_AGENT_NAMES = ("ppo", "ppo-prior")  # configured by PPOConfig, not DQNConfig
+AGENTS_WITH_PRIOR = ("dqn-prior", "ppo-prior", "llm", "cql-prior")
 EXPLORATION_RULES = ("posterior", "epsilon")
 
 
-def build_agent(name: str, dqn_config: "DQNConfig", prior_config: PriorConfig) -> "Agent":
-    """The prior is built only for agents that consult it, so DQN and random never load an LLM."""
+def build_agent(
+    name: str, dqn_config: "DQNConfig", prior_config: PriorConfig, ppo_config: "PPOConfig | None" = None
+) -> "Agent":
+    """The prior is built only for agents that consult it, so DQN and random never load an LLM.
+
+    PPO agents read `ppo_config` (PPOConfig's defaults when None); every other agent reads
+    `dqn_config` (random and LLM only its seed).
+    """
     known = AGENT_NAMES + OFFLINE_AGENT_NAMES
     if name not in known:
         raise AgentError(f"unknown agent {name!r}; choose one of {', '.join(known)}")
@@ -40,4 +48,8 @@ def build_agent(name: str, dqn_config: "DQNConfig", prior_config: PriorConfig) -
         return LLMAgent(prior, seed=dqn_config.seed)
     if name in OFFLINE_AGENT_NAMES:
         return CQLAgent(dqn_config, prior=prior)
+    if name in POLICY_AGENT_NAMES:
+        from agents.ppo import PPOAgent, PPOConfig
+
+        return PPOAgent(ppo_config or PPOConfig(), prior=prior)
     return DQNAgent(dqn_config, prior=prior)

@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/sample_efficiency.py                 # Frozen Lake 4x4 + coin collector L5
     .venv/bin/python benchmarks/sample_efficiency.py --quick --json  # a smoke run
 
-Runs DQN, DQN-Prior and the LLM-only agent through the same Trainer as
-`python -m sandbox train`, and prints, per env and agent: the mean env steps to the
+Runs DQN, DQN-Prior, PPO, PPO-Prior and the LLM-only agent through the same Trainer
+as `python -m sandbox train`, and prints, per env and agent: the mean env steps to the
 first evaluation at ≥ 90% success (runs that never get there count as the step
-budget and are reported as such), the final success, and the ratio DQN-Prior/DQN.
+budget and are reported as such), the final success, and the ratio of each prior
+agent to its baseline (DQN-Prior/DQN, PPO-Prior/PPO).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agents.registry import AGENT_NAMES  # noqa: E402
 from sandbox.config import RunConfig  # noqa: E402
 from sandbox.training import Trainer  # noqa: E402
 
@@ -30,6 +32,7 @@ ENVS = {
     "coin-collector-5": ("tw-coin-collector-v0", {"level": 5}),
 }
 TARGET = 0.9
+BASELINES = {"dqn-prior": "dqn", "ppo-prior": "ppo"}  # prior agent → the same learner without the prior
 
 
 def run_one(env_key: str, agent: str, seed: int, steps: int, eval_every: int, args: argparse.Namespace, root: Path) -> dict:
@@ -40,10 +43,11 @@ def run_one(env_key: str, agent: str, seed: int, steps: int, eval_every: int, ar
     config.run.steps, config.run.eval_every = steps, eval_every
     config.run.eval_episodes = args.eval_episodes
     config.run.checkpoint_every = steps
-    config.dqn.seed = seed
-    config.dqn.features = args.features
+    config.dqn.seed = config.ppo.seed = seed
+    config.dqn.features = config.ppo.features = args.features
     config.dqn.alpha, config.dqn.k = args.alpha, args.k
     config.dqn.epsilon_decay_steps = max(1, steps // 2)
+    config.ppo.alpha = args.kl_alpha
     config.prior.model = args.prior_model
     config.prior.mode = args.prior_mode
     config.prior.cache_path = args.prior_cache
@@ -84,10 +88,11 @@ def summarise(results: list[dict], budget: dict[str, int]) -> list[dict]:
                 "final_success": float(np.mean([r["final_success"] for r in runs])),
                 "wall_s": float(np.sum([r["wall_s"] for r in runs])),
             }
-        if "dqn" in per_agent and "dqn-prior" in per_agent:
-            per_agent["dqn-prior"]["ratio_vs_dqn"] = (
-                per_agent["dqn-prior"]["mean_steps_to_90"] / per_agent["dqn"]["mean_steps_to_90"]
-            )
+        for agent, baseline in BASELINES.items():
+            if agent in per_agent and baseline in per_agent:
+                per_agent[agent]["ratio_vs_baseline"] = (
+                    per_agent[agent]["mean_steps_to_90"] / per_agent[baseline]["mean_steps_to_90"]
+                )
         rows.extend(per_agent.values())
     return rows
 
@@ -95,12 +100,17 @@ def summarise(results: list[dict], budget: dict[str, int]) -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
-    parser.add_argument("--agents", nargs="+", default=["dqn", "dqn-prior", "llm"])
+    parser.add_argument(
+        "--agents", nargs="+", default=["dqn", "dqn-prior", "ppo", "ppo-prior", "llm"], choices=AGENT_NAMES
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=2000, help="step budget per run")
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--eval-episodes", type=int, default=5)
-    parser.add_argument("--alpha", type=float, default=10.0)
+    parser.add_argument("--alpha", type=float, default=10.0, help="DQN-Prior's posterior sharpness")
+    parser.add_argument(
+        "--kl-alpha", type=float, default=RunConfig().ppo.alpha, help="PPO-Prior's KL weight α·KL(π‖p_LLM)"
+    )
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--features", default="minilm", choices=("minilm", "hash"))
     parser.add_argument("--prior-model", default="smollm2-135m")
@@ -130,7 +140,7 @@ def main() -> int:
         return 0
     print(f"\n{'env':<18}{'agent':<11}{'seeds':>6}{'reached':>8}{'steps→90%':>11}{'final':>7}{'ratio':>7}{'wall s':>8}")
     for row in summary:
-        ratio = f"{row['ratio_vs_dqn']:.2f}" if "ratio_vs_dqn" in row else ""
+        ratio = f"{row['ratio_vs_baseline']:.2f}" if "ratio_vs_baseline" in row else ""
         print(
             f"{row['env']:<18}{row['agent']:<11}{row['seeds']:>6}{row['reached']:>8}"
             f"{row['mean_steps_to_90']:>11.0f}{row['final_success']:>7.0%}{ratio:>7}{row['wall_s']:>8.0f}"

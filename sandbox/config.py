@@ -15,6 +15,7 @@ from typing import Any
 import tomli_w
 
 from agents.dqn import DQNConfig
+from agents.ppo import PPOConfig
 from agents.prior.config import PriorConfig
 from sandbox.errors import SandboxError
 
@@ -41,10 +42,11 @@ class RunSettings:
 class RunConfig:
     run: RunSettings = field(default_factory=RunSettings)
     dqn: DQNConfig = field(default_factory=DQNConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)  # read by the ppo and ppo-prior agents only
     prior: PriorConfig = field(default_factory=PriorConfig)
 
     def to_toml(self) -> str:
-        payload = {name: _strip_none(asdict(getattr(self, name))) for name in ("run", "dqn", "prior")}
+        payload = {name: _strip_none(asdict(getattr(self, name))) for name in ("run", "dqn", "ppo", "prior")}
         return tomli_w.dumps(payload)
 
 
@@ -92,7 +94,7 @@ def _section(cls: type, values: dict[str, Any], source: str, name: str) -> Any:
 
 
 def parse_config(payload: dict[str, Any], source: str) -> RunConfig:
-    sections = {"run": RunSettings, "dqn": DQNConfig, "prior": PriorConfig}
+    sections = {"run": RunSettings, "dqn": DQNConfig, "ppo": PPOConfig, "prior": PriorConfig}
     for key in payload:
         if key not in sections:
             raise SandboxError(f"unknown section [{key}] in {source}; valid sections: {', '.join(sections)}")

@@ -136,7 +136,7 @@ class Trainer:
         run = self.config.run
         env, self.family = make_env_for(self.config)
         self.eval_env, _ = make_env_for(self.config)
-        self.agent = build_agent(run.agent, self.config.dqn, self.config.prior)
+        self.agent = build_agent(run.agent, self.config.dqn, self.config.prior, self.config.ppo)
         self.session = Session(env, self.agent, family=self.family, seed=run.seed, history_length=self.config.prior.history)
 
     @property
@@ -352,7 +352,7 @@ def latest_checkpoint(run_dir: Path) -> Path:
 def load_trained_agent(run_dir: Path) -> tuple[RunConfig, Agent]:
     """Rebuild a run's agent from its config and latest checkpoint (for eval, the UI, demos)."""
     config = load_config(run_dir / "config.toml")
-    agent = build_agent(config.run.agent, config.dqn, config.prior)
+    agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
     tensors, state = load_checkpoint(latest_checkpoint(run_dir))
     agent.load_state_dict(tensors, state["agent"])
     return config, agent

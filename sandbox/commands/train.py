@@ -25,6 +25,9 @@ OVERRIDES = {
     "features": ("dqn", "features"),
     "prior_mode": ("prior", "mode"),
 }
+# Flags PPO agents read from [ppo] too: --alpha is their KL weight α·KL(π‖p_LLM), --features
+# their encoder. Both sections are set; the trained agent reads only its own.
+PPO_FLAGS = {"alpha": "alpha", "features": "features"}
 PRIOR_FLAGS = {
     "prior_model": "model",
     "prior_temperature": "temperature",
@@ -51,10 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent", choices=AGENT_NAMES)
     parser.add_argument("--steps", type=int, help="environment steps to train for")
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--alpha", type=float, help="posterior sharpness α in p_LLM·exp(α·Q)")
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        help="DQN agents: posterior sharpness α in p_LLM·exp(α·Q); PPO agents: KL weight α·KL(π‖p_LLM)",
+    )
     parser.add_argument("--k", type=int, help="prior proposals per state")
     parser.add_argument("--explore", choices=EXPLORATION_RULES)
-    parser.add_argument("--features", choices=("minilm", "hash"), help="text features for Q")
+    parser.add_argument("--features", choices=("minilm", "hash"), help="text features for Q, or for PPO's actor and critic")
     parser.add_argument("--eval-every", type=int)
     parser.add_argument("--eval-episodes", type=int)
     parser.add_argument("--checkpoint-every", type=int)
@@ -78,6 +85,10 @@ def build_config(args: argparse.Namespace):
         value = getattr(args, flag, None)
         if value is not None:
             setattr(getattr(config, section), name, value)
+    for flag, name in PPO_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            setattr(config.ppo, name, value)
     for flag, name in PRIOR_FLAGS.items():
         value = getattr(args, flag, None)
         if value is None:
@@ -89,8 +100,9 @@ def build_config(args: argparse.Namespace):
         config.run.env_kwargs = parse_key_values(args.env_arg)
     elif args.env:
         config.run.env_kwargs = {}
-    config.dqn.seed = config.run.seed
+    config.dqn.seed = config.ppo.seed = config.run.seed
     config.dqn.validate()
+    config.ppo.validate()
     return config
 
 

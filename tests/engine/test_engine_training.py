@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from sandbox.cli import main
 from sandbox.config import RunConfig, load_config, parse_config
 from sandbox.errors import SandboxError
-from sandbox.training import Trainer, latest_checkpoint
+from sandbox.storage import load_checkpoint
+from sandbox.training import CHECKPOINTS, LATEST, Trainer, latest_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,7 +32,11 @@ def frozen_lake_config(steps: int = 240, agent: str = "dqn") -> RunConfig:
     config.dqn.learning_starts = 16
     config.dqn.batch_size = 16
     config.dqn.epsilon_decay_steps = 150
+    config.ppo.features = "hash"
+    config.ppo.rollout_steps = 32  # several updates, and checkpoints (at episode ends) mid-rollout
     config.prior.cache_path = None
+    if agent == "ppo-prior":
+        config.prior.model = "uniform"  # the prior path without an LLM
     return config
 
 
@@ -73,6 +79,31 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
     straight_rows = [{k: row[k] for k in columns} for row in read_metrics(tmp_path / "straight")]
     resumed_rows = [{k: row[k] for k in columns} for row in read_metrics(tmp_path / "split")]
     assert resumed_rows == straight_rows
+
+
+def test_ppo_resumes_exactly_from_a_checkpoint_taken_mid_rollout(tmp_path):
+    # A run killed after its last episode-end checkpoint: `latest` still points at it.
+    run_dir = tmp_path / "run"
+    straight = Trainer(frozen_lake_config(agent="ppo-prior"), run_dir)
+    straight.reset()
+    straight.run()
+    expected = read_metrics(run_dir)
+    earlier = sorted((run_dir / CHECKPOINTS).glob("step_*"))[-2]
+    (run_dir / CHECKPOINTS / LATEST).write_text(earlier.name + "\n")
+    _, state = load_checkpoint(earlier)
+    assert state["session"]["mid_episode"] is False
+    assert 0 < len(state["agent"]["rollout"]) < 32  # the partial rollout travels in the checkpoint
+
+    resumed = Trainer.resume(run_dir)
+    assert resumed.steps_done == int(earlier.name.removeprefix("step_")) < 240
+    resumed.run()
+    # Not "loss": the Trainer keeps no running losses in a checkpoint, so the epoch resumed
+    # mid-way averages only the updates after it.
+    columns = ("step", "episodes", "eval_success", "eval_return", "eval_steps", "train_success")
+    resumed_rows = [{k: row[k] for k in columns} for row in read_metrics(run_dir)]
+    assert resumed_rows == [{k: row[k] for k in columns} for row in expected]
+    for a, b in zip(straight.agent.trainable, resumed.agent.trainable, strict=True):
+        assert torch.equal(a, b)
 
 
 def test_starting_over_an_existing_run_is_refused(tmp_path):
@@ -118,6 +149,20 @@ def test_cli_train_then_eval_json(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert set(result) == {"success_rate", "mean_return", "mean_steps", "episodes"}
     assert result["episodes"] == 2
+
+
+def test_cli_train_ppo_prior_reads_alpha_and_features_into_the_ppo_section(tmp_path, capsys):
+    run_dir = tmp_path / "ppo-run"
+    code = main(
+        ["train", "--agent", "ppo-prior", "--prior-model", "uniform", "--alpha", "0.5", "--features", "hash",
+         "--steps", "40", "--eval-every", "40", "--eval-episodes", "1", "--seed", "3", "--out", str(run_dir),
+         "--prior-cache", "none", "--json"]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["step"] == 40
+    saved = load_config(run_dir / "config.toml")
+    assert (saved.ppo.alpha, saved.ppo.features, saved.ppo.seed) == (0.5, "hash", 3)
+    assert parse_config({"ppo": {"alpha": 1, "rollout_steps": 64}}, "x.toml").ppo.alpha == 1.0
 
 
 def test_cli_bad_input_is_one_line_not_a_traceback(tmp_path):
