@@ -35,3 +35,38 @@ def rng_state(rng: np.random.Generator) -> dict[str, Any]:
 
 def restore_rng(rng: np.random.Generator, state: dict[str, Any]) -> None:
     rng.bit_generator.state = state
+
+
+def training_tensors(
+    modules: dict[str, torch.nn.Module], optimizer: torch.optim.Optimizer
+) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+    """Named modules' weights, the optimizer's slots and torch's RNG as flat tensors (for
+    safetensors), plus the optimizer's param groups (JSON) — a checkpoint without pickle."""
+    tensors = {f"{name}.{key}": value for name, module in modules.items() for key, value in module.state_dict().items()}
+    optimizer_state = optimizer.state_dict()
+    for param_id, slots in optimizer_state["state"].items():
+        for slot, value in slots.items():
+            tensors[f"optimizer.{param_id}.{slot}"] = torch.as_tensor(value)
+    tensors["torch_rng"] = torch.get_rng_state()
+    return tensors, optimizer_state["param_groups"]
+
+
+def load_training_tensors(
+    tensors: dict[str, torch.Tensor],
+    modules: dict[str, torch.nn.Module],
+    optimizer: torch.optim.Optimizer,
+    param_groups: list[dict[str, Any]],
+) -> None:
+    """The inverse of `training_tensors`."""
+
+    def section(prefix: str) -> dict[str, torch.Tensor]:
+        return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
+
+    for name, module in modules.items():
+        module.load_state_dict(section(f"{name}."))
+    slots: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in section("optimizer.").items():
+        param_id, slot = key.split(".", 1)
+        slots.setdefault(int(param_id), {})[slot] = value
+    optimizer.load_state_dict({"state": slots, "param_groups": param_groups})
+    torch.set_rng_state(tensors["torch_rng"])

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from agents import bayes
-from agents.base import restore_rng, rng_state
+from agents.base import load_training_tensors, restore_rng, rng_state, training_tensors
 from agents.decision import Candidate, Decision, TextState, Transition, state_text
 from agents.errors import AgentError
 from agents.features import FeatureCache, build_encoder
@@ -223,36 +223,21 @@ class DQNAgent:
     # ----- checkpointing --------------------------------------------------------------
 
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors = {f"q_net.{k}": v for k, v in self.q_net.state_dict().items()}
-        tensors |= {f"target_net.{k}": v for k, v in self.target_net.state_dict().items()}
-        optimizer_state = self.optimizer.state_dict()
-        for param_id, slots in optimizer_state["state"].items():
-            for slot, value in slots.items():
-                tensors[f"optimizer.{param_id}.{slot}"] = torch.as_tensor(value)
-        tensors["torch_rng"] = torch.get_rng_state()
+        tensors, param_groups = training_tensors({"q_net": self.q_net, "target_net": self.target_net}, self.optimizer)
         meta = {
             "agent": self.name,
             "config": asdict(self.config),
             "env_steps": self.env_steps,
             "updates": self.updates,
             "rng": rng_state(self.rng),
-            "optimizer_param_groups": optimizer_state["param_groups"],
+            "optimizer_param_groups": param_groups,
             "replay": self.buffer.to_json(),
         }
         return tensors, meta
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        def section(prefix: str) -> dict[str, torch.Tensor]:
-            return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-        self.q_net.load_state_dict(section("q_net."))
-        self.target_net.load_state_dict(section("target_net."))
-        slots: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in section("optimizer.").items():
-            param_id, slot = key.split(".", 1)
-            slots.setdefault(int(param_id), {})[slot] = value
-        self.optimizer.load_state_dict({"state": slots, "param_groups": meta["optimizer_param_groups"]})
-        torch.set_rng_state(tensors["torch_rng"])
+        modules = {"q_net": self.q_net, "target_net": self.target_net}
+        load_training_tensors(tensors, modules, self.optimizer, meta["optimizer_param_groups"])
         self.env_steps = int(meta["env_steps"])
         self.updates = int(meta["updates"])
         restore_rng(self.rng, meta["rng"])

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from agents import bayes
-from agents.base import restore_rng, rng_state
+from agents.base import load_training_tensors, restore_rng, rng_state, training_tensors
 from agents.decision import Candidate, Decision, TextState, state_text
 from agents.errors import AgentError
 from agents.features import FeatureCache, build_encoder
@@ -386,36 +386,21 @@ class PPOAgent:
 
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Networks, Adam state and RNGs as tensors; counters and the partial rollout as JSON."""
-        tensors = {f"actor.{k}": v for k, v in self.actor.state_dict().items()}
-        tensors |= {f"critic.{k}": v for k, v in self.critic.state_dict().items()}
-        optimizer_state = self.optimizer.state_dict()
-        for param_id, slots in optimizer_state["state"].items():
-            for slot, value in slots.items():
-                tensors[f"optimizer.{param_id}.{slot}"] = torch.as_tensor(value)
-        tensors["torch_rng"] = torch.get_rng_state()
+        tensors, param_groups = training_tensors({"actor": self.actor, "critic": self.critic}, self.optimizer)
         meta = {
             "agent": self.name,
             "config": asdict(self.config),
             "env_steps": self.env_steps,
             "updates": self.updates,
             "rng": rng_state(self.rng),
-            "optimizer_param_groups": optimizer_state["param_groups"],
+            "optimizer_param_groups": param_groups,
             "rollout": [asdict(step) for step in self.rollout],
         }
         return tensors, meta
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        def section(prefix: str) -> dict[str, torch.Tensor]:
-            return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-        self.actor.load_state_dict(section("actor."))
-        self.critic.load_state_dict(section("critic."))
-        slots: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in section("optimizer.").items():
-            param_id, slot = key.split(".", 1)
-            slots.setdefault(int(param_id), {})[slot] = value
-        self.optimizer.load_state_dict({"state": slots, "param_groups": meta["optimizer_param_groups"]})
-        torch.set_rng_state(tensors["torch_rng"])
+        modules = {"actor": self.actor, "critic": self.critic}
+        load_training_tensors(tensors, modules, self.optimizer, meta["optimizer_param_groups"])
         self.env_steps = int(meta["env_steps"])
         self.updates = int(meta["updates"])
         restore_rng(self.rng, meta["rng"])
