@@ -87,7 +87,7 @@ class DQNAgent:
         self.updates = 0
         # Proposals drawn at s' when learning are reused to act at s', so the Bellman
         # max and the next action see the same candidate set (one draw per visit).
-        self._pending: tuple[TextState, tuple[str, ...], PriorResult] | None = None
+        self._pending: tuple[TextState, tuple[str, ...], PriorResult | None] | None = None
 
     # ----- acting ---------------------------------------------------------------------
 
@@ -101,6 +101,8 @@ class DQNAgent:
         if self.prior is None:
             return tuple(state.actions), None
         if self._pending is not None and self._pending[0] == state:
+            if self._pending[2] is None:  # restored from a checkpoint
+                self._pending = (state, self._pending[1], self.prior(state))
             return self._pending[1], self._pending[2]
         result = self.prior(state)
         proposals = draw_proposals(result, self.config.k, rng)
@@ -232,6 +234,10 @@ class DQNAgent:
             "rng": rng_state(self.rng),
             "optimizer_param_groups": param_groups,
             "replay": self.buffer.to_json(),
+            # The proposals already drawn for the state the agent is about to act in.
+            "pending": None
+            if self._pending is None
+            else {"state": asdict(self._pending[0]), "proposals": list(self._pending[1])},
         }
         return tensors, meta
 
@@ -242,4 +248,16 @@ class DQNAgent:
         self.updates = int(meta["updates"])
         restore_rng(self.rng, meta["rng"])
         self.buffer = ReplayBuffer.from_json(meta["replay"])
+        pending = meta.get("pending")
         self._pending = None
+        if pending is not None:
+            state = pending["state"]
+            restored = TextState(
+                family=state["family"],
+                task=state["task"],
+                observation=state["observation"],
+                actions=tuple(state["actions"]),
+                history=tuple(tuple(pair) for pair in state["history"]),
+            )
+            # The prior's answer is recomputed on demand: it is deterministic (and cached).
+            self._pending = (restored, tuple(pending["proposals"]), None)

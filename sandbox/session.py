@@ -90,6 +90,7 @@ class Session:
         self.done = True
         self._history: deque[tuple[str, str]] = deque(maxlen=history_length)
         self._pending: Decision | None = None
+        self.episode_actions: list[str] = []  # the actions of the current episode, for mid-episode resume
 
     def reset(self, seed: int | None = None) -> TextState:
         """Start the next episode; by default episode i uses seed `seed + i`, so runs replay exactly."""
@@ -99,6 +100,7 @@ class Session:
         self.t = 0
         self.episode_return = 0.0
         self._history.clear()
+        self.episode_actions = []
         self.info = dict(info)
         self.state = text_state(self.family, observation, info, ())
         self.done = False
@@ -132,34 +134,49 @@ class Session:
             decision = human_decision(decision, action)
         assert self.state is not None
         state = self.state
-        observation, reward, terminated, truncated, info = self.env.step(decision.action)
-        self.t += 1
+        next_state, reward, terminated, truncated = self._advance(decision.action)
         self.total_steps += 1
-        self.episode_return += float(reward)
-        # (a, o) pairs: each action with the observation it was taken at, so the history of s'
-        # ends with the action that led to s' and reads as a transcript.
-        self._history.append((decision.action, state.observation))
-        next_state = text_state(self.family, observation, info, tuple(self._history))
         stats: dict[str, float] = {}
         if self.learn:
-            stats = self.agent.learn(state, decision.action, float(reward), next_state, bool(terminated))
-        self.state = next_state
-        self.info = dict(info)
-        self.done = bool(terminated or truncated)
-        self._pending = None
+            stats = self.agent.learn(state, decision.action, reward, next_state, terminated)
         return StepRecord(
             episode=self.episode,
             t=self.t,
             state=state,
             decision=decision,
-            reward=float(reward),
+            reward=reward,
             next_state=next_state,
-            terminated=bool(terminated),
-            truncated=bool(truncated),
+            terminated=terminated,
+            truncated=truncated,
             info=self.info,
             learn_stats=stats,
             episode_return=self.episode_return,
         )
+
+    def _advance(self, action: str) -> tuple[TextState, float, bool, bool]:
+        """Step the env and the episode's bookkeeping (no agent involved)."""
+        assert self.state is not None
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self.t += 1
+        self.episode_return += float(reward)
+        self.episode_actions.append(action)
+        # (a, o) pairs: each action with the observation it was taken at, so the history of s'
+        # ends with the action that led to s' and reads as a transcript.
+        self._history.append((action, self.state.observation))
+        self.state = text_state(self.family, observation, info, tuple(self._history))
+        self.info = dict(info)
+        self.done = bool(terminated or truncated)
+        self._pending = None
+        return self.state, float(reward), bool(terminated), bool(truncated)
+
+    def replay_actions(self, actions: list[str]) -> None:
+        """Re-enter an episode after a resume: re-apply its actions to the freshly reset env.
+
+        Episodes are deterministic given their reset seed, so this restores the exact env
+        state a checkpoint taken mid-episode left, without asking the agent anything.
+        """
+        for action in actions:
+            self._advance(action)
 
     def run_episode(
         self,

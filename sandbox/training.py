@@ -237,6 +237,8 @@ class Trainer:
             "session": self._progress_state(),
             "trainer": {
                 "recent_wins": list(self._recent_wins),
+                "losses": list(self._losses),  # since the last evaluation: its row averages them
+                "last_epsilon": self._last_epsilon,
                 "next_checkpoint": self._next_checkpoint_after(self.steps_done),
                 "elapsed_s": self._elapsed_before + time.monotonic() - self._started,
                 "metrics": self.metrics,
@@ -258,12 +260,17 @@ class Trainer:
         return {
             "episode": self.session.episode,
             "total_steps": self.session.total_steps,
-            "mid_episode": not self.session.done,
+            "episode_actions": [] if self.session.done else list(self.session.episode_actions),
         }
 
     def _restore_progress(self, progress: dict[str, Any]) -> None:
+        """Counters, and — for a checkpoint taken mid-episode — the episode itself, replayed."""
         self.session.episode = int(progress["episode"])
         self.session.total_steps = int(progress["total_steps"])
+        if progress["episode_actions"]:
+            self.session.episode -= 1
+            self.session.reset()
+            self.session.replay_actions(progress["episode_actions"])
 
     def _next_checkpoint_after(self, step: int) -> int:
         every = self.config.run.checkpoint_every
@@ -276,6 +283,8 @@ class Trainer:
         self._restore_progress(state["session"])
         trainer = state["trainer"]
         self._recent_wins.extend(trainer["recent_wins"])
+        self._losses = list(trainer["losses"])
+        self._last_epsilon = float(trainer["last_epsilon"])
         self._next_checkpoint = int(trainer["next_checkpoint"])
         self._elapsed_before = float(trainer["elapsed_s"])
         self.metrics = [dict(row) for row in trainer["metrics"]]

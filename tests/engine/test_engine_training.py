@@ -35,7 +35,7 @@ def frozen_lake_config(steps: int = 240, agent: str = "dqn") -> RunConfig:
     config.ppo.features = "hash"
     config.ppo.rollout_steps = 32  # several updates, and checkpoints (at episode ends) mid-rollout
     config.prior.cache_path = None
-    if agent == "ppo-prior":
+    if agent.endswith("-prior"):
         config.prior.model = "uniform"  # the prior path without an LLM
     return config
 
@@ -58,7 +58,38 @@ def test_training_writes_metrics_tensorboard_and_checkpoints(tmp_path):
     assert load_config(tmp_path / "run" / "config.toml") == trainer.config
 
 
-def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
+ALL_COLUMNS = ("step", "episodes", "eval_success", "eval_return", "eval_steps", "train_success", "loss", "epsilon")
+
+
+def comparable(run_dir: Path) -> list[dict[str, str]]:
+    return [{k: row[k] for k in ALL_COLUMNS} for row in read_metrics(run_dir)]
+
+
+@pytest.mark.parametrize("agent", ["dqn", "dqn-prior", "ppo-prior"])
+def test_interrupted_mid_episode_then_resumed_equals_an_uninterrupted_run(tmp_path, agent):
+    straight = Trainer(frozen_lake_config(agent=agent), tmp_path / "straight")
+    straight.reset()
+    straight.run()
+
+    interrupted = Trainer(frozen_lake_config(agent=agent), tmp_path / "split")
+    interrupted.reset()
+
+    def ctrl_c_mid_episode(record):
+        if interrupted.steps_done >= 97 and not record.done:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.run(on_step=ctrl_c_mid_episode)
+    folder = interrupted.save_checkpoint()  # what `train` does on Ctrl-C
+    _, state = load_checkpoint(folder)
+    assert state["session"]["episode_actions"], "the checkpoint must have been taken mid-episode"
+
+    resumed = Trainer.resume(tmp_path / "split")
+    resumed.run()
+    assert comparable(tmp_path / "split") == comparable(tmp_path / "straight")
+
+
+def test_resume_from_the_final_checkpoint_extends_a_run_exactly(tmp_path):
     straight = Trainer(frozen_lake_config(), tmp_path / "straight")
     straight.reset()
     straight.run()
@@ -68,40 +99,30 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
     first_half = Trainer(config, tmp_path / "split")
     first_half.reset()
     first_half.run()
-    # Extend the same run and resume it: it must land on the same metrics.
     saved = load_config(tmp_path / "split" / "config.toml")
     saved.run.steps = 240
     (tmp_path / "split" / "config.toml").write_text(saved.to_toml())
     resumed = Trainer.resume(tmp_path / "split")
     resumed.run()
-
-    columns = ("step", "episodes", "eval_success", "eval_return", "eval_steps", "train_success", "loss")
-    straight_rows = [{k: row[k] for k in columns} for row in read_metrics(tmp_path / "straight")]
-    resumed_rows = [{k: row[k] for k in columns} for row in read_metrics(tmp_path / "split")]
-    assert resumed_rows == straight_rows
+    assert comparable(tmp_path / "split") == comparable(tmp_path / "straight")
 
 
 def test_ppo_resumes_exactly_from_a_checkpoint_taken_mid_rollout(tmp_path):
-    # A run killed after its last episode-end checkpoint: `latest` still points at it.
+    # A run killed after an earlier checkpoint: `latest` still points at it.
     run_dir = tmp_path / "run"
     straight = Trainer(frozen_lake_config(agent="ppo-prior"), run_dir)
     straight.reset()
     straight.run()
-    expected = read_metrics(run_dir)
+    expected = comparable(run_dir)
     earlier = sorted((run_dir / CHECKPOINTS).glob("step_*"))[-2]
     (run_dir / CHECKPOINTS / LATEST).write_text(earlier.name + "\n")
     _, state = load_checkpoint(earlier)
-    assert state["session"]["mid_episode"] is False
     assert 0 < len(state["agent"]["rollout"]) < 32  # the partial rollout travels in the checkpoint
 
     resumed = Trainer.resume(run_dir)
     assert resumed.steps_done == int(earlier.name.removeprefix("step_")) < 240
     resumed.run()
-    # Not "loss": the Trainer keeps no running losses in a checkpoint, so the epoch resumed
-    # mid-way averages only the updates after it.
-    columns = ("step", "episodes", "eval_success", "eval_return", "eval_steps", "train_success")
-    resumed_rows = [{k: row[k] for k in columns} for row in read_metrics(run_dir)]
-    assert resumed_rows == [{k: row[k] for k in columns} for row in expected]
+    assert comparable(run_dir) == expected
     for a, b in zip(straight.agent.trainable, resumed.agent.trainable, strict=True):
         assert torch.equal(a, b)
 
