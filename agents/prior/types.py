@@ -61,6 +61,11 @@ class PriorStats:
     last_ms: float = 0.0
 
     @property
+    def cache_misses(self) -> int:
+        """Calls the model had to answer (the cache did not hold them)."""
+        return self.calls - self.cache_hits
+
+    @property
     def cache_hit_rate(self) -> float:
         return self.cache_hits / self.calls if self.calls else 0.0
 

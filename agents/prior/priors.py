@@ -1,0 +1,293 @@
+"""The priors agents consult: `LlamaPrior` (p_LLM on llama.cpp, exactly cached) and `UniformPrior`.
+
+`LlamaPrior` answers from the cache when it can and loads the model only on the first
+miss, so a fully cached run never starts llama.cpp.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agents import bayes
+from agents.errors import PriorError
+from agents.prior.cache import PriorCache, cache_key, result_from_json, result_to_json
+from agents.prior.config import PRIOR_MODES, PriorConfig
+from agents.prior.mapping import map_to_action
+from agents.prior.models import (
+    chat_format_for,
+    expected_gpu_layers,
+    gpu_offload_supported,
+    inspect_gguf,
+    resolve_model_path,
+)
+from agents.prior.prompts import FittedPrompt, fit_prompt, render_prompt
+from agents.prior.types import ActionPrior, PriorQuery, PriorResult, PriorStats, Proposal
+
+if TYPE_CHECKING:
+    from agents.prior.backend import LlamaBackend  # imported on first use: it loads llama.cpp
+
+UNIFORM_MODEL = "uniform"
+MIN_N_CTX = 64
+MAX_SAMPLES = 255  # llama.cpp's parallel-sequence limit (256) less the prompt's sequence
+MIN_SEQUENCES = 16  # context sequences made at load: room for k up to 15 (the UI may raise k later)
+
+
+def validate_config(config: PriorConfig) -> None:
+    """Reject settings that cannot work, naming the setting, before anything is loaded."""
+    problems = []
+    if config.mode not in PRIOR_MODES:
+        problems.append(f"mode must be one of {', '.join(PRIOR_MODES)}, got {config.mode!r}")
+    if config.mode == "score" and not config.temperature > 0:
+        problems.append(f"score-mode temperature must be > 0, got {config.temperature}")
+    if config.temperature < 0:
+        problems.append(f"temperature must be >= 0, got {config.temperature}")
+    if not 1 <= config.k <= MAX_SAMPLES:
+        problems.append(f"k must be in 1..{MAX_SAMPLES}, got {config.k}")
+    if not 0 < config.top_p <= 1:
+        problems.append(f"top_p must be in (0, 1], got {config.top_p}")
+    if config.max_new_tokens < 1:
+        problems.append(f"max_new_tokens must be >= 1, got {config.max_new_tokens}")
+    if not 0 <= config.epsilon <= 1:
+        problems.append(f"epsilon (prior floor) must be in [0, 1], got {config.epsilon}")
+    if config.history < 0:
+        problems.append(f"history must be >= 0, got {config.history}")
+    if config.n_ctx < MIN_N_CTX:
+        problems.append(f"n_ctx must be >= {MIN_N_CTX}, got {config.n_ctx}")
+    if config.n_threads < 1:
+        problems.append(f"n_threads must be >= 1, got {config.n_threads}")
+    if config.memory_cache_size < 0:
+        problems.append(f"memory_cache_size must be >= 0, got {config.memory_cache_size}")
+    if problems:
+        raise PriorError("bad prior settings: " + "; ".join(problems))
+
+
+def check_actions(actions: tuple[str, ...]) -> None:
+    if not actions:
+        raise PriorError("the state has no admissible actions; a prior needs at least one")
+    if len(set(actions)) != len(actions):
+        raise PriorError("the admissible actions contain duplicates; each action must appear once")
+
+
+class UniformPrior:
+    """Every admissible action equally likely: the no-LLM baseline, with the same interface."""
+
+    def __init__(self, config: PriorConfig | None = None) -> None:
+        self.config = config or PriorConfig(model=UNIFORM_MODEL)
+        self.model_name = UNIFORM_MODEL
+        self.gpu_layers = 0
+        self.stats = PriorStats()
+
+    def __call__(self, query: PriorQuery) -> PriorResult:
+        started = time.perf_counter()
+        check_actions(query.actions)
+        probs = bayes.uniform(len(query.actions))
+        ms = (time.perf_counter() - started) * 1000
+        self.stats.calls += 1
+        self.stats.last_ms = ms
+        return PriorResult(model=UNIFORM_MODEL, mode=UNIFORM_MODEL, actions=query.actions, probs=probs, ms=ms)
+
+    def prompt_for(self, query: PriorQuery) -> str:
+        """The uniform prior reads no prompt."""
+        return ""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class LlamaPrior:
+    """p_LLM(a|s) from a GGUF model: exact scoring ("score") or k mapped samples ("sample")."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        validate_config(config)
+        self.config = config
+        self.model_name = config.model
+        self.model_path: Path = resolve_model_path(config.model)
+        self._info = inspect_gguf(self.model_path)
+        self._identity = self._info.identity
+        self.stats = PriorStats()
+        self._cache = PriorCache(config.cache_path, config.memory_cache_size)
+        self._backend: LlamaBackend | None = None  # loaded on the first cache miss
+        self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe; the UI may call from workers
+        self.gpu_layers = expected_gpu_layers(config.n_gpu_layers, self._info.n_layers, gpu_offload_supported())
+
+    @property
+    def loaded(self) -> bool:
+        """Whether llama.cpp has loaded the model (it does on the first cache miss)."""
+        return self._backend is not None
+
+    def __call__(self, query: PriorQuery) -> PriorResult:
+        with self._lock:
+            started = time.perf_counter()
+            check_actions(query.actions)
+            key = self._key(query)
+            stored = self._cache.get(key)
+            if stored is not None:
+                result = result_from_json(stored, ms=(time.perf_counter() - started) * 1000)
+                self.stats.calls += 1
+                self.stats.cache_hits += 1
+                self.stats.last_ms = result.ms
+                return result
+            result = self._score(query) if self.config.mode == "score" else self._sample(query)
+            ms = (time.perf_counter() - started) * 1000
+            result = dataclasses.replace(result, ms=ms)
+            self._cache.put(key, result_to_json(result))
+            self.stats.calls += 1
+            self.stats.llm_ms += ms
+            self.stats.last_ms = ms
+            self.stats.tokens_evaluated += result.tokens_evaluated
+            self.stats.dropped_proposals += result.dropped
+            return result
+
+    def prompt_for(self, query: PriorQuery) -> str:
+        """The prompt exactly as the model reads it (trimmed to n_ctx, chat-wrapped in chat sample mode)."""
+        with self._lock:
+            if self.config.mode == "score":
+                return self._score_prompt(query)[0].text
+            fitted = self._fit(query, chat=self.config.chat, reserve=self._sample_reserve())
+            return self._sample_prompt_text(fitted)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._backend is not None:
+                self._backend.close()
+                self._backend = None
+            self._cache.close()
+
+    # -- the two modes ---------------------------------------------------------
+
+    def _score(self, query: PriorQuery) -> PriorResult:
+        backend = self._load()
+        fitted, action_tokens = self._score_prompt(query)
+        scored = backend.score(backend.tokenize_prompt(fitted.text), action_tokens)
+        counts = scored.token_counts if self.config.length_norm else None
+        probs = bayes.prior_from_sequence_log_probs(scored.log_probs, self.config.temperature, counts)
+        return PriorResult(
+            model=self.model_name,
+            mode="score",
+            actions=query.actions,
+            probs=bayes.mix_uniform(probs, self.config.epsilon),
+            sequence_log_probs=scored.log_probs,
+            token_counts=scored.token_counts,
+            tokens_evaluated=scored.tokens_evaluated,
+            prompt=fitted.text,
+        )
+
+    def _sample(self, query: PriorQuery) -> PriorResult:
+        config = self.config
+        if self._backend is not None and config.k + 1 > self._backend.max_sequences:
+            self._backend.close()  # k was raised after loading (the UI can): reload with more sequences
+            self._backend = None
+        backend = self._load()
+        fitted = self._fit(query, chat=config.chat, reserve=self._sample_reserve())
+        prompt_tokens = backend.chat_prompt(fitted.text).tokens if config.chat else backend.tokenize_prompt(fitted.text)
+        samples = backend.sample(
+            prompt_tokens,
+            k=config.k,
+            temperature=config.temperature,
+            top_p=config.top_p,
+            max_new_tokens=config.max_new_tokens,
+            seed=config.seed,
+        )
+        proposals = tuple(Proposal(text, *map_to_action(text, query.actions)) for text in samples.texts)
+        empirical = bayes.empirical_prior([proposal.action for proposal in proposals], query.actions)
+        probs = bayes.uniform(len(query.actions)) if empirical is None else empirical
+        return PriorResult(
+            model=self.model_name,
+            mode="sample",
+            actions=query.actions,
+            probs=bayes.mix_uniform(probs, config.epsilon),
+            proposals=proposals,
+            dropped=sum(proposal.action is None for proposal in proposals),
+            fallback_uniform=empirical is None,
+            tokens_evaluated=samples.tokens_evaluated,
+            prompt=self._sample_prompt_text(fitted),
+        )
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _key(self, query: PriorQuery) -> str:
+        """Everything that determines the answer; the prompt before trimming (trimming follows from n_ctx)."""
+        config = self.config
+        chat = config.mode == "sample" and config.chat
+        parts: dict[str, Any] = {
+            "model": self._identity,
+            "gpu_layers": self.gpu_layers,
+            "mode": config.mode,
+            "epsilon": config.epsilon,
+            "temperature": config.temperature,
+            "n_ctx": config.n_ctx,
+            "prompt": render_prompt(query, config.list_actions, config.history, chat=chat),
+            "actions": list(query.actions),
+        }
+        if config.mode == "score":
+            parts["length_norm"] = config.length_norm
+        else:
+            parts.update(
+                k=config.k, top_p=config.top_p, max_new_tokens=config.max_new_tokens, chat=chat, seed=config.seed
+            )
+        return cache_key(parts)
+
+    def _load(self) -> LlamaBackend:
+        if self._backend is None:
+            from agents.prior.backend import LlamaBackend
+
+            self._backend = LlamaBackend(
+                self.model_path,
+                n_ctx=self.config.n_ctx,
+                n_threads=self.config.n_threads,
+                n_gpu_layers=self.config.n_gpu_layers,
+                chat_format=chat_format_for(self.config.model),
+                max_sequences=max(MIN_SEQUENCES, self.config.k + 1),
+            )
+            self.gpu_layers = self._backend.gpu_layers
+        return self._backend
+
+    def _score_prompt(self, query: PriorQuery) -> tuple[FittedPrompt, list[list[int]]]:
+        """The fitted prompt and the actions' tokens; the context keeps room for the longest action after the prompt."""
+        backend = self._load()
+        action_tokens = [backend.tokenize_action(action) for action in query.actions]
+        return self._fit(query, chat=False, reserve=max(len(tokens) for tokens in action_tokens)), action_tokens
+
+    def _sample_reserve(self) -> int:
+        return self.config.k * self.config.max_new_tokens
+
+    def _fit(self, query: PriorQuery, *, chat: bool, reserve: int) -> FittedPrompt:
+        """Render the prompt within n_ctx less `reserve` tokens, warning when something was left out."""
+        backend = self._load()
+
+        def count_tokens(text: str) -> int:
+            return len(backend.chat_prompt(text).tokens if chat else backend.tokenize_prompt(text))
+
+        config = self.config
+        fitted = fit_prompt(
+            query,
+            list_actions=config.list_actions,
+            history=config.history,
+            chat=chat,
+            count_tokens=count_tokens,
+            budget=backend.n_ctx - reserve,
+        )
+        if fitted.dropped_history or fitted.cut_observation_chars:
+            warnings.warn(
+                f"prompt longer than n_ctx={backend.n_ctx}: left out the {fitted.dropped_history} oldest history "
+                f"step(s) and the first {fitted.cut_observation_chars} character(s) of the observation",
+                stacklevel=5,
+            )
+        return fitted
+
+    def _sample_prompt_text(self, fitted: FittedPrompt) -> str:
+        return self._load().chat_prompt(fitted.text).text if self.config.chat else fitted.text
+
+
+def build_prior(config: PriorConfig) -> ActionPrior:
+    """The prior a config asks for: "uniform" needs no model; anything else is a GGUF on llama.cpp."""
+    if config.model == UNIFORM_MODEL:
+        validate_config(config)
+        return UniformPrior(config)
+    return LlamaPrior(config)
+

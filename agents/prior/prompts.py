@@ -1,0 +1,159 @@
+"""Prompt templates per env family, and fitting a prompt into the model's context.
+
+Stable parts come first (instructions, then the task) so consecutive steps of an episode
+share a long token prefix and the backend reuses its KV cache for it. Templates are short
+on purpose: on a CPU, evaluating prompt tokens is what a prior query costs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agents.errors import PriorError
+from agents.prior.types import PriorQuery
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """The pieces of one family's prompt, in the order they are rendered."""
+
+    intro: str  # instructions: identical for every state of the family
+    task: str  # "{task}"
+    history_header: str
+    step: str  # one past turn: "{action}", "{observation}"
+    current: str  # "{observation}"
+    actions: str  # "{actions}": the admissible list, when shown
+    cue: str  # transcript-style ending; score mode scores " <action>" right after it
+    question: str  # chat mode: the request that replaces the cue
+
+
+TEMPLATES: dict[str, PromptTemplate] = {
+    "textworld": PromptTemplate(
+        intro="You are playing a text adventure game. Type the best next command.\n",
+        task="Task: {task}\n",
+        history_header="\nRecent turns:\n",
+        step="> {action}\n{observation}\n",
+        current="\nNow:\n{observation}\n",
+        actions="Valid commands: {actions}\n",
+        cue=">",
+        question="Reply with the next command only.",
+    ),
+    "frozenlake": PromptTemplate(
+        intro=(
+            "You are crossing a frozen lake on a grid. Reach the goal without stepping into a hole. "
+            "Choose one move per turn.\n"
+        ),
+        task="Task: {task}\n",
+        history_header="\nRecent moves:\n",
+        step="> {action}\n{observation}\n",
+        current="\nNow:\n{observation}\n",
+        actions="Valid moves: {actions}\n",
+        cue=">",
+        question="Reply with the next move only.",
+    ),
+    "generic": PromptTemplate(
+        intro="You are an agent in a text environment. Choose the best next action.\n",
+        task="Task: {task}\n",
+        history_header="\nRecent steps:\n",
+        step="> {action}\n{observation}\n",
+        current="\nNow:\n{observation}\n",
+        actions="Valid actions: {actions}\n",
+        cue=">",
+        question="Reply with the next action only.",
+    ),
+}
+
+
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+
+
+def tidy(text: str) -> str:
+    """Strip game text and collapse runs of blank lines: games pad with them, and every one costs tokens."""
+    return _BLANK_LINES.sub("\n\n", text.strip())
+
+
+def template_for(family: str) -> PromptTemplate:
+    return TEMPLATES.get(family, TEMPLATES["generic"])
+
+
+def render_prompt(
+    query: PriorQuery,
+    list_actions: bool = True,
+    history: int = 2,
+    *,
+    chat: bool = False,
+    observation: str | None = None,
+) -> str:
+    """The prompt for `query`: ends in the transcript cue ">" (or, for chat, in the question).
+
+    `history` is how many of the most recent (action, observation) steps are shown;
+    `observation` overrides the query's observation (used when trimming it to fit).
+    """
+    template = template_for(query.family)
+    parts = [template.intro]
+    if query.task.strip():
+        parts.append(template.task.format(task=tidy(query.task)))
+    shown = query.history[-history:] if history > 0 else ()
+    if shown:
+        parts.append(template.history_header)
+        parts.extend(
+            template.step.format(action=action.strip(), observation=tidy(text)) for action, text in shown
+        )
+    current = query.observation if observation is None else observation
+    parts.append(template.current.format(observation=tidy(current)))
+    if list_actions:
+        parts.append(template.actions.format(actions=", ".join(query.actions)))
+    parts.append(template.question if chat else template.cue)
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class FittedPrompt:
+    text: str
+    dropped_history: int  # oldest history steps left out to fit
+    cut_observation_chars: int  # characters cut from the start of the observation
+
+
+TRIM_MARK = "..."
+
+
+def fit_prompt(
+    query: PriorQuery,
+    *,
+    list_actions: bool,
+    history: int,
+    chat: bool,
+    count_tokens: Callable[[str], int],
+    budget: int,
+) -> FittedPrompt:
+    """The longest rendering of `query` within `budget` tokens.
+
+    Trims the oldest history first, then the start of the observation (its end, the most
+    recent text, is kept); PriorError if even an empty observation does not fit.
+    """
+    shown = min(max(history, 0), len(query.history))
+    for kept in range(shown, -1, -1):
+        text = render_prompt(query, list_actions, kept, chat=chat)
+        if count_tokens(text) <= budget:
+            return FittedPrompt(text, shown - kept, 0)
+    observation = query.observation.strip()
+
+    def render_cut(cut: int) -> str:
+        rest = observation[cut:]
+        return render_prompt(query, list_actions, 0, chat=chat, observation=TRIM_MARK + rest if cut else rest)
+
+    if count_tokens(render_cut(len(observation))) > budget:
+        raise PriorError(
+            f"the prompt does not fit in n_ctx even without history and observation ({budget} tokens left); "
+            "raise --n-ctx or hide the action list"
+        )
+    low, high = 1, len(observation)  # binary search the smallest cut that fits
+    while low < high:
+        middle = (low + high) // 2
+        if count_tokens(render_cut(middle)) <= budget:
+            high = middle
+        else:
+            low = middle + 1
+    return FittedPrompt(render_cut(low), shown, low)

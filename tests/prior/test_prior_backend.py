@@ -1,0 +1,81 @@
+"""The llama.cpp backend's KV bookkeeping, on the tiny random-weight model (milliseconds per test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agents.errors import PriorError
+from agents.prior.backend import LlamaBackend
+
+ACTIONS = ("go north", "take coin", "l", "open the small wooden box", "x")
+
+
+@pytest.fixture
+def backend(tiny_gguf: Path) -> LlamaBackend:
+    backend = LlamaBackend(tiny_gguf, n_ctx=1024, n_threads=1, n_gpu_layers=0, max_sequences=8)
+    yield backend
+    backend.close()
+
+
+def tokens(backend: LlamaBackend, prompt: str, actions: tuple[str, ...] = ACTIONS) -> tuple[list[int], list[list[int]]]:
+    return backend.tokenize_prompt(prompt), [backend.tokenize_action(action) for action in actions]
+
+
+def candidate_cost(candidates: list[list[int]]) -> int:
+    """Tokens decoded for the candidates: each multi-token one once, in a batch of at least two."""
+    return sum(max(2, len(c) - 1) for c in candidates if len(c) > 1)
+
+
+def test_kv_reuse_scores_equal_naive_per_candidate_evaluation(backend: LlamaBackend) -> None:
+    prompt, candidates = tokens(backend, "You are in a kitchen. A coin lies here.\n>")
+    scored = backend.score(prompt, candidates)
+    np.testing.assert_allclose(scored.log_probs, backend.score_naive(prompt, candidates), atol=1e-4, rtol=0)
+    assert scored.token_counts == tuple(len(c) for c in candidates)
+    # One prompt evaluation, then each multi-token action once (≥ 2 tokens per batch).
+    assert scored.tokens_evaluated == len(prompt) + candidate_cost(candidates)
+
+
+def test_prompt_longer_than_one_batch_is_chunked_without_changing_scores(backend: LlamaBackend) -> None:
+    prompt, candidates = tokens(backend, "a" * (backend.n_batch + 1 - 3) + "\n>")  # BOS + n_batch + 1 tokens
+    assert len(prompt) == backend.n_batch + 1  # the split that would leave a one-token batch
+    np.testing.assert_allclose(
+        backend.score(prompt, candidates).log_probs, backend.score_naive(prompt, candidates), atol=1e-4, rtol=0
+    )
+
+
+def test_cross_query_prefix_reuse_equals_fresh_evaluation(backend: LlamaBackend) -> None:
+    first, candidates = tokens(backend, "Task: take the coin.\nYou are in the hallway.\n>")
+    second, _ = tokens(backend, "Task: take the coin.\nYou are in the kitchen.\n>")
+    backend.score(first, candidates)
+    reused = backend.score(second, candidates)
+    shared = len(backend.tokenize_prompt("Task: take the coin.\nYou are in the "))
+    assert reused.tokens_evaluated - candidate_cost(candidates) == len(second) - shared  # only the new suffix
+    np.testing.assert_allclose(reused.log_probs, backend.score_naive(second, candidates), atol=1e-4, rtol=0)
+
+
+def test_repeated_prompt_re_decodes_only_its_last_two_tokens(backend: LlamaBackend) -> None:
+    prompt, candidates = tokens(backend, "You are in a kitchen.\n>")
+    backend.score(prompt, candidates[:1])
+    again = backend.score(prompt, candidates)
+    assert again.tokens_evaluated == 2 + candidate_cost(candidates)
+    np.testing.assert_allclose(again.log_probs, backend.score_naive(prompt, candidates), atol=1e-4, rtol=0)
+
+
+def test_samples_are_reproducible_whatever_the_cache_held(backend: LlamaBackend) -> None:
+    prompt, candidates = tokens(backend, "You are in a kitchen.\n>")
+    settings = dict(k=4, temperature=1.0, top_p=0.9, max_new_tokens=6, seed=7)
+    fresh = backend.sample(prompt, **settings)
+    backend.score(backend.tokenize_prompt("Something else entirely.\n>"), candidates)
+    after_other = backend.sample(prompt, **settings)
+    assert fresh.texts == after_other.texts
+    assert len(fresh.texts) == 4
+    assert backend.sample(prompt, **{**settings, "seed": 8}).texts != fresh.texts
+
+
+def test_prompt_that_cannot_fit_the_context_is_a_prior_error(backend: LlamaBackend) -> None:
+    prompt, candidates = tokens(backend, "z" * 1100)
+    with pytest.raises(PriorError, match="does not fit n_ctx"):
+        backend.score(prompt, candidates)

@@ -1,0 +1,133 @@
+"""The two ways of getting p_LLM(a|s) and the uniform baseline, end to end on the tiny model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from agents import bayes
+from agents.errors import PriorError
+from agents.prior import LlamaPrior, PriorConfig, UniformPrior, build_prior
+from agents.prior.backend import Samples
+from tests.prior.conftest import make_query
+
+
+def test_score_mode_is_a_distribution_from_the_summed_log_probs(tiny_config: Callable[..., PriorConfig]) -> None:
+    prior = LlamaPrior(tiny_config(temperature=2.0, length_norm=True))
+    result = prior(make_query())
+    assert result.mode == "score" and not result.cached
+    assert result.probs.sum() == pytest.approx(1.0) and np.all(result.probs > 0)
+    expected = bayes.prior_from_sequence_log_probs(result.sequence_log_probs, 2.0, result.token_counts)
+    np.testing.assert_allclose(result.probs, expected)
+    assert result.prompt.endswith("\n>") and result.tokens_evaluated > 0
+    prior.close()
+
+
+def test_floor_epsilon_gives_every_action_mass(tiny_config: Callable[..., PriorConfig]) -> None:
+    query = make_query()
+    plain = LlamaPrior(tiny_config(cache_path=None))(query)
+    floored = LlamaPrior(tiny_config(cache_path=None, epsilon=0.3))(query)
+    assert plain.probs.min() < 1e-6  # the random model is sure of one action...
+    assert floored.probs.min() >= 0.3 / len(query.actions)  # ...the floor still leaves mass on every other
+    np.testing.assert_allclose(floored.probs, 0.7 * plain.probs + 0.3 / len(query.actions))
+
+
+@pytest.mark.parametrize(
+    ("texts", "probs", "dropped"),
+    [
+        (["take coin", "Take the coin.", "xyzzy", "go north\n> look"], [0.5, 0.0, 0.0, 0.0, 0.0], 1),
+        (["look", "qwerty", "", "look around"], [0.0, 0.0, 1.0, 0.0, 0.0], 2),
+    ],
+)
+def test_sample_mode_maps_proposals_and_counts_the_dropped(
+    tiny_config: Callable[..., PriorConfig], texts: list[str], probs: list[float], dropped: int
+) -> None:
+    prior = LlamaPrior(tiny_config(mode="sample", k=len(texts)))
+    backend = prior._load()
+    backend.sample = lambda *args, **kwargs: Samples(tuple(texts), 0)
+    query = make_query()  # actions: go north, take coin, look, inventory, open fridge
+    result = prior(query)
+    expected = dict(zip(query.actions, [0.0] * len(query.actions)))
+    for proposal in result.proposals:
+        if proposal.action is not None:
+            expected[proposal.action] += 1 / (len(texts) - dropped)
+    np.testing.assert_allclose(result.probs, list(expected.values()))
+    assert result.dropped == dropped and not result.fallback_uniform
+    assert [p.text for p in result.proposals] == texts
+    assert prior.stats.dropped_proposals == dropped
+
+
+def test_sample_mode_falls_back_to_a_flagged_uniform_when_every_proposal_is_dropped(
+    tiny_config: Callable[..., PriorConfig],
+) -> None:
+    prior = LlamaPrior(tiny_config(mode="sample", k=3, max_new_tokens=4))
+    result = prior(make_query())  # random weights: gibberish that maps to nothing
+    assert result.dropped == 3 and result.fallback_uniform
+    assert all(p.action is None and p.how == "dropped" for p in result.proposals)
+    np.testing.assert_allclose(result.probs, bayes.uniform(5))
+
+
+def test_sample_mode_is_seeded(tiny_config: Callable[..., PriorConfig]) -> None:
+    texts = [
+        [p.text for p in LlamaPrior(tiny_config(mode="sample", k=3, seed=seed, cache_path=None))(make_query()).proposals]
+        for seed in (1, 1, 2)
+    ]
+    assert texts[0] == texts[1] != texts[2]
+
+
+def test_oversized_prompt_drops_the_oldest_history_first(tiny_config: Callable[..., PriorConfig]) -> None:
+    history = (("go west", "Old room. " * 14), ("go east", "Recent room. " * 3))
+    query = make_query(observation="You are in a kitchen.", history=history)
+    prior = LlamaPrior(tiny_config(n_ctx=256, history=2, list_actions=False))
+    with pytest.warns(UserWarning, match="left out the 1 oldest history step"):
+        result = prior(query)
+    assert "Old room." not in result.prompt and "Recent room." in result.prompt
+    assert "You are in a kitchen." in result.prompt
+
+
+def test_oversized_observation_keeps_its_end(tiny_config: Callable[..., PriorConfig]) -> None:
+    observation = "Start of a very long description. " + "Filler words here. " * 30 + "The coin is on the table."
+    prior = LlamaPrior(tiny_config(n_ctx=256))
+    with pytest.warns(UserWarning, match="character"):
+        result = prior(make_query(observation=observation))
+    assert "Start of a very long" not in result.prompt
+    assert "Now:\n..." in result.prompt and "The coin is on the table." in result.prompt
+    assert result.probs.sum() == pytest.approx(1.0)
+
+
+def test_empty_and_duplicate_action_lists_are_prior_errors(tiny_config: Callable[..., PriorConfig]) -> None:
+    prior = LlamaPrior(tiny_config())
+    with pytest.raises(PriorError, match="no admissible actions"):
+        prior(make_query(actions=()))
+    with pytest.raises(PriorError, match="duplicates"):
+        prior(make_query(actions=("look", "look")))
+    with pytest.raises(PriorError, match="no admissible actions"):
+        UniformPrior()(make_query(actions=()))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"mode": "guess"}, {"temperature": 0.0}, {"k": 0}, {"top_p": 0.0}, {"epsilon": 1.5}, {"n_ctx": 8}],
+)
+def test_bad_settings_are_one_line_prior_errors(tiny_config: Callable[..., PriorConfig], overrides: dict) -> None:
+    with pytest.raises(PriorError, match="bad prior settings") as raised:
+        build_prior(tiny_config(**overrides))
+    assert "\n" not in str(raised.value)
+
+
+def test_uniform_prior_needs_no_model() -> None:
+    prior = build_prior(PriorConfig(model="uniform"))
+    assert isinstance(prior, UniformPrior) and prior.gpu_layers == 0
+    result = prior(make_query())
+    assert result.model == "uniform" and result.mode == "uniform"
+    np.testing.assert_allclose(result.probs, bayes.uniform(5))
+    assert prior.stats.calls == 1
+
+
+def test_raising_k_after_loading_reloads_with_room_for_the_samples(tiny_config: Callable[..., PriorConfig]) -> None:
+    prior = LlamaPrior(tiny_config(mode="sample", k=2, max_new_tokens=2))
+    prior(make_query())
+    prior.config.k = 20  # as the UI's k control does
+    assert len(prior(make_query()).proposals) == 20
