@@ -37,7 +37,8 @@ class DQNConfig:
     """Hyperparameters (defaults: the paper's Overcooked settings, α=10, k=5)."""
 
     alpha: float = 10.0  # posterior sharpness: q ∝ p_LLM·exp(α·Q)
-    k: int = 5  # proposals drawn from the prior per state
+    k: int = 5  # proposals drawn from the prior per state while training
+    eval_k: int = 15  # proposals per state when acting greedily (the paper uses up to 15 at test)
     explore: str = "posterior"  # DQN-Prior: sample the posterior, or ε-greedy over proposals
     gamma: float = 0.99
     lr: float = 5e-4
@@ -59,8 +60,8 @@ class DQNConfig:
     def validate(self) -> None:
         if self.explore not in EXPLORATION_RULES:
             raise AgentError(f"explore must be one of {', '.join(EXPLORATION_RULES)}, got {self.explore!r}")
-        if self.k < 1:
-            raise AgentError(f"k (proposals per state) must be at least 1, got {self.k}")
+        if self.k < 1 or self.eval_k < 1:
+            raise AgentError(f"k and eval_k (proposals per state) must be at least 1, got {self.k} and {self.eval_k}")
         if not 0.0 < self.target_tau <= 1.0:
             raise AgentError(f"target_tau must be in (0, 1], got {self.target_tau}")
         for name in ("batch_size", "buffer_size", "train_every", "target_every", "epsilon_decay_steps"):
@@ -96,16 +97,18 @@ class DQNAgent:
         fraction = min(1.0, self.env_steps / self.config.epsilon_decay_steps)
         return self.config.epsilon_start + fraction * (self.config.epsilon_end - self.config.epsilon_start)
 
-    def _propose(self, state: TextState, rng: np.random.Generator) -> tuple[tuple[str, ...], PriorResult | None]:
+    def _propose(
+        self, state: TextState, rng: np.random.Generator, k: int | None = None
+    ) -> tuple[tuple[str, ...], PriorResult | None]:
         """k proposals from the prior (with duplicates); DQN's candidates are all admissible actions."""
         if self.prior is None:
             return tuple(state.actions), None
-        if self._pending is not None and self._pending[0] == state:
+        if rng is self.rng and self._pending is not None and self._pending[0] == state:
             if self._pending[2] is None:  # restored from a checkpoint
                 self._pending = (state, self._pending[1], self.prior(state))
             return self._pending[1], self._pending[2]
         result = self.prior(state)
-        proposals = draw_proposals(result, self.config.k, rng)
+        proposals = draw_proposals(result, k or self.config.k, rng)
         if rng is self.rng:
             # Drawn once per visit: re-deciding (e.g. the UI changing α) keeps the same proposals.
             self._pending = (state, proposals, result)
@@ -120,7 +123,7 @@ class DQNAgent:
         if not state.actions:
             raise AgentError("the state has no admissible actions to choose from")
         rng = self.rng if rng is None else rng
-        proposals, prior_result = self._propose(state, rng)
+        proposals, prior_result = self._propose(state, rng, self.config.eval_k if greedy else None)
         counts = Counter(proposals)
         acting_prior = np.array([counts.get(action, 0) / len(proposals) for action in state.actions])
         q = self.q_for_actions(state, state.actions)

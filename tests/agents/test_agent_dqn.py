@@ -130,6 +130,6 @@ def test_dqn_learns_the_chain():
 def test_dqn_prior_learns_the_chain(eastward_prior):
     agent = DQNAgent(fast_config(target_every=10, lr=2e-3), prior=eastward_prior)
     session = Session(ChainEnv(), agent, family="test", seed=0)
-    while session.total_steps < 300:
+    while session.total_steps < 600:
         session.run_episode()
     assert evaluate(agent, ChainEnv(), "test", episodes=3).success_rate == 1.0
