@@ -13,6 +13,7 @@ import sys
 
 COMMAND_MODULES = (
     "play",
+    "demo",
     "envs",
     "make_game",
     "play_text",

@@ -1,13 +1,23 @@
-"""`python -m sandbox play`: the main job — one episode of the default env with the default prior."""
+"""`python -m sandbox play`: the main job. Opens the Textual UI on the default env with the default prior.
+
+`--headless` prints one episode to the terminal instead (over ssh, in CI), and
+`--screenshot PATH` writes an SVG of the UI after a few steps and exits.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sandbox.commands._common import add_env_arguments, add_prior_arguments, parse_key_values, prior_config_from_args
 
+if TYPE_CHECKING:  # imported for real inside the functions: --help must not load torch
+    from sandbox.config import RunConfig
+
 NAME = "play"
-HELP = "watch an agent play an episode with the embedded LLM prior (default env and prior)"
+HELP = "watch, steer and take over an agent with an LLM prior in the terminal UI (default env and prior)"
+FEATURE_CHOICES = ("minilm", "hash")  # agents.features.FEATURE_KINDS, without importing torch for --help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,19 +26,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_env_arguments(parser)
     parser.add_argument("--agent", choices=AGENT_NAMES, default="dqn-prior")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--features", choices=("minilm", "hash"), default="minilm")
+    parser.add_argument(
+        "--features", choices=FEATURE_CHOICES, default="minilm", help="Q network text features (hash: no model, fast)"
+    )
+    parser.add_argument("--saves", type=Path, default=Path("saves"), help="folder for sessions/ and episodes/")
+    parser.add_argument("--headless", action="store_true", help="print one episode to the terminal instead of the UI")
+    parser.add_argument(
+        "--screenshot", type=Path, metavar="PATH", help="write an SVG of the UI after a few steps and exit"
+    )
+    parser.add_argument(
+        "--screenshot-steps", type=int, default=4, metavar="N", help="agent steps before the screenshot"
+    )
     add_prior_arguments(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The run config the UI starts from: env, agent and seed from flags, DQN/PPO defaults, the prior's flags."""
     from agents.dqn import DQNConfig
-    from agents.registry import build_agent
-    from envs import env_family, make_env
-    from sandbox.session import Session
+    from agents.ppo import PPOConfig
+    from sandbox.config import RunConfig, RunSettings
 
-    env = make_env(args.env, **parse_key_values(args.env_arg))
-    agent = build_agent(args.agent, DQNConfig(features=args.features, seed=args.seed), prior_config_from_args(args))
-    session = Session(env, agent, family=env_family(args.env), seed=args.seed)
+    return RunConfig(
+        run=RunSettings(env=args.env, agent=args.agent, seed=args.seed, env_kwargs=parse_key_values(args.env_arg)),
+        dqn=DQNConfig(features=args.features, seed=args.seed),
+        ppo=PPOConfig(features=args.features, seed=args.seed),
+        prior=prior_config_from_args(args),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if args.headless:
+        return run_headless(config)
+    if args.screenshot is not None:
+        from sandbox.ui.screenshot import save_screenshot
+
+        path = save_screenshot(config, args.screenshot, steps=args.screenshot_steps, saves_dir=args.saves)
+        print(f"wrote {path}")
+        return 0
+    from sandbox.ui.app import SandboxApp
+
+    SandboxApp(config, saves_dir=args.saves).run()
+    return 0
+
+
+def run_headless(config: RunConfig) -> int:
+    """One episode as plain text: each decision's table, the action taken, what happened."""
+    from agents.registry import build_agent
+    from sandbox.session import Session
+    from sandbox.training import make_env_for
+
+    env, family = make_env_for(config)
+    agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
+    session = Session(env, agent, family=family, seed=config.run.seed, history_length=config.prior.history)
     state = session.reset()
     print(f"Task: {state.task}\n\n{state.observation}\n")
     while not session.done:
@@ -38,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
             q = f"{row.q_value:6.3f}" if row.q_value is not None else "     -"
             print(f"  {row.action[:26]:<26} {row.prior:7.3f} {q} {row.posterior:9.3f}")
         record = session.step()
-        print(f"\n> {record.action}   ({record.decision.rule}, reward {record.reward:+.3f})\n{record.next_state.observation}\n")
+        print(f"\n> {record.action}   ({record.decision.rule}, reward {record.reward:+.3f})")
+        print(f"{record.next_state.observation}\n")
     outcome = "won" if session.info.get("won") else "lost" if session.info.get("lost") else "out of steps"
     print(f"Episode over after {session.t} steps: {outcome}, return {session.episode_return:.3f}")
     return 0

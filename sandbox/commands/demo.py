@@ -1,0 +1,58 @@
+"""`python -m sandbox demo [NAME]`: guided lessons on real steps; without NAME, the list of lessons."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sandbox.commands._common import add_prior_arguments, prior_config_from_args
+from sandbox.commands.play import FEATURE_CHOICES
+
+NAME = "demo"
+HELP = "teaching lessons: Bayes rule, what α does, a wrong prior, prior vs no prior (without NAME: list them)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("lesson", nargs="?", metavar="NAME", help="the lesson to open (omit to list them)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--features",
+        choices=FEATURE_CHOICES,
+        default="hash",
+        help="Q features; hash (default) tells the lake's states apart well enough to learn in a lesson's few "
+        "hundred steps, minilm's sentence embeddings of these near-identical texts need a few thousand",
+    )
+    parser.add_argument(
+        "--steps", type=int, metavar="N", help="training steps per live-training page (default: each lesson's own)"
+    )
+    parser.add_argument("--saves", type=Path, default=Path("saves"))
+    add_prior_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sandbox.errors import SandboxError
+    from sandbox.ui.lessons import LESSONS
+
+    if args.lesson is None:
+        print("Lessons (open one with `python -m sandbox demo NAME`):\n")
+        for lesson in LESSONS.values():
+            print(f"  {lesson.name:<18} {lesson.title}: {lesson.summary}")
+        return 0
+    if args.lesson not in LESSONS:
+        raise SandboxError(f"unknown lesson {args.lesson!r}; lessons: {', '.join(LESSONS)}")
+    if args.steps is not None and args.steps < 1:
+        raise SandboxError(f"--steps must be at least 1, got {args.steps}")
+    from agents.dqn import DQNConfig
+    from agents.ppo import PPOConfig
+    from sandbox.config import RunConfig, RunSettings
+    from sandbox.ui.screens.demo import DemoApp
+
+    # Each lesson picks its own env options and agent; the prior and the seed are the user's.
+    config = RunConfig(
+        run=RunSettings(seed=args.seed),
+        dqn=DQNConfig(features=args.features, seed=args.seed),
+        ppo=PPOConfig(features=args.features, seed=args.seed),
+        prior=prior_config_from_args(args),
+    )
+    DemoApp(args.lesson, config, saves_dir=args.saves, train_steps=args.steps).run()
+    return 0

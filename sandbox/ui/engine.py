@@ -1,0 +1,372 @@
+"""The UI's handle on the session engine: one lock, queued setting changes, saves and records.
+
+Textual runs every engine call in a thread worker. A cancelled LLM call keeps running
+in its thread until llama.cpp returns, so the next job may start while it finishes:
+the lock makes such overlaps wait instead of racing on the agent. Setting changes
+(α, k, prior mode) are queued and applied under the lock at the start of the next
+engine call. Acting, learning and Bayes rule stay in `Session`, the agents and
+`agents.bayes`; this class only sequences calls and keeps what the panels plot.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from agents.base import Agent
+from agents.decision import Decision, TextState
+from agents.dqn import DQNConfig
+from agents.prior.config import PRIOR_MODES
+from agents.prior.priors import UNIFORM_MODEL
+from agents.registry import build_agent
+from sandbox.config import RunConfig, parse_config
+from sandbox.errors import SandboxError
+from sandbox.session import Session, StepRecord
+from sandbox.storage import load_checkpoint, save_checkpoint
+from sandbox.training import EvalResult, evaluate, make_env_for
+from sandbox.ui.episodes import EpisodeRecorder
+
+SESSIONS_DIR = "sessions"
+EPISODES_DIR = "episodes"
+MAX_K = 15  # the paper samples up to 15 proposals at test time
+
+
+class Cancelled(Exception):
+    """Raised inside an engine job when the user pressed escape; the job runner ends it quietly."""
+
+
+def use_one_torch_thread() -> None:
+    """The Q network is tiny and llama.cpp and the UI already use the cores: torch's own thread
+    pool competing with them made a DQN update about 100x slower on a busy 2-core machine."""
+    torch.set_num_threads(1)
+
+
+def posterior_settings(agent: Agent | None) -> DQNConfig | None:
+    """The live α and k of a Q-based agent (DQN, DQN-Prior); None for agents without a posterior over Q."""
+    config = getattr(agent, "config", None)
+    return config if isinstance(config, DQNConfig) else None
+
+
+def default_agent(config: RunConfig) -> Agent:
+    return build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
+
+
+@dataclass(frozen=True)
+class Builders:
+    """How a config becomes an env and an agent; tests swap in a scripted prior here."""
+
+    env: Callable[[RunConfig], tuple[gym.Env, str]] = make_env_for
+    agent: Callable[[RunConfig], Agent] = default_agent
+
+
+@dataclass
+class LearningHistory:
+    """What the learning pane plots: per-episode results and per-update training stats."""
+
+    returns: list[float] = field(default_factory=list)
+    wins: list[float] = field(default_factory=list)
+    loss_steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    stat_steps: list[int] = field(default_factory=list)
+    epsilons: list[float] = field(default_factory=list)
+    replay_sizes: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)
+    eval_success: list[float] = field(default_factory=list)
+    eval_returns: list[float] = field(default_factory=list)
+
+    def add_step(self, record: StepRecord, total_steps: int) -> None:
+        stats = record.learn_stats
+        if "loss" in stats:
+            self.loss_steps.append(total_steps)
+            self.losses.append(stats["loss"])
+        if "epsilon" in stats:
+            self.stat_steps.append(total_steps)
+            self.epsilons.append(stats["epsilon"])
+            self.replay_sizes.append(stats.get("replay_size", 0.0))
+        if record.done:
+            self.returns.append(record.episode_return)
+            self.wins.append(float(record.won))
+
+    def add_eval(self, result: EvalResult, total_steps: int) -> None:
+        self.eval_steps.append(total_steps)
+        self.eval_success.append(result.success_rate)
+        self.eval_returns.append(result.mean_return)
+
+    def copy(self) -> LearningHistory:
+        return LearningHistory(**{name: list(values) for name, values in asdict(self).items()})
+
+
+class SessionController:
+    """One env + agent session for the UI; every public method may block (call it from a worker)."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        saves_dir: Path = Path("saves"),
+        builders: Builders | None = None,
+        record_episodes: bool = True,
+    ) -> None:
+        self.config = config
+        self.saves_dir = saves_dir
+        self.builders = builders or Builders()
+        self.lock = threading.RLock()
+        self.session: Session | None = None
+        self.history = LearningHistory()
+        self.recorder = EpisodeRecorder(saves_dir / EPISODES_DIR) if record_episodes else None
+        self._eval_env: tuple[gym.Env, str] | None = None
+        self._changes: dict[str, Any] = {}
+        self._changes_lock = threading.Lock()
+
+    # ----- building -------------------------------------------------------------------
+
+    @property
+    def agent(self) -> Agent | None:
+        return self.session.agent if self.session is not None else None
+
+    def build(self, config: RunConfig | None = None) -> Session:
+        """(Re)build env and agent, e.g. after the env or agent picker; closes the old prior."""
+        with self.lock:
+            config = config or self.config
+            env, family = self.builders.env(config)
+            agent = self.builders.agent(config)
+            learn = self.session.learn if self.session is not None else True
+            self.close()
+            self.config = config
+            self.session = Session(
+                env, agent, family=family, seed=config.run.seed, history_length=config.prior.history, learn=learn
+            )
+            self.history = LearningHistory()
+            with self._changes_lock:
+                self._changes.clear()
+            return self.session
+
+    def close(self) -> None:
+        with self.lock:
+            if self.session is None:
+                return
+            prior = self.session.agent.prior
+            if prior is not None:
+                prior.close()
+            self.session.env.close()
+            if self._eval_env is not None:
+                self._eval_env[0].close()
+                self._eval_env = None
+            self.session = None
+
+    def _require(self) -> Session:
+        if self.session is None:
+            raise SandboxError("the session is still being built")
+        return self.session
+
+    # ----- live settings --------------------------------------------------------------
+
+    def settings(self) -> dict[str, Any]:
+        """α, k, prior mode and train flag as the agent has them, with queued changes on top."""
+        agent = self.agent
+        posterior_config = posterior_settings(agent)
+        prior = agent.prior if agent is not None else None
+        current = {
+            "alpha": posterior_config.alpha if posterior_config is not None else None,
+            "k": posterior_config.k if posterior_config is not None else None,
+            "mode": prior.config.mode if prior is not None and prior.model_name != UNIFORM_MODEL else None,
+            "learn": self.session.learn if self.session is not None else True,
+        }
+        with self._changes_lock:
+            current.update(self._changes)
+        return current
+
+    def request(self, **changes: Any) -> None:
+        """Queue α / k / mode / learn changes; they apply at the start of the next engine call.
+
+        Raises SandboxError right away when the agent has no such setting, so a key press
+        on the wrong agent gets an immediate one-line answer.
+        """
+        agent = self._require().agent
+        for name, value in changes.items():
+            if name in ("alpha", "k") and posterior_settings(agent) is None:
+                knob = "α" if name == "alpha" else "k"
+                raise SandboxError(f"{knob} shapes the posterior over Q values; the {agent.name} agent has none")
+            if name == "alpha" and value < 0:
+                raise SandboxError(f"α must be at least 0, got {value}")
+            if name == "k" and not 1 <= value <= MAX_K:
+                raise SandboxError(f"k must be between 1 and {MAX_K}, got {value}")
+            if name == "mode":
+                if agent.prior is None or agent.prior.model_name == UNIFORM_MODEL:
+                    raise SandboxError(f"the {agent.name} agent has no LLM prior whose mode could switch")
+                if value not in PRIOR_MODES:
+                    raise SandboxError(f"prior mode must be one of {', '.join(PRIOR_MODES)}, got {value!r}")
+        with self._changes_lock:
+            self._changes.update(changes)
+
+    def _apply_changes(self, session: Session) -> bool:
+        """Apply queued settings; True when the proposals drawn for the current state are stale."""
+        with self._changes_lock:
+            changes, self._changes = self._changes, {}
+        agent = session.agent
+        agent_config = posterior_settings(agent)
+        if "learn" in changes:
+            session.learn = bool(changes["learn"])
+        if "alpha" in changes:
+            agent_config.alpha = float(changes["alpha"])
+        if "k" in changes:
+            agent_config.k = int(changes["k"])
+            if agent.prior is not None:
+                agent.prior.config.k = int(changes["k"])
+        if "mode" in changes:
+            agent.prior.config.mode = changes["mode"]
+        return "k" in changes or "mode" in changes
+
+    # ----- playing --------------------------------------------------------------------
+
+    def new_episode(self) -> TextState:
+        with self.lock:
+            session = self._require()
+            self._apply_changes(session)
+            state = session.reset()
+            if self.recorder is not None:
+                self.recorder.start(
+                    env=self.config.run.env,
+                    env_kwargs=self.config.run.env_kwargs,
+                    agent=self.config.run.agent,
+                    episode=session.episode,
+                    seed=session.seed + session.episode - 1,
+                    state=state,
+                )
+            return state
+
+    def decide(self) -> Decision:
+        """The agent's decision on the current state (an LLM call unless cached)."""
+        with self.lock:
+            session = self._require()
+            redraw = self._apply_changes(session)
+            return session.preview(redraw=True) if redraw else session.decide()
+
+    def preview(self) -> Decision:
+        """Recompute the decision on the current state after a settings change, without stepping."""
+        with self.lock:
+            session = self._require()
+            redraw = self._apply_changes(session)
+            return session.preview(redraw=redraw)
+
+    def step(self, action: str | None = None) -> StepRecord:
+        """One env step: the agent's action, or `action` typed or picked by a person."""
+        with self.lock:
+            session = self._require()
+            self._apply_changes(session)
+            record = session.step(action=action)
+            self.history.add_step(record, session.total_steps)
+            if self.recorder is not None:
+                self.recorder.add(record)
+            return record
+
+    def reach(self, actions: Sequence[str]) -> TextState:
+        """Start a new episode and take `actions` without learning: the state a lesson studies."""
+        with self.lock:
+            session = self._require()
+            learn = session.learn
+            session.learn = False
+            try:
+                state = self.new_episode()
+                for action in actions:
+                    if session.done:
+                        break
+                    state = self.step(action).next_state
+            finally:
+                session.learn = learn
+            return state
+
+    def train(self, steps: int, on_step: Callable[[StepRecord], None], should_stop: Callable[[], bool]) -> None:
+        """Play `steps` steps with learning on (new episodes as needed), for the lessons' live training."""
+        with self.lock:
+            session = self._require()
+            learn = session.learn
+            session.learn = True
+            try:
+                for _ in range(steps):
+                    if should_stop():
+                        raise Cancelled
+                    if session.done:
+                        self.new_episode()
+                    on_step(self.step())
+            finally:
+                session.learn = learn
+
+    def evaluate(self, episodes: int, should_stop: Callable[[], bool]) -> EvalResult:
+        """Greedy episodes on a second env with a private RNG: training is not perturbed."""
+        with self.lock:
+            session = self._require()
+            self._apply_changes(session)
+            if self._eval_env is None:
+                self._eval_env = self.builders.env(self.config)
+
+            def check(_: StepRecord) -> None:
+                if should_stop():
+                    raise Cancelled
+
+            env, family = self._eval_env
+            result = evaluate(
+                session.agent, env, family, episodes=episodes, history=self.config.prior.history, on_step=check
+            )
+            self.history.add_eval(result, session.total_steps)
+            return result
+
+    # ----- saving ---------------------------------------------------------------------
+
+    def save(self) -> Path:
+        """Agent weights (safetensors) + session and plot history (JSON) in saves/sessions/<time>-<env>-<agent>/."""
+        with self.lock:
+            session = self._require()
+            tensors, agent_state = session.agent.state_dict()
+            prior = session.agent.prior
+            state = {
+                "config_toml": self.config.to_toml(),
+                "agent": agent_state,
+                "session": {"episode": session.episode, "total_steps": session.total_steps, "learn": session.learn},
+                "history": asdict(self.history),
+                "prior_stats": asdict(prior.stats) if prior is not None else None,
+            }
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            folder = self.saves_dir / SESSIONS_DIR / f"{stamp}-{self.config.run.env}-{self.config.run.agent}"
+            save_checkpoint(folder, tensors, state)
+            return folder
+
+    def load(self, folder: Path) -> TextState:
+        """Rebuild env and agent from a save and restore them; play resumes with the next episode."""
+        tensors, state = load_checkpoint(folder)
+        try:
+            config = parse_config(tomllib.loads(state["config_toml"]), str(folder))
+        except (KeyError, tomllib.TOMLDecodeError) as error:
+            raise SandboxError(f"{folder} is not a session saved by the UI ({error})") from error
+        with self.lock:
+            session = self.build(config)
+            session.agent.load_state_dict(tensors, state["agent"])
+            session.episode = int(state["session"]["episode"])
+            session.total_steps = int(state["session"]["total_steps"])
+            session.learn = bool(state["session"]["learn"])
+            self.history = LearningHistory(**state["history"])
+            prior = session.agent.prior
+            if prior is not None and state.get("prior_stats"):
+                for key, value in state["prior_stats"].items():
+                    setattr(prior.stats, key, value)
+            return self.new_episode()
+
+    def with_run_settings(self, **changes: Any) -> RunConfig:
+        """A copy of the config with some [run] settings changed (env, agent, env_kwargs)."""
+        return replace(self.config, run=replace(self.config.run, **changes))
+
+
+def list_sessions(saves_dir: Path) -> list[Path]:
+    """Saved sessions, newest first."""
+    folder = saves_dir / SESSIONS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted((item for item in folder.iterdir() if item.is_dir() and not item.name.startswith(".")), reverse=True)

@@ -1,0 +1,107 @@
+"""Typed messages the engine workers post to the app; panels update from them and tests assert on them.
+
+Workers run in threads and post these with `App.post_message`, which is thread-safe,
+so the UI thread alone touches widgets.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual.message import Message
+
+from agents.decision import Decision, TextState
+from sandbox.config import RunConfig
+from sandbox.session import StepRecord
+from sandbox.training import EvalResult
+from sandbox.ui.engine import LearningHistory
+
+
+class SessionReady(Message):
+    """A session was built (start-up, env or agent switch, load)."""
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__()
+        self.config = config
+
+
+class EpisodeStarted(Message):
+    def __init__(self, episode: int, state: TextState) -> None:
+        super().__init__()
+        self.episode = episode
+        self.state = state
+
+
+class DecisionReady(Message):
+    """The agent's decision on the current state; `preview` when recomputed without a step."""
+
+    def __init__(self, decision: Decision, preview: bool = False) -> None:
+        super().__init__()
+        self.decision = decision
+        self.preview = preview
+
+
+class StepTaken(Message):
+    def __init__(self, record: StepRecord) -> None:
+        super().__init__()
+        self.record = record
+
+    @property
+    def human(self) -> bool:
+        return self.record.decision.rule == "human"
+
+
+class EpisodeEnded(Message):
+    def __init__(self, episode: int, steps: int, episode_return: float, won: bool) -> None:
+        super().__init__()
+        self.episode = episode
+        self.steps = steps
+        self.episode_return = episode_return
+        self.won = won
+
+
+class EvaluationDone(Message):
+    def __init__(self, result: EvalResult, step: int) -> None:
+        super().__init__()
+        self.result = result
+        self.step = step
+
+
+class SessionSaved(Message):
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+
+class SessionLoaded(Message):
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+
+class EngineBusy(Message):
+    """The engine started (label) or finished (None) a call that may take a while."""
+
+    def __init__(self, label: str | None) -> None:
+        super().__init__()
+        self.label = label
+
+
+class Barrier(Message):
+    """Handled after every message posted before it: a fast auto-play waits on it for the screen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.event = threading.Event()
+
+
+class TrainingProgress(Message):
+    """A lesson's live training moved on: a copy of the learning history of agent `name`."""
+
+    def __init__(self, name: str, history: LearningHistory, done: int, total: int) -> None:
+        super().__init__()
+        self.name = name
+        self.history = history
+        self.done = done
+        self.total = total

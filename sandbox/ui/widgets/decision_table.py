@@ -1,0 +1,248 @@
+"""The decision panel: every candidate's prior, Q, likelihood and posterior, the LLM's raw
+proposals, and a "why" panel reading the chosen action back as Bayes rule.
+
+Numbers come straight from the Decision (what the agent computed); the why panel gets
+its entropies and KL divergence from agents.bayes via `sandbox.ui.explain`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.coordinate import Coordinate
+from textual.events import Resize
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from agents.decision import Decision
+from sandbox.ui.explain import Explanation, explain
+
+BLOCKS = " ▏▎▍▌▋▊▉█"
+PRIOR_COLOR = "#a371f7"
+Q_COLOR = "#2f9ec2"
+LIKELIHOOD_COLOR = "#d4a017"
+POSTERIOR_COLOR = "#2ea043"
+HUMAN_COLOR = "#e8590c"
+RULE_WORDS = {
+    "posterior-sample": "sampled from the posterior",
+    "greedy": "greedy: the best Q",
+    "epsilon-random": "ε-random exploration",
+    "prior-sample": "sampled from p_LLM",
+    "policy-sample": "sampled from the policy π",
+    "uniform": "uniformly at random",
+    "human": "chosen by you",
+}
+
+
+def bar(fraction: float, width: int, color: str) -> Text:
+    """A horizontal bar of `width` cells filled to `fraction`, with eighth-block resolution."""
+    if width <= 0:
+        return Text()
+    fraction = min(max(fraction, 0.0), 1.0) if math.isfinite(fraction) else 0.0
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    text = BLOCKS[-1] * full + (BLOCKS[part] if part and full < width else "")
+    return Text(text.ljust(width), style=color)
+
+
+def number_with_bar(value: float | None, fraction: float, width: int, color: str, signed: bool = False) -> Text:
+    """The number first (always readable), then a bar when the column has room."""
+    if value is None:
+        return Text("    —".ljust(7 + width))
+    number = f"{value:+.2f}" if signed else f"{value:.2f}"
+    return Text.assemble(" ", number.rjust(5), " ", bar(fraction, width, color))
+
+
+SORT_ABOVE = 8  # with more candidates than this, rows are sorted by posterior
+HEADERS = ("  ", "action", " p_LLM", " Q", " exp(αQ)", " posterior")
+
+
+class DecisionTable(DataTable):
+    """One row per candidate action; Enter (or a click) takes that action as a human step."""
+
+    class ActionChosen(Message):
+        def __init__(self, action: str) -> None:
+            super().__init__()
+            self.action = action
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", cell_padding=0, zebra_stripes=True)
+        self.decision: Decision | None = None
+
+    def _bar_width(self, action_width: int) -> int:
+        """The widest bars (up to 12 cells) that keep every column in view."""
+        available = self.scrollable_content_region.width or 60
+        fixed = len(HEADERS[0]) + max(action_width + 1, len(HEADERS[1]))
+        for width in range(12, 0, -1):
+            if fixed + sum(max(len(header), 7 + width) for header in HEADERS[2:]) <= available:
+                return width
+        return 0
+
+    def show(self, decision: Decision | None) -> None:
+        """Render a decision (None clears the table, e.g. at the end of an episode)."""
+        self.decision = decision
+        self.clear(columns=True)
+        if decision is None:
+            return
+        candidates = decision.candidates
+        order = list(range(len(candidates)))
+        if len(order) > SORT_ABOVE:  # long TextWorld lists: the likely actions first
+            order.sort(key=lambda i: (-candidates[i].posterior, -candidates[i].prior))
+        available = self.scrollable_content_region.width or 60
+        # the marker, " ×n" and a space after the name, and the four numeric columns at their narrowest
+        numeric = sum(max(len(header), 7) for header in HEADERS[2:])
+        budget = max(16, min(40, available - len(HEADERS[0]) - 4 - numeric))
+        names = {}
+        for i, row in enumerate(candidates):
+            name = row.action if len(row.action) <= budget else row.action[: budget - 1] + "…"
+            names[i] = name + (f" ×{row.proposal_count}" if row.proposal_count else "")
+        action_width = max(len(name) for name in names.values())
+        width = self._bar_width(action_width)
+        # Fixed widths: auto widths are only measured on the next idle, and only ever grow.
+        widths = [len(HEADERS[0]), max(action_width + 1, len(HEADERS[1]))]
+        widths += [max(len(header), 7 + width) for header in HEADERS[2:]]
+        for header, column_width in zip(HEADERS, widths):
+            self.add_column(header, width=column_width)
+        q_values = [row.q_value for row in candidates if row.q_value is not None]
+        low, high = (min(q_values), max(q_values)) if q_values else (0.0, 0.0)
+        for i in order:
+            row = candidates[i]
+            chosen = row.action == decision.action
+            human = chosen and decision.rule == "human"
+            marker = Text("▶ ", style=f"bold {HUMAN_COLOR if human else POSTERIOR_COLOR}") if chosen else Text("  ")
+            label = Text(names[i].ljust(action_width + 1), style="bold" if chosen else "")
+            label.highlight_regex(r"×\d+", "dim")
+            q_fraction = (row.q_value - low) / (high - low) if row.q_value is not None and high > low else 0.5
+            self.add_row(
+                marker,
+                label,
+                number_with_bar(row.prior, row.prior, width, PRIOR_COLOR),
+                number_with_bar(row.q_value, q_fraction, width, Q_COLOR, signed=True),
+                number_with_bar(row.likelihood, row.likelihood or 0.0, width, LIKELIHOOD_COLOR),
+                number_with_bar(row.posterior, row.posterior, width, POSTERIOR_COLOR),
+                key=f"{i}:{row.action}",
+            )
+        chosen_row = next((n for n, i in enumerate(order) if candidates[i].action == decision.action), 0)
+        self.move_cursor(row=chosen_row)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.decision is not None:
+            self.show(self.decision)
+
+    def action_at(self, row: int) -> str:
+        """The action shown on display row `row` (rows may be sorted by posterior)."""
+        assert self.decision is not None
+        key = self.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
+        return self.decision.candidates[int(str(key).split(":", 1)[0])].action
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if self.decision is not None:
+            self.post_message(self.ActionChosen(self.action_at(event.cursor_row)))
+
+
+class ProposalList(Static):
+    """Sample mode: each raw LLM completion and the action it mapped to, or "dropped"."""
+
+    def show(self, decision: Decision | None) -> None:
+        result = decision.prior_result if decision is not None else None
+        if result is None or not result.proposals:
+            self.display = False
+            return
+        self.display = True
+        text = Text("LLM said: ", style="bold")
+        for index, proposal in enumerate(result.proposals):
+            if index:
+                text.append(" · ", style="dim")
+            text.append(repr(proposal.text.strip()), style=PRIOR_COLOR)
+            if proposal.action is None:
+                text.append(" → dropped", style="bold red")
+            elif proposal.how == "exact":
+                text.append(" ✓", style=POSTERIOR_COLOR)
+            else:
+                text.append(f" → {proposal.action} ({proposal.how})")
+        if result.fallback_uniform:
+            text.append("  every proposal dropped: uniform prior used", style="bold red")
+        self.update(text)
+
+
+def why_text(explanation: Explanation) -> Text:
+    """Prior × likelihood → posterior for the chosen action, with the agent's own numbers."""
+    decision = explanation.decision
+    text = Text()
+    action = decision.action
+    how = RULE_WORDS.get(decision.rule, decision.rule)
+    if explanation.chosen is None:
+        text.append("you typed ", style="bold")
+        text.append(action, style=f"bold {HUMAN_COLOR}")
+        text.append(": not an admissible action, so the agent gave it no probability.")
+        return text
+    i = explanation.chosen
+    row = explanation.rows[i]
+    uniform = f" (uniform would be {explanation.uniform_entropy:.2f})"
+    text.append("why ", style="bold")
+    text.append(action, style=f"bold {HUMAN_COLOR if explanation.human else POSTERIOR_COLOR}")
+    text.append(f" ({how})\n", style="dim")
+    breakdown = explanation.breakdown
+    if breakdown is not None and decision.prior_result is not None:
+        product = breakdown.prior[i] * breakdown.likelihood[i]
+        text.append("prior ", style=PRIOR_COLOR)
+        text.append(f"{breakdown.prior[i]:.2f} × ")
+        text.append("likelihood ", style=LIKELIHOOD_COLOR)
+        text.append(f"{breakdown.likelihood[i]:.2f} = {product:.3f}, ÷ Σ {explanation.evidence:.3f} → ")
+        text.append(f"posterior {breakdown.posterior[i]:.2f}\n", style=f"bold {POSTERIOR_COLOR}")
+        text.append(
+            f"prior = {explanation.prior_label} (p_LLM {row.prior:.2f}), likelihood = exp({breakdown.alpha:g}·Q) "
+            f"normalised, Q {breakdown.q_values[i]:+.3f}\n",
+            style="dim",
+        )
+        text.append(
+            f"H(prior) {explanation.prior_entropy:.2f} → H(posterior) {explanation.posterior_entropy:.2f} nats · "
+            f"KL(posterior‖prior) {explanation.kl:.2f}"
+        )
+    elif breakdown is not None:
+        best = max(range(len(explanation.rows)), key=lambda j: breakdown.q_values[j])
+        epsilon = f", ε {decision.epsilon:.2f}" if decision.epsilon is not None else ""
+        text.append(f"DQN has no prior: ε-greedy on Q over all actions{epsilon}\n")
+        text.append(
+            f"Q({action}) {breakdown.q_values[i]:+.3f}; best Q {breakdown.q_values[best]:+.3f} "
+            f"({explanation.rows[best].action}). exp(αQ) shows what a prior-free posterior would be."
+        )
+    elif not explanation.follows_prior:  # a learned policy (PPO); the agents below act on the prior itself
+        text.append(f"a learned policy π acts: π({action}) {row.posterior:.2f}")
+        if decision.prior_result is not None:
+            text.append(f", p_LLM {row.prior:.2f}\n")
+            weight = f", weighted by α={decision.alpha:g} in its loss" if decision.alpha is not None else ""
+            text.append(f"KL(π‖p_LLM) {explanation.kl:.2f} nats{weight}")
+        else:
+            text.append(f"\nH(π) {explanation.posterior_entropy:.2f} nats{uniform}")
+    elif decision.prior_result is not None:
+        text.append(f"the LLM agent acts on p_LLM alone: p_LLM({action}) {row.prior:.2f}\n")
+        text.append(f"H(p_LLM) {explanation.prior_entropy:.2f} nats{uniform}")
+    else:
+        count = len(explanation.rows)
+        text.append(f"the random agent picks each of the {count} actions with probability {row.prior:.2f}")
+    return text
+
+
+class WhyPanel(Static):
+    def show(self, decision: Decision | None, note: str = "") -> None:
+        self.update(why_text(explain(decision)) if decision is not None else Text(note, style="italic"))
+
+
+class DecisionPanel(Vertical):
+    """Table, proposals and explanation for one decision, kept together so they always agree."""
+
+    def compose(self) -> ComposeResult:
+        yield DecisionTable(id="candidates")
+        yield ProposalList(id="proposals")
+        yield WhyPanel(id="why")
+
+    def show(self, decision: Decision | None, note: str = "") -> None:
+        """Show a decision, or clear the panel leaving `note` (e.g. why there is no decision)."""
+        self.query_one(DecisionTable).show(decision)
+        self.query_one(ProposalList).show(decision)
+        self.query_one(WhyPanel).show(decision, note)

@@ -1,0 +1,57 @@
+"""Helpers for the UI tests: a fast config, a message recorder, and waiting for the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.worker import WorkerFailed, WorkerState
+
+from agents.dqn import DQNConfig
+from agents.ppo import PPOConfig
+from agents.prior.config import PriorConfig
+from sandbox.config import RunConfig, RunSettings
+
+
+def fast_config(agent: str = "dqn-prior", prior: PriorConfig | None = None, **run: object) -> RunConfig:
+    """Hash features, learning from the fourth step, fixed seeds: fast and deterministic."""
+    return RunConfig(
+        run=RunSettings(agent=agent, seed=0, **run),
+        dqn=DQNConfig(features="hash", learning_starts=4, batch_size=8, epsilon_decay_steps=200, seed=0),
+        ppo=PPOConfig(features="hash", rollout_steps=8, minibatches=2, seed=0),
+        prior=prior or PriorConfig(model="uniform", cache_path=None),
+    )
+
+
+class Messages:
+    """Every message any pump in the app received (pass `.hook` as run_test's message_hook)."""
+
+    def __init__(self) -> None:
+        self.seen: list[Message] = []
+
+    def hook(self, message: Message) -> None:
+        self.seen.append(message)
+
+    def of(self, kind: type[Message]) -> list:
+        return [message for message in self.seen if isinstance(message, kind)]
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let every engine job (and any job queued behind it) finish, and the screen take in its messages."""
+    await pilot.pause()  # until idle: a key's messages may bubble through several widgets before a job starts
+    while any(worker.state in (WorkerState.PENDING, WorkerState.RUNNING) for worker in pilot.app.workers):
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerFailed:
+            pass  # the app turns the error into a notification; the test asserts on that
+        await pilot.pause(0)
+    await pilot.pause(0)
+
+
+async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    waited = 0.0
+    while not condition():
+        assert waited < timeout, "condition not reached in time"
+        await pilot.pause(0.05)
+        waited += 0.05

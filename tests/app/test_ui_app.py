@@ -1,0 +1,259 @@
+"""The main screen driven by keys: stepping, auto-play, taking over, live α/k, pickers, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.notifications import Notify
+from textual.widgets import Input, Static
+
+from agents import bayes
+from agents.dqn import DQNAgent
+from sandbox.ui.app import ALPHA_LEVELS, SandboxApp
+from sandbox.ui.messages import (
+    DecisionReady,
+    EpisodeEnded,
+    EpisodeStarted,
+    EvaluationDone,
+    SessionReady,
+    StepTaken,
+)
+from sandbox.ui.screens.help import HelpScreen
+from sandbox.ui.screens.picker import PickerScreen
+from sandbox.ui.widgets.decision_table import DecisionTable, WhyPanel
+from sandbox.ui.widgets.game_pane import Transcript
+from tests.app.support import Messages, settle, wait_until
+
+
+def errors(messages: Messages) -> list[str]:
+    return [str(note.notification.message) for note in messages.of(Notify) if note.notification.severity == "error"]
+
+
+async def test_start_layout_theme_and_help(make_app) -> None:
+    messages = Messages()
+    app: SandboxApp = make_app()
+    async with app.run_test(message_hook=messages.hook) as pilot:
+        await settle(pilot)
+        assert [type(m) for m in messages.seen if isinstance(m, (SessionReady, EpisodeStarted, DecisionReady))] == [
+            SessionReady,
+            EpisodeStarted,
+            DecisionReady,
+        ]
+        decision = messages.of(DecisionReady)[0].decision
+        table = app.query_one(DecisionTable)
+        assert table.row_count == len(app.controller.session.state.actions) == len(decision.candidates)
+        assert app.focused is table
+        status = str(app.query_one("#status-text", Static).content)
+        assert "TextFrozenLake-v0" in status and "dqn-prior" in status and "uniform prior" in status
+        assert not errors(messages)
+
+        # 80x24: the plots share the right column with the decision, l switches
+        assert app.query_one("#main").has_class("-compact")
+        assert not app.query_one("#learning").display
+        await pilot.press("l")
+        assert app.query_one("#learning").display and not app.query_one("#decision").display
+        theme = app.theme
+        await pilot.press("d")
+        assert app.theme != theme
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_step_and_row_pick(make_app) -> None:
+    messages = Messages()
+    app = make_app()
+    async with app.run_test(message_hook=messages.hook) as pilot:
+        await settle(pilot)
+        shown = messages.of(DecisionReady)[-1].decision
+        await pilot.press("space")
+        await settle(pilot)
+        (step,) = messages.of(StepTaken)
+        assert not step.human
+        assert step.record.action == shown.action  # the decision on screen is the one executed
+        assert app.controller.session.total_steps == 1
+        assert len(messages.of(DecisionReady)) == 2  # the next state's decision, announced once
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.controller.session.total_steps == 2
+        table = app.query_one(DecisionTable)  # Enter on another row takes that action yourself
+        target = (table.cursor_row + 1) % table.row_count
+        action = table.action_at(target)
+        table.move_cursor(row=target)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert messages.of(StepTaken)[-1].human and messages.of(StepTaken)[-1].record.action == action
+
+
+async def test_autoplay_runs_until_paused(make_app) -> None:
+    messages = Messages()
+    app = make_app(env_kwargs={"desc": ["SG"]})  # one step east wins: every episode is one step long
+    async with app.run_test(message_hook=messages.hook) as pilot:
+        await settle(pilot)
+        for _ in range(5):
+            await pilot.press("plus")  # fastest
+        await pilot.press("a")
+        await wait_until(pilot, lambda: len(messages.of(EpisodeEnded)) >= 3)
+        await pilot.press("a")
+        await settle(pilot)
+        steps = app.controller.session.total_steps
+        await pilot.pause(0.2)
+        assert app.controller.session.total_steps == steps  # paused means paused
+        assert len(messages.of(StepTaken)) == steps
+        assert len(messages.of(EpisodeStarted)) >= 3  # auto-play starts the next episode itself
+        assert all(ended.won for ended in messages.of(EpisodeEnded))
+        assert not errors(messages)
+
+
+async def test_typed_command_is_a_human_step(make_app) -> None:
+    messages = Messages()
+    app = make_app()
+    async with app.run_test(message_hook=messages.hook) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"go south", "enter")  # "s" and space type; they do not step
+        await settle(pilot)
+        (step,) = messages.of(StepTaken)
+        assert step.human and step.record.action == "go south"
+        assert step.record.decision.rule == "human"
+        assert app.controller.session.state.observation.startswith("You go south")
+        assert any("you ▶" in str(line.text) for line in app.query_one(Transcript).lines)
+        assert app.focused is app.query_one(DecisionTable)  # single keys work again after a typed step
+        await pilot.press("i")
+        app.query_one(Input).value = "dance"  # not an admissible action: the game answers, nothing breaks
+        await pilot.press("enter")
+        await settle(pilot)
+        assert messages.of(StepTaken)[-1].record.action == "dance"
+        assert not errors(messages)
+
+
+async def test_alpha_k_and_mode_change_without_a_step(make_app) -> None:
+    messages = Messages()
+    app = make_app()
+    async with app.run_test(message_hook=messages.hook, notifications=True) as pilot:
+        await settle(pilot)
+        for _ in range(6):  # some learning, so Q is not flat
+            await pilot.press("space")
+            await settle(pilot)
+        session = app.controller.session
+        steps, state = session.total_steps, session.state
+        before = messages.of(DecisionReady)[-1].decision
+        agent = session.agent
+        assert isinstance(agent, DQNAgent)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        after = messages.of(DecisionReady)[-1]
+        assert after.preview and after.decision.alpha == agent.config.alpha > before.alpha
+        assert agent.config.alpha == next(level for level in ALPHA_LEVELS if level > before.alpha)
+        assert session.total_steps == steps and session.state == state  # nothing moved
+        assert after.decision.proposals == before.proposals  # α reweights the same proposals
+        expected = bayes.posterior(
+            [row.proposal_count / len(before.proposals) for row in before.candidates],
+            [row.q_value for row in before.candidates],
+            agent.config.alpha,
+        ).posterior
+        assert np.allclose([row.posterior for row in after.decision.candidates], expected)
+        assert app.query_one(DecisionTable).decision is after.decision
+        assert f"exp({agent.config.alpha:g}·Q)" in str(app.query_one(WhyPanel).content)
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await settle(pilot)
+        assert agent.config.alpha < before.alpha
+
+        k = len(messages.of(DecisionReady)[-1].decision.proposals)
+        await pilot.press("right_curly_bracket", "right_curly_bracket")  # k: the proposals are redrawn
+        await settle(pilot)
+        assert len(messages.of(DecisionReady)[-1].decision.proposals) == k + 2
+        assert session.total_steps == steps and session.state == state
+        await pilot.press("m")  # the uniform prior has no modes: a warning, not an error
+        await settle(pilot)
+        warnings = [note for note in messages.of(Notify) if note.notification.severity == "warning"]
+        assert warnings and "mode" in str(warnings[-1].notification.message)
+        assert not errors(messages)
+
+
+async def test_train_toggle_new_episode_and_evaluate(make_app) -> None:
+    messages = Messages()
+    app = make_app()
+    async with app.run_test(message_hook=messages.hook) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        assert "frozen" in str(app.query_one("#status-text", Static).content)
+        await pilot.press("space")
+        await settle(pilot)
+        assert app.controller.session.learn is False
+        assert messages.of(StepTaken)[-1].record.learn_stats == {}
+        await pilot.press("n")
+        await settle(pilot)
+        assert messages.of(EpisodeStarted)[-1].episode == 2
+        steps = app.controller.session.total_steps
+        await pilot.press("v")
+        await settle(pilot)
+        (done,) = messages.of(EvaluationDone)
+        assert done.result.episodes == 5
+        assert app.controller.history.eval_success == [done.result.success_rate]
+        assert app.controller.session.total_steps == steps  # evaluation runs on its own env
+
+
+async def test_pickers_rebuild_the_session_and_errors_are_notifications(make_app) -> None:
+    messages = Messages()
+    app = make_app()
+    async with app.run_test(message_hook=messages.hook, notifications=True) as pilot:
+        await settle(pilot)
+        # tw-game-file-v0 needs a path option: building it fails, the running session stays.
+        await pilot.press("e")
+        await pilot.pause()
+        picker = app.screen.query_one("#picker-options")
+        picker.highlighted = [option.id for option in picker.options].index("tw-game-file-v0")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert any("path" in message for message in errors(messages))
+        assert app.controller.config.run.env == "TextFrozenLake-v0"
+        await pilot.press("space")
+        await settle(pilot)
+        assert app.controller.session.total_steps == 1
+
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        picker = app.screen.query_one("#picker-options")
+        picker.highlighted = [option.id for option in picker.options].index("random")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert messages.of(SessionReady)[-1].config.run.agent == "random"
+        decision = messages.of(DecisionReady)[-1].decision
+        assert decision.rule == "uniform" and all(row.q_value is None for row in decision.candidates)
+        assert "random" in str(app.query_one(WhyPanel).content)
+        await pilot.press("right_square_bracket")  # the random agent has no α: a warning, no crash
+        await pilot.press("e", "escape")  # the env picker closes without a change
+        await settle(pilot)
+        assert len(messages.of(SessionReady)) == 2
+        assert len(errors(messages)) == 1  # only the missing path
+
+
+async def test_escape_cancels_a_slow_call(make_app) -> None:
+    messages = Messages()
+    app = make_app()
+    async with app.run_test(message_hook=messages.hook) as pilot:
+        await settle(pilot)
+        agent = app.controller.session.agent
+        slow_act, release = agent.act, __import__("threading").Event()
+
+        def act(*args, **kwargs):
+            release.wait(5)
+            return slow_act(*args, **kwargs)
+
+        agent.act = act
+        await pilot.press("right_square_bracket")  # a preview: one (slow) decision
+        await pilot.pause(0.4)
+        assert app.jobs.busy
+        assert app.query_one("#spinner").display  # the spinner shows for calls that take a while
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.jobs.busy
+        release.set()
+        await settle(pilot)
+        assert not [m for m in messages.of(DecisionReady) if m.preview]  # the cancelled result is dropped
+        assert not app.query_one("#spinner").display
+        agent.act = slow_act
