@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from agents.base import Agent
 from agents.registry import build_agent
@@ -120,6 +121,8 @@ class Trainer:
         return trainer
 
     def reset(self, resume: bool = False) -> None:
+        # Tiny MLP heads: torch's thread hand-offs cost more than they save, and llama.cpp needs the cores.
+        torch.set_num_threads(1)
         if not resume and (self.run_dir / CHECKPOINTS / LATEST).exists():
             raise SandboxError(f"{self.run_dir} already holds a run; resume it with --resume or pick another --out")
         self._build()
