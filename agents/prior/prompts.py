@@ -22,7 +22,7 @@ class PromptTemplate:
     intro: str  # instructions: identical for every state of the family
     task: str  # "{task}"
     history_header: str
-    step: str  # one past turn: "{action}", "{observation}"
+    step: str  # one past turn: the observation it was taken at, then "> {action}"
     current: str  # "{observation}"
     actions: str  # "{actions}": the admissible list, when shown
     cue: str  # transcript-style ending; score mode scores " <action>" right after it
@@ -34,7 +34,7 @@ TEMPLATES: dict[str, PromptTemplate] = {
         intro="You are playing a text adventure game. Type the best next command.\n",
         task="Task: {task}\n",
         history_header="\nRecent turns:\n",
-        step="> {action}\n{observation}\n",
+        step="{observation}\n> {action}\n",
         current="\nNow:\n{observation}\n",
         actions="Valid commands: {actions}\n",
         cue=">",
@@ -47,7 +47,7 @@ TEMPLATES: dict[str, PromptTemplate] = {
         ),
         task="Task: {task}\n",
         history_header="\nRecent moves:\n",
-        step="> {action}\n{observation}\n",
+        step="{observation}\n> {action}\n",
         current="\nNow:\n{observation}\n",
         actions="Valid moves: {actions}\n",
         cue=">",
@@ -57,7 +57,7 @@ TEMPLATES: dict[str, PromptTemplate] = {
         intro="You are an agent in a text environment. Choose the best next action.\n",
         task="Task: {task}\n",
         history_header="\nRecent steps:\n",
-        step="> {action}\n{observation}\n",
+        step="{observation}\n> {action}\n",
         current="\nNow:\n{observation}\n",
         actions="Valid actions: {actions}\n",
         cue=">",

@@ -9,10 +9,11 @@ from tests.prior.conftest import make_query
 
 
 def test_textworld_prompt_has_task_history_observation_actions_and_ends_in_the_cue() -> None:
+    # (action, the observation it was taken at): the hallway, then "go west" led to the kitchen.
     query = make_query(history=(("go west", "You are in the hallway."),))
     prompt = render_prompt(query, list_actions=True, history=2)
     assert prompt.startswith(TEMPLATES["textworld"].intro) and prompt.endswith("\n>")
-    order = ["Task: Find the coin", "> go west\nYou are in the hallway.", "You are in a kitchen.", "Valid commands: go north, take coin"]
+    order = ["Task: Find the coin", "You are in the hallway.\n> go west", "You are in a kitchen.", "Valid commands: go north, take coin"]
     positions = [prompt.index(part) for part in order]
     assert positions == sorted(positions)
 
