@@ -53,6 +53,34 @@ TEMPLATES: dict[str, PromptTemplate] = {
         cue=">",
         question="Reply with the next move only.",
     ),
+    "overcooked": PromptTemplate(
+        intro=(
+            "You are a cook in a small kitchen with cutting boards, a serving counter, and tables holding "
+            "ingredients and a bowl. Only chopped ingredients go in the bowl; serve the bowl holding exactly "
+            "the ordered salad. Choose one action per turn.\n"
+        ),
+        task="Order: {task}\n",
+        history_header="\nRecent actions:\n",
+        step="{observation}\n> {action}\n",
+        current="\nNow:\n{observation}\n",
+        actions="Possible actions: {actions}\n",
+        cue=">",
+        question="Reply with the next action only.",
+    ),
+    "household": PromptTemplate(
+        intro=(
+            "You are in a house and must finish a household task. You can move around, open and close "
+            "containers, take and put objects, clean things at a sink, heat them with a microwave, cool them "
+            "with a fridge, and switch lamps on. Type the best next command.\n"
+        ),
+        task="{task}\n",  # the task already reads "Your task is to: ..."
+        history_header="\nRecent turns:\n",
+        step="{observation}\n> {action}\n",
+        current="\nNow:\n{observation}\n",
+        actions="Valid commands: {actions}\n",
+        cue=">",
+        question="Reply with the next command only.",
+    ),
     "generic": PromptTemplate(
         intro="You are an agent in a text environment. Choose the best next action.\n",
         task="Task: {task}\n",
