@@ -183,7 +183,8 @@ class Trainer:
             self.agent, self.eval_env, self.family, episodes=run.eval_episodes, history=self.config.prior.history
         )
         prior = getattr(self.agent, "prior", None)
-        stats = prior.stats if prior is not None else None
+        # Only an LLM prior makes model calls; the uniform baseline answers without one.
+        stats = prior.stats if prior is not None and prior.model_name != "uniform" else None
         row = {
             "step": self.steps_done,
             "episodes": self.session.episode if self.session else 0,

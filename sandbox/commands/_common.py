@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -41,9 +42,19 @@ def parse_key_values(pairs: list[str]) -> dict[str, Any]:
 
 
 def print_json(payload: dict[str, Any]) -> None:
-    """Commands that report numbers print exactly one JSON object with --json."""
-    json.dump(payload, sys.stdout, sort_keys=False)
+    """Commands that report numbers print exactly one JSON object with --json (NaN becomes null)."""
+    json.dump(_finite(payload), sys.stdout, sort_keys=False, allow_nan=False)
     sys.stdout.write("\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = True) -> None:
@@ -99,3 +110,24 @@ def prior_config_from_args(args: argparse.Namespace) -> "PriorConfig":  # noqa: 
         seed=args.prior_seed,
         cache_path=cache,
     )
+
+
+def run_trainer(trainer: "Trainer", args: argparse.Namespace) -> int:  # noqa: F821
+    """Train with a progress bar; Ctrl-C saves a checkpoint first; print the result (or --json)."""
+    from sandbox.progress import TrainingProgress
+
+    progress = TrainingProgress(trainer, enabled=not args.quiet and not args.json)
+    try:
+        with progress:
+            trainer.run(on_epoch=progress.on_epoch, on_step=progress.on_step)
+    except KeyboardInterrupt:
+        folder = trainer.save_checkpoint()
+        print(f"interrupted: checkpoint saved to {folder}; continue with --resume {trainer.run_dir}")
+        return 130
+    finally:
+        trainer.close()
+    if args.json:
+        print_json({"run": str(trainer.run_dir), **(trainer.metrics[-1] if trainer.metrics else {})})
+    else:
+        print(f"run saved in {trainer.run_dir} (metrics.csv, tb/, checkpoints/)")
+    return 0

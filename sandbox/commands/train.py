@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.commands._common import add_prior_arguments, parse_key_values, print_json
+from sandbox.commands._common import add_prior_arguments, parse_key_values, run_trainer
 
 NAME = "train"
 HELP = "train an agent headless (progress bar, periodic greedy eval, metrics.csv, TensorBoard, checkpoints)"
@@ -111,7 +111,6 @@ def default_run_dir(config) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sandbox.progress import TrainingProgress
     from sandbox.training import Trainer
 
     if args.resume:
@@ -120,20 +119,5 @@ def run(args: argparse.Namespace) -> int:
         config = build_config(args)
         trainer = Trainer(config, args.out or default_run_dir(config))
         trainer.reset()
-    progress = TrainingProgress(trainer, enabled=not args.quiet and not args.json)
-    try:
-        with progress:
-            trainer.run(on_epoch=progress.on_epoch, on_step=progress.on_step)
-    except KeyboardInterrupt:
-        folder = trainer.save_checkpoint()
-        print(f"interrupted: checkpoint saved to {folder}; continue with --resume {trainer.run_dir}")
-        return 130
-    finally:
-        trainer.close()
-    final = trainer.metrics[-1] if trainer.metrics else {}
-    if args.json:
-        print_json({"run": str(trainer.run_dir), **final})
-    else:
-        print(f"run saved in {trainer.run_dir} (metrics.csv, tb/, checkpoints/)")
-    return 0
+    return run_trainer(trainer, args)
 

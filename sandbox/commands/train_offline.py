@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.commands._common import add_prior_arguments, print_json
+from sandbox.commands._common import add_prior_arguments, run_trainer
 
 NAME = "train-offline"
 HELP = "train CQL or CQL-Prior from a dataset written by `collect` (same metrics, checkpoints and eval)"
@@ -35,7 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sandbox.commands._common import prior_config_from_args
     from sandbox.config import RunConfig
-    from sandbox.progress import TrainingProgress
     from sandbox.training import OfflineTrainer
 
     if args.resume:
@@ -51,18 +50,4 @@ def run(args: argparse.Namespace) -> int:
         out = args.out or Path("saves") / "runs" / f"offline-{args.dataset.stem}-{args.agent}-s{args.seed}"
         trainer = OfflineTrainer(config, out)
         trainer.reset()
-    progress = TrainingProgress(trainer, enabled=not args.quiet and not args.json)
-    try:
-        with progress:
-            trainer.run(on_epoch=progress.on_epoch)
-    except KeyboardInterrupt:
-        folder = trainer.save_checkpoint()
-        print(f"interrupted: checkpoint saved to {folder}; continue with --resume {trainer.run_dir}")
-        return 130
-    finally:
-        trainer.close()
-    if args.json:
-        print_json({"run": str(trainer.run_dir), **trainer.metrics[-1]})
-    else:
-        print(f"run saved in {trainer.run_dir} (metrics.csv, tb/, checkpoints/)")
-    return 0
+    return run_trainer(trainer, args)
