@@ -35,7 +35,7 @@ def test_history_length_and_action_list_are_settings() -> None:
 def test_families_pick_their_template_and_unknown_ones_the_generic() -> None:
     lake = render_prompt(make_query(family="frozenlake", actions=("go south", "go east")))
     assert lake.startswith(TEMPLATES["frozenlake"].intro) and "Valid moves: go south, go east" in lake
-    assert render_prompt(make_query(family="overcooked")).startswith(TEMPLATES["generic"].intro)
+    assert render_prompt(make_query(family="an-unknown-suite")).startswith(TEMPLATES["generic"].intro)
 
 
 def test_chat_prompts_end_in_the_question_instead_of_the_cue() -> None:
