@@ -114,6 +114,10 @@ class DQNAgent:
             self._pending = (state, proposals, result)
         return proposals, result
 
+    def forget_proposals(self) -> None:
+        """Drop the proposals drawn for the current state, e.g. after k or the prior mode changed."""
+        self._pending = None
+
     @torch.no_grad()
     def q_for_actions(self, state: TextState, actions: tuple[str, ...]) -> np.ndarray:
         text = state_text(state)
