@@ -15,17 +15,21 @@ from agents.errors import PriorError
 from agents.prior.types import PriorQuery
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PromptTemplate:
-    """The pieces of one family's prompt, in the order they are rendered."""
+    """The pieces of one family's prompt, in the order they are rendered.
+
+    The transcript pieces (past turns, the current observation, the ">" cue) are shared by
+    every family; families differ in their instructions and wording.
+    """
 
     intro: str  # instructions: identical for every state of the family
     task: str  # "{task}"
     history_header: str
-    step: str  # one past turn: the observation it was taken at, then "> {action}"
-    current: str  # "{observation}"
+    step: str = "{observation}\n> {action}\n"  # one past turn: the observation it was taken at, then the action
+    current: str = "\nNow:\n{observation}\n"
     actions: str  # "{actions}": the admissible list, when shown
-    cue: str  # transcript-style ending; score mode scores " <action>" right after it
+    cue: str = ">"  # transcript-style ending; score mode scores " <action>" right after it
     question: str  # chat mode: the request that replaces the cue
 
 
@@ -34,10 +38,7 @@ TEMPLATES: dict[str, PromptTemplate] = {
         intro="You are playing a text adventure game. Type the best next command.\n",
         task="Task: {task}\n",
         history_header="\nRecent turns:\n",
-        step="{observation}\n> {action}\n",
-        current="\nNow:\n{observation}\n",
         actions="Valid commands: {actions}\n",
-        cue=">",
         question="Reply with the next command only.",
     ),
     "frozenlake": PromptTemplate(
@@ -47,10 +48,7 @@ TEMPLATES: dict[str, PromptTemplate] = {
         ),
         task="Task: {task}\n",
         history_header="\nRecent moves:\n",
-        step="{observation}\n> {action}\n",
-        current="\nNow:\n{observation}\n",
         actions="Valid moves: {actions}\n",
-        cue=">",
         question="Reply with the next move only.",
     ),
     "overcooked": PromptTemplate(
@@ -61,10 +59,7 @@ TEMPLATES: dict[str, PromptTemplate] = {
         ),
         task="Order: {task}\n",
         history_header="\nRecent actions:\n",
-        step="{observation}\n> {action}\n",
-        current="\nNow:\n{observation}\n",
         actions="Possible actions: {actions}\n",
-        cue=">",
         question="Reply with the next action only.",
     ),
     "household": PromptTemplate(
@@ -75,20 +70,14 @@ TEMPLATES: dict[str, PromptTemplate] = {
         ),
         task="{task}\n",  # the task already reads "Your task is to: ..."
         history_header="\nRecent turns:\n",
-        step="{observation}\n> {action}\n",
-        current="\nNow:\n{observation}\n",
         actions="Valid commands: {actions}\n",
-        cue=">",
         question="Reply with the next command only.",
     ),
     "generic": PromptTemplate(
         intro="You are an agent in a text environment. Choose the best next action.\n",
         task="Task: {task}\n",
         history_header="\nRecent steps:\n",
-        step="{observation}\n> {action}\n",
-        current="\nNow:\n{observation}\n",
         actions="Valid actions: {actions}\n",
-        cue=">",
         question="Reply with the next action only.",
     ),
 }
