@@ -43,7 +43,7 @@ class TrainingProgress:
         if not self.enabled:
             return
         prior = getattr(self.trainer.agent, "prior", None)
-        llm = f" llm {prior.stats.calls - prior.stats.cache_hits} hit {prior.stats.cache_hits}" if prior else ""
+        llm = f" llm {prior.stats.llm_calls} hit {prior.stats.cache_hits}" if prior else ""
         epsilon = record.learn_stats.get("epsilon")
         eps = f" ε {epsilon:.2f}" if epsilon is not None else ""
         last = self.trainer.metrics[-1]["eval_success"] if self.trainer.metrics else float("nan")

@@ -183,8 +183,7 @@ class Trainer:
             self.agent, self.eval_env, self.family, episodes=run.eval_episodes, history=self.config.prior.history
         )
         prior = getattr(self.agent, "prior", None)
-        # Only an LLM prior makes model calls; the uniform baseline answers without one.
-        stats = prior.stats if prior is not None and prior.model_name != "uniform" else None
+        stats = prior.stats if prior is not None else None
         row = {
             "step": self.steps_done,
             "episodes": self.session.episode if self.session else 0,
@@ -194,7 +193,7 @@ class Trainer:
             "train_success": float(np.mean(self._recent_wins)) if self._recent_wins else 0.0,
             "loss": float(np.mean(self._losses)) if self._losses else float("nan"),
             "epsilon": self._last_epsilon,
-            "llm_calls": (stats.calls - stats.cache_hits) if stats else 0,
+            "llm_calls": stats.llm_calls if stats else 0,
             "cache_hits": stats.cache_hits if stats else 0,
             "wall_s": round(self._elapsed_before + time.monotonic() - self._started, 2),
         }

@@ -137,6 +137,7 @@ class LlamaPrior:
             result = dataclasses.replace(result, ms=ms)
             self._cache.put(key, result_to_json(result))
             self.stats.calls += 1
+            self.stats.llm_calls += 1
             self.stats.llm_ms += ms
             self.stats.last_ms = ms
             self.stats.tokens_evaluated += result.tokens_evaluated

@@ -55,6 +55,7 @@ class PriorStats:
 
     calls: int = 0
     cache_hits: int = 0
+    llm_calls: int = 0  # queries the language model itself answered (0 for the uniform prior)
     llm_ms: float = 0.0
     tokens_evaluated: int = 0
     dropped_proposals: int = 0

@@ -94,3 +94,11 @@ def test_offline_resume_refuses_a_different_dataset(tmp_path, lake_dataset):
     config_file.write_text(config_file.read_text().replace(str(path), str(smaller)))
     with pytest.raises(SandboxError, match="same dataset"):
         OfflineTrainer.resume(tmp_path / "run")
+
+
+def test_the_uniform_prior_makes_no_llm_calls():
+    from agents.prior import PriorQuery, build_prior
+
+    prior = build_prior(UNIFORM)
+    prior(PriorQuery("test", "t", "o", ("a", "b")))
+    assert (prior.stats.calls, prior.stats.llm_calls) == (1, 0)

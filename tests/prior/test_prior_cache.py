@@ -24,6 +24,7 @@ def test_hit_returns_the_identical_answer_and_skips_the_model(tiny_config: Calla
     np.testing.assert_array_equal(second.sequence_log_probs, first.sequence_log_probs)
     assert (second.actions, second.token_counts, second.prompt) == (first.actions, first.token_counts, first.prompt)
     assert (prior.stats.calls, prior.stats.cache_hits, prior.stats.cache_misses) == (2, 1, 1)
+    assert prior.stats.llm_calls == 1  # only the miss reached the model
 
 
 def test_disk_cache_persists_across_instances_and_never_loads_the_model(
