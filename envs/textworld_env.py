@@ -31,6 +31,9 @@ _META_COMMANDS = frozenset(
 _META_REPLY = "That command is not available here; the environment's reset() starts the game over."
 _Z_MACHINE_SUFFIX = re.compile(r"\.z[1-8]$")
 _PROMPT_AND_STATUS = re.compile(r"\n+>[^\n]*$")
+# The opening ASCII-art title: leading lines without a single letter. It costs ~580
+# prompt tokens on every first step and tells neither the prior nor the Q-network anything.
+_LEADING_ART = re.compile(r"\A(?:[^A-Za-z\n]*\n)+")
 
 
 def _request_infos() -> Any:
@@ -176,9 +179,9 @@ class TextWorldEnv(gymnasium.Env[str, str]):
 
     @staticmethod
     def _observation(text: str | None) -> str:
-        # Keep leading spaces (the opening banner is ASCII art); drop the interpreter's
-        # trailing prompt and status line ("> ... -= Kitchen =-0/1") that follow the intro.
-        return sanitize_text(_PROMPT_AND_STATUS.sub("", (text or "").lstrip("\n").rstrip()))
+        # Drop the title art and the interpreter's trailing prompt and status line
+        # ("> ... -= Kitchen =-0/1") that follow the intro.
+        return sanitize_text(_PROMPT_AND_STATUS.sub("", _LEADING_ART.sub("", text or "").rstrip()))
 
     def _info(self, state: Any) -> dict[str, Any]:
         return {

@@ -55,10 +55,13 @@ def test_the_walkthrough_wins_each_generated_game(make, challenge: str) -> None:
     env.close()
 
 
-def test_observation_drops_the_status_line_but_keeps_the_text(make) -> None:
-    env = make("tw-treasure-hunter-v0")
+@pytest.mark.parametrize("challenge", CHALLENGE_IDS)
+def test_observation_drops_title_art_and_status_line_but_keeps_the_text(make, challenge: str) -> None:
+    env = make(CHALLENGE_IDS[challenge])
     observation, info = env.reset(seed=0)
     assert info["description"].splitlines()[0] in observation
+    assert "$$" not in observation  # the title art is gone
+    assert any(char.isalpha() for char in observation.splitlines()[0])
     assert not observation.rstrip().endswith("0/1") and "\n>" not in observation
 
 
