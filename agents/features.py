@@ -7,6 +7,11 @@ package, loaded offline) and let the Q head combine them: states and actions rec
 far more often on their own than as pairs, so each distinct text is encoded once and
 the cache stays small. A hashing encoder with the same interface needs no model and
 serves fast tests and quick experiments.
+
+Sentence embeddings blur texts that differ only in a number ("row 2, column 3" and
+"row 3, column 2" land almost on the same point), which is exactly how grid worlds
+tell states apart; `minilm+hash` concatenates both views so Q sees meaning and the
+exact words.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import torch
 
 from agents.errors import AgentError
 
-FEATURE_KINDS = ("minilm", "hash")
+FEATURE_KINDS = ("minilm", "hash", "minilm+hash")
 
 
 class TextEncoder(Protocol):
@@ -93,11 +98,24 @@ class HashingEncoder:
         return torch.nn.functional.normalize(matrix, dim=-1)
 
 
+class ConcatEncoder:
+    """Several encoders side by side; each part is unit-norm, so each weighs the same."""
+
+    def __init__(self, *encoders: TextEncoder) -> None:
+        self.encoders = encoders
+        self.dim = sum(encoder.dim for encoder in encoders)
+
+    def encode(self, texts: Sequence[str]) -> torch.Tensor:
+        return torch.cat([encoder.encode(texts) for encoder in self.encoders], dim=-1)
+
+
 def build_encoder(kind: str) -> TextEncoder:
     if kind == "minilm":
         return MiniLMEncoder()
     if kind == "hash":
         return HashingEncoder()
+    if kind == "minilm+hash":
+        return ConcatEncoder(MiniLMEncoder(), HashingEncoder())
     raise AgentError(f"unknown feature encoder {kind!r}; choose one of {', '.join(FEATURE_KINDS)}")
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any
 
 from sandbox.errors import SandboxError
+from sandbox.metrics import finite
+
+FEATURE_CHOICES = ("minilm", "hash", "minilm+hash")  # agents.features.FEATURE_KINDS, without importing torch for --help
 
 
 def add_env_arguments(parser: argparse.ArgumentParser, required: bool = False) -> None:
@@ -43,18 +45,8 @@ def parse_key_values(pairs: list[str]) -> dict[str, Any]:
 
 def print_json(payload: dict[str, Any]) -> None:
     """Commands that report numbers print exactly one JSON object with --json (NaN becomes null)."""
-    json.dump(_finite(payload), sys.stdout, sort_keys=False, allow_nan=False)
+    json.dump(finite(payload), sys.stdout, sort_keys=False, allow_nan=False)
     sys.stdout.write("\n")
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
 
 
 def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = True) -> None:
@@ -88,6 +80,12 @@ def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = T
         default=defaults.cache_path,
         help="SQLite file of the exact prior cache ('none' disables it)",
     )
+    group.add_argument(
+        "--prior-server",
+        default=defaults.server,
+        metavar="URL",
+        help="ask a `python -m sandbox prior-server` at this http://HOST:PORT instead of loading the model here",
+    )
     if not with_defaults:
         for action in group._group_actions:
             action.default = None
@@ -109,6 +107,7 @@ def prior_config_from_args(args: argparse.Namespace) -> "PriorConfig":  # noqa: 
         n_threads=args.threads,
         seed=args.prior_seed,
         cache_path=cache,
+        server=args.prior_server,
     )
 
 

@@ -10,14 +10,19 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sandbox.commands._common import add_env_arguments, add_prior_arguments, parse_key_values, prior_config_from_args
+from sandbox.commands._common import (
+    FEATURE_CHOICES,
+    add_env_arguments,
+    add_prior_arguments,
+    parse_key_values,
+    prior_config_from_args,
+)
 
 if TYPE_CHECKING:  # imported for real inside the functions: --help must not load torch
     from sandbox.config import RunConfig
 
 NAME = "play"
 HELP = "watch, steer and take over an agent with an LLM prior in the terminal UI (default env and prior)"
-FEATURE_CHOICES = ("minilm", "hash")  # agents.features.FEATURE_KINDS, without importing torch for --help
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.commands._common import add_prior_arguments, parse_key_values, run_trainer
+from sandbox.commands._common import FEATURE_CHOICES, add_prior_arguments, parse_key_values, run_trainer
 
 NAME = "train"
 HELP = "train an agent headless (progress bar, periodic greedy eval, metrics.csv, TensorBoard, checkpoints)"
@@ -39,6 +39,7 @@ PRIOR_FLAGS = {
     "threads": "n_threads",
     "prior_seed": "seed",
     "prior_cache": "cache_path",
+    "prior_server": "server",
 }
 
 
@@ -61,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--k", type=int, help="prior proposals per state")
     parser.add_argument("--explore", choices=EXPLORATION_RULES)
-    parser.add_argument("--features", choices=("minilm", "hash"), help="text features for Q, or for PPO's actor and critic")
+    parser.add_argument("--features", choices=FEATURE_CHOICES, help="text features for Q, or for PPO's actor and critic")
     parser.add_argument("--eval-every", type=int)
     parser.add_argument("--eval-episodes", type=int)
     parser.add_argument("--checkpoint-every", type=int)

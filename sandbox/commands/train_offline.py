@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.commands._common import add_prior_arguments, run_trainer
+from sandbox.commands._common import FEATURE_CHOICES, add_prior_arguments, run_trainer
 
 NAME = "train-offline"
 HELP = "train CQL or CQL-Prior from a dataset written by `collect` (same metrics, checkpoints and eval)"
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=2000, help="gradient steps")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N transitions (0 = all)")
     parser.add_argument("--beta", type=float, default=5.0, help="weight of the conservative penalty")
-    parser.add_argument("--features", choices=("minilm", "hash"), default="minilm")
+    parser.add_argument("--features", choices=FEATURE_CHOICES, default="minilm")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--eval-episodes", type=int, default=5)
