@@ -20,12 +20,16 @@ from envs.games import CHALLENGES
 from envs.household import FAMILIES as HOUSEHOLD_FAMILIES
 from envs.options import OptionError, check_int
 from envs.overcooked import RECIPES
+from envs.scienceworld_env import make_scienceworld_env
+from envs.textworld_express import GAME_TYPES as TWX_GAME_TYPES
 
 FROZEN_LAKE_ID = "TextFrozenLake-v0"
 _REQUIRED = object()
 _POOL_OPTIONS = {"game_seed": 0, "n_games": 1, "games_dir": None}
 OVERCOOKED_STEPS = 30  # the paper's online horizon; its offline setting is max_episode_steps=50
 HOUSEHOLD_STEPS = 50  # ALFWorld's evaluation budget
+TWX_STEPS = 100  # TextWorldExpress's own default step limit
+SCIENCEWORLD_STEPS = 100  # ScienceWorld's own default step limit
 _ENV_LIST_HINT = "see `python -m sandbox envs`"
 
 
@@ -92,6 +96,26 @@ def _household_entry(family: str) -> _Entry:
     )
 
 
+def _twx_entry(game_type: str) -> _Entry:
+    twx = TWX_GAME_TYPES[game_type]
+    return _Entry(
+        spec=EnvSpec(
+            f"twx-{game_type}-v0",
+            "textworld-express",
+            f"TextWorldExpress {twx.title} (fast, on a JVM): {twx.description}; train/dev/test folds.",
+        ),
+        entry_point="envs.textworld_express:make_twx_env",
+        kwargs={"game_type": game_type},
+        options={
+            **{name: param.default for name, param in twx.params.items()},
+            "split": "train",
+            "game_seed": 0,
+            "n_games": 1,
+        },
+        step_limit=lambda _: TWX_STEPS,
+    )
+
+
 _ENTRIES: dict[str, _Entry] = {
     entry.spec.id: entry
     for entry in (
@@ -144,6 +168,18 @@ _ENTRIES: dict[str, _Entry] = {
             options=_defaults(make_alfworld_env),
             step_limit=lambda _: HOUSEHOLD_STEPS,
         ),
+        *(_twx_entry(game_type) for game_type in TWX_GAME_TYPES),
+        _Entry(
+            spec=EnvSpec(
+                "scienceworld-v0",
+                "scienceworld",
+                "ScienceWorld (on a JVM): 30 elementary-science tasks with variations in train/dev/test splits.",
+            ),
+            entry_point="envs.scienceworld_env:make_scienceworld_env",
+            kwargs={},
+            options=_defaults(make_scienceworld_env),
+            step_limit=lambda _: SCIENCEWORLD_STEPS,
+        ),
     )
 }
 
@@ -171,7 +207,10 @@ def _entry(env_id: str) -> _Entry:
 
 
 def env_family(env_id: str) -> str:
-    """"textworld", "frozenlake", "overcooked" or "household": agents pick their prompts by family."""
+    """"textworld", "frozenlake", "overcooked", "household", "textworld-express" or "scienceworld".
+
+    Agents pick their prompts by family.
+    """
     return _entry(env_id).spec.family
 
 

@@ -73,6 +73,28 @@ TEMPLATES: dict[str, PromptTemplate] = {
         actions="Valid commands: {actions}\n",
         question="Reply with the next command only.",
     ),
+    "textworld-express": PromptTemplate(
+        intro=(
+            "You are playing a text game. You can move between rooms, open doors and containers, take, put and "
+            "read things, and follow instructions. Type the best next command for the task.\n"
+        ),
+        task="{task}\n",  # the games' tasks are whole sentences ("Your task is to ...")
+        history_header="\nRecent turns:\n",
+        actions="Valid commands: {actions}\n",
+        question="Reply with the next command only.",
+    ),
+    "scienceworld": PromptTemplate(
+        intro=(
+            "You are doing a science task in a simulated house. You can go between rooms, open doors and "
+            "containers, pick up and move objects, activate devices such as the stove or the sink, and use "
+            "tools such as a thermometer. Focus only on the object the task asks for: focusing on a wrong one "
+            "fails the task. Type the best next action.\n"
+        ),
+        task="{task}\n",  # "Your task is to ..."
+        history_header="\nRecent steps:\n",
+        actions="Valid actions: {actions}\n",
+        question="Reply with the next action only.",
+    ),
     "generic": PromptTemplate(
         intro="You are an agent in a text environment. Choose the best next action.\n",
         task="Task: {task}\n",
@@ -102,13 +124,15 @@ def render_prompt(
     *,
     chat: bool = False,
     observation: str | None = None,
+    template: PromptTemplate | None = None,
 ) -> str:
     """The prompt for `query`: ends in the transcript cue ">" (or, for chat, in the question).
 
     `history` is how many of the most recent (action, observation) steps are shown;
-    `observation` overrides the query's observation (used when trimming it to fit).
+    `observation` overrides the query's observation (used when trimming it to fit);
+    `template` overrides the family's built-in one (a user's template).
     """
-    template = template_for(query.family)
+    template = template or template_for(query.family)
     parts = [template.intro]
     if query.task.strip():
         parts.append(template.task.format(task=tidy(query.task)))
@@ -144,6 +168,7 @@ def fit_prompt(
     chat: bool,
     count_tokens: Callable[[str], int],
     budget: int,
+    template: PromptTemplate | None = None,
 ) -> FittedPrompt:
     """The longest rendering of `query` within `budget` tokens.
 
@@ -152,14 +177,15 @@ def fit_prompt(
     """
     shown = min(max(history, 0), len(query.history))
     for kept in range(shown, -1, -1):
-        text = render_prompt(query, list_actions, kept, chat=chat)
+        text = render_prompt(query, list_actions, kept, chat=chat, template=template)
         if count_tokens(text) <= budget:
             return FittedPrompt(text, shown - kept, 0)
     observation = query.observation.strip()
 
     def render_cut(cut: int) -> str:
         rest = observation[cut:]
-        return render_prompt(query, list_actions, 0, chat=chat, observation=TRIM_MARK + rest if cut else rest)
+        observation_text = TRIM_MARK + rest if cut else rest
+        return render_prompt(query, list_actions, 0, chat=chat, observation=observation_text, template=template)
 
     if count_tokens(render_cut(len(observation))) > budget:
         raise PriorError(

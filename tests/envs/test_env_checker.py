@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from envs import EnvSpec, list_envs, make_env
+from envs import EnvSpec, env_family, list_envs, make_env
+from tests.envs.conftest import JVM_FAMILIES
 
 ALFWORLD_MISSING = importlib.util.find_spec("alfworld") is None
 
@@ -25,17 +26,21 @@ def env_kwargs(env_id: str, games_dir: Path, tw_games: dict[str, Path]) -> dict[
 def marks(spec: EnvSpec) -> list[pytest.MarkDecorator]:
     if spec.id == "alfworld-v0":
         return [pytest.mark.slow, pytest.mark.skipif(ALFWORLD_MISSING, reason="needs pip install alfworld")]
-    return [pytest.mark.slow] if spec.family in ("textworld", "household") else []
+    # Generated games, or a JVM to start (TextWorldExpress ~1 s, ScienceWorld ~3 s).
+    slow = ("textworld", "household", "textworld-express", "scienceworld")
+    return [pytest.mark.slow] if spec.family in slow else []
 
 
 @pytest.mark.parametrize("env_id", [pytest.param(spec.id, marks=marks(spec)) for spec in list_envs()])
-def test_check_env_passes_without_warnings(env_id: str, games_dir: Path, tw_games: dict[str, Path]) -> None:
-    env = make_env(env_id, **env_kwargs(env_id, games_dir, tw_games))
+def test_check_env_passes_without_warnings(env_id: str, games_dir: Path, tw_games: dict[str, Path], jvm_env) -> None:
+    shared = env_family(env_id) in JVM_FAMILIES
+    env = jvm_env(env_id) if shared else make_env(env_id, **env_kwargs(env_id, games_dir, tw_games))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_env(env.unwrapped)
     assert [str(warning.message) for warning in caught] == []
-    env.close()
+    if not shared:
+        env.close()
 
 
 def test_check_env_passes_on_slippery_8x8_ice() -> None:

@@ -23,6 +23,15 @@ EXPECTED_FAMILIES = {
     "household-heat-place-v0": "household",
     "household-cool-place-v0": "household",
     "alfworld-v0": "household",
+    "twx-cooking-v0": "textworld-express",
+    "twx-commonsense-v0": "textworld-express",
+    "twx-coin-collector-v0": "textworld-express",
+    "twx-map-reader-v0": "textworld-express",
+    "twx-arithmetic-v0": "textworld-express",
+    "twx-sorting-v0": "textworld-express",
+    "twx-simon-says-v0": "textworld-express",
+    "twx-pecking-order-v0": "textworld-express",
+    "scienceworld-v0": "scienceworld",
 }
 
 
