@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass
+from functools import cached_property
 
+import numpy as np
+
+from agents import bayes
+from agents.prior.config import PRIOR_MODES
 from agents.prior.types import PriorQuery, PriorResult
 
 TextState = PriorQuery
@@ -28,6 +34,35 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Telemetry:
+    """What one decision cost and how far Q moved it from the LLM, in one place for the UI, replay files and metrics.
+
+    The first four numbers come from the prior's answer, the last three from `agents.bayes`
+    over the candidates' p_LLM column (uniform for agents without a prior) and the posterior
+    the agent acted with.
+    """
+
+    llm_call: bool  # the language model computed this decision's prior (not the cache, not a uniform prior)
+    cache_hit: bool | None  # None when no LLM prior was consulted
+    tokens_evaluated: int  # tokens llama.cpp decoded for it (0 on a cache hit)
+    ms: float  # time the prior took to answer, LLM call or cache lookup (0 without a prior)
+    prior_entropy: float  # H(p_LLM) in nats
+    posterior_entropy: float  # H(posterior) in nats
+    kl: float  # KL(posterior ‖ p_LLM) in nats
+
+    def to_json(self) -> dict[str, float | int | bool | None]:
+        """JSON has no infinity: an infinite KL (posterior mass where the prior has none) is written as null."""
+        payload = asdict(self)
+        payload["kl"] = self.kl if math.isfinite(self.kl) else None
+        return payload
+
+
+def _nats(value: float) -> float:
+    """Entropies and KL divergences are ≥ 0: drop rounding noise and -0.0."""
+    return max(value, 0.0) + 0.0
+
+
+@dataclass(frozen=True)
 class Decision:
     """The chosen action and the full breakdown behind it."""
 
@@ -41,6 +76,22 @@ class Decision:
 
     def candidate(self, action: str) -> Candidate | None:
         return next((row for row in self.candidates if row.action == action), None)
+
+    @cached_property
+    def telemetry(self) -> Telemetry:
+        result = self.prior_result
+        consulted = result is not None and result.mode in PRIOR_MODES  # a uniform prior has mode "uniform"
+        prior = np.array([row.prior for row in self.candidates], dtype=np.float64)
+        posterior = np.array([row.posterior for row in self.candidates], dtype=np.float64)
+        return Telemetry(
+            llm_call=consulted and not result.cached,
+            cache_hit=result.cached if consulted else None,
+            tokens_evaluated=result.tokens_evaluated if result is not None else 0,
+            ms=result.ms if result is not None else 0.0,
+            prior_entropy=_nats(bayes.entropy(prior)),
+            posterior_entropy=_nats(bayes.entropy(posterior)),
+            kl=_nats(bayes.kl_divergence(posterior, prior)),
+        )
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class RunSettings:
     eval_every: int = 250  # env steps between greedy evaluations
     eval_episodes: int = 10
     checkpoint_every: int = 500  # env steps between checkpoints (taken at the next episode end)
+    keep_episodes: int = 20  # replay files kept in episodes/, newest first, per source (training, evaluation); 0: none
     dataset: str = ""  # offline training: the Parquet dataset written by `collect`
     dataset_limit: int = 0  # offline training: use only the first N transitions (0 = all)
     env_kwargs: dict[str, Any] = field(default_factory=dict)

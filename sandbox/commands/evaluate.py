@@ -8,7 +8,8 @@ from pathlib import Path
 from sandbox.commands._common import parse_key_values, print_json
 
 NAME = "eval"
-HELP = "evaluate a trained run greedily (success rate, mean return, mean steps)"
+HELP = "evaluate a trained run greedily (success rate, return, steps, normalised score, invalid actions, LLM cost)"
+NEW_FIELDS = ("normalised_score", "invalid_action_rate", "llm_calls_per_decision", "ms_per_decision")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,10 +38,12 @@ def run(args: argparse.Namespace) -> int:
         history=config.prior.history,
         seed=EVAL_SEED if args.seed is None else args.seed,
     )
+    # The first three keys keep their names from before the metrics schema; the rest are its fields.
     payload = {
         "success_rate": result.success_rate,
         "mean_return": result.mean_return,
         "mean_steps": result.mean_steps,
+        **{field: result.metrics[field] for field in NEW_FIELDS},
         "episodes": result.episodes,
     }
     if args.json:
@@ -49,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
         env_name = args.env or config.run.env
         print(
             f"{config.run.agent} on {env_name}: success {result.success_rate:.0%}, "
-            f"mean return {result.mean_return:.3f}, mean steps {result.mean_steps:.1f} over {result.episodes} episodes"
+            f"mean return {result.mean_return:.3f}, mean steps {result.mean_steps:.1f} over {result.episodes} episodes; "
+            f"normalised score {result.metrics['normalised_score']:.2f}, "
+            f"invalid actions {result.metrics['invalid_action_rate']:.0%}, "
+            f"LLM calls/decision {result.metrics['llm_calls_per_decision']:.2f}, "
+            f"{result.metrics['ms_per_decision']:.1f} ms/decision"
         )
     return 0

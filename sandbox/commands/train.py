@@ -19,6 +19,7 @@ OVERRIDES = {
     "eval_every": ("run", "eval_every"),
     "eval_episodes": ("run", "eval_episodes"),
     "checkpoint_every": ("run", "checkpoint_every"),
+    "keep_episodes": ("run", "keep_episodes"),
     "alpha": ("dqn", "alpha"),
     "k": ("dqn", "k"),
     "explore": ("dqn", "explore"),
@@ -66,6 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-every", type=int)
     parser.add_argument("--eval-episodes", type=int)
     parser.add_argument("--checkpoint-every", type=int)
+    parser.add_argument(
+        "--keep-episodes",
+        type=int,
+        metavar="N",
+        help="replay files kept in RUN/episodes/: the newest N training and N evaluation episodes (default 20; 0: none)",
+    )
     parser.add_argument("--out", type=Path, help="run folder (default saves/runs/<env>-<agent>-s<seed>)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the final metrics row as one JSON object")

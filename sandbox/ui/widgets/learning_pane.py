@@ -1,4 +1,5 @@
-"""The learning pane: plots of episode return, eval success and loss, ε and replay size.
+"""The learning pane: plots of episode return, eval success and loss, ε and replay size, and the
+metrics schema's table of episodes and evaluations.
 
 Plots redraw at most twice a second from a copy of the controller's LearningHistory,
 so a fast auto-play does not spend its time in plotext.
@@ -14,6 +15,7 @@ from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from sandbox.ui.engine import LearningHistory
+from sandbox.ui.widgets.metrics_table import MetricsTable
 
 PLOT_POINTS = 400  # most recent points drawn per series
 SUCCESS_WINDOW = 10
@@ -38,7 +40,7 @@ def rolling_mean(values: Sequence[float], window: int) -> list[float]:
 
 
 class LearningPane(Vertical):
-    """Three tabs of live plots; `show(history)` marks them stale, a timer redraws."""
+    """Three tabs of live plots and a metrics table; `show(history)` marks them stale, a timer redraws."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -53,6 +55,8 @@ class LearningPane(Vertical):
                 yield PlotextPlot(id="plot-eval")
             with TabPane("ε · replay", id="tab-explore"):
                 yield PlotextPlot(id="plot-explore")
+            with TabPane("metrics", id="tab-metrics"):
+                yield MetricsTable(id="metrics-table")
 
     def on_mount(self) -> None:
         self._draw()
@@ -73,7 +77,12 @@ class LearningPane(Vertical):
     def _draw(self) -> None:
         """Redraw the visible plot only (plotext is the costly part); switching tabs draws the new one."""
         active = self.query_one(TabbedContent).active
-        draw = {"tab-return": self._draw_return, "tab-eval": self._draw_eval, "tab-explore": self._draw_explore}
+        draw = {
+            "tab-return": self._draw_return,
+            "tab-eval": self._draw_eval,
+            "tab-explore": self._draw_explore,
+            "tab-metrics": lambda: self.query_one(MetricsTable).show(self.history),
+        }
         draw.get(active, self._draw_return)()
 
     def _draw_return(self) -> None:
