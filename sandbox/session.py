@@ -82,6 +82,7 @@ class Session:
         self.learn = learn
         self.act_rng = act_rng  # None: the agent's own RNG (training); evaluation passes a private one
         self.episode = 0  # episodes started
+        self.episode_seed: int | None = None  # the current episode's reset seed: with its actions, it replays the episode
         self.total_steps = 0
         self.t = 0
         self.episode_return = 0.0
@@ -96,6 +97,7 @@ class Session:
         """Start the next episode; by default episode i uses seed `seed + i`, so runs replay exactly."""
         episode_seed = self.seed + self.episode if seed is None else seed
         observation, info = self.env.reset(seed=episode_seed)
+        self.episode_seed = episode_seed
         self.episode += 1
         self.t = 0
         self.episode_return = 0.0

@@ -28,3 +28,5 @@ class PriorConfig:
     seed: int = 0
     cache_path: str | None = "saves/prior_cache.sqlite"  # None disables the disk cache
     memory_cache_size: int = 4096  # LRU entries kept in memory
+    templates_dir: str | None = "saves/prompts"  # user prompt templates, <family>.toml; None: built-in ones only
+    server: str = ""  # "http://HOST:PORT" of a `python -m sandbox prior-server` to ask instead of loading the model here

@@ -25,7 +25,8 @@ from agents.prior.models import (
     inspect_gguf,
     resolve_model_path,
 )
-from agents.prior.prompts import FittedPrompt, fit_prompt, render_prompt
+from agents.prior.prompts import FittedPrompt, PromptTemplate, fit_prompt, render_prompt, template_for
+from agents.prior.templates import check_template, load_templates
 from agents.prior.types import ActionPrior, PriorQuery, PriorResult, PriorStats, Proposal
 
 if TYPE_CHECKING:
@@ -113,18 +114,36 @@ class LlamaPrior:
         self._cache = PriorCache(config.cache_path, config.memory_cache_size)
         self._backend: LlamaBackend | None = None  # loaded on the first cache miss
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe; the UI may call from workers
+        self._templates = load_templates(config.templates_dir)  # the user's, by family; read once, checked now
         self.gpu_layers = expected_gpu_layers(config.n_gpu_layers, self._info.n_layers, gpu_offload_supported())
+
+    @property
+    def cache(self) -> PriorCache:
+        """The exact answer cache (memory LRU + optional SQLite file)."""
+        return self._cache
 
     @property
     def loaded(self) -> bool:
         """Whether llama.cpp has loaded the model (it does on the first cache miss)."""
         return self._backend is not None
 
-    def __call__(self, query: PriorQuery) -> PriorResult:
+    def load(self) -> None:
+        """Load the model now rather than on the first cache miss (the prior server does, to fail fast)."""
+        with self._lock:
+            self._load()
+
+    def __call__(self, query: PriorQuery, *, prompt: str | None = None) -> PriorResult:
+        """p_LLM over `query.actions`; `prompt` replaces the rendered prompt (the UI's prompt editor).
+
+        An edited prompt is cached under its full text, apart from rendered prompts, so an
+        edit never returns (or overwrites) the answer to the prompt the template renders.
+        """
         with self._lock:
             started = time.perf_counter()
             check_actions(query.actions)
-            key = self._key(query)
+            if prompt is not None and not prompt.strip():
+                raise PriorError("the edited prompt is empty; write the text the model should read")
+            key = self._key(query, prompt)
             stored = self._cache.get(key)
             if stored is not None:
                 result = result_from_json(stored, ms=(time.perf_counter() - started) * 1000)
@@ -132,7 +151,7 @@ class LlamaPrior:
                 self.stats.cache_hits += 1
                 self.stats.last_ms = result.ms
                 return result
-            result = self._score(query) if self.config.mode == "score" else self._sample(query)
+            result = self._score(query, prompt) if self.config.mode == "score" else self._sample(query, prompt)
             ms = (time.perf_counter() - started) * 1000
             result = dataclasses.replace(result, ms=ms)
             self._cache.put(key, result_to_json(result))
@@ -152,6 +171,24 @@ class LlamaPrior:
             fitted = self._fit(query, chat=self.config.chat, reserve=self._sample_reserve())
             return self._sample_prompt_text(fitted)
 
+    def rendered_prompt(self, query: PriorQuery, template: PromptTemplate | None = None) -> str:
+        """The prompt `template` (default: the one in use for the family) renders, fitted to n_ctx,
+        before any chat wrapping: the text a `prompt=` override replaces."""
+        with self._lock:
+            if self.config.mode == "score":
+                return self._score_prompt(query, template=template)[0].text
+            return self._fit(query, chat=self.config.chat, reserve=self._sample_reserve(), template=template).text
+
+    def template(self, family: str) -> PromptTemplate:
+        """The family's template in use: the user's (see `templates_dir`) or the built-in one."""
+        return self._templates.get(family) or template_for(family)
+
+    def set_template(self, family: str, template: PromptTemplate) -> None:
+        """Use `template` for the family from now on (cached answers stay valid: they key on the prompt text)."""
+        check_template(template, f"the template for {family!r}")
+        with self._lock:
+            self._templates[family] = template
+
     def close(self) -> None:
         with self._lock:
             if self._backend is not None:
@@ -161,9 +198,9 @@ class LlamaPrior:
 
     # -- the two modes ---------------------------------------------------------
 
-    def _score(self, query: PriorQuery) -> PriorResult:
+    def _score(self, query: PriorQuery, prompt: str | None = None) -> PriorResult:
         backend = self._load()
-        fitted, action_tokens = self._score_prompt(query)
+        fitted, action_tokens = self._score_prompt(query, prompt)
         scored = backend.score(backend.tokenize_prompt(fitted.text), action_tokens)
         counts = scored.token_counts if self.config.length_norm else None
         probs = bayes.prior_from_sequence_log_probs(scored.log_probs, self.config.temperature, counts)
@@ -178,13 +215,13 @@ class LlamaPrior:
             prompt=fitted.text,
         )
 
-    def _sample(self, query: PriorQuery) -> PriorResult:
+    def _sample(self, query: PriorQuery, prompt: str | None = None) -> PriorResult:
         config = self.config
         if self._backend is not None and config.k + 1 > self._backend.max_sequences:
             self._backend.close()  # k was raised after loading (the UI can): reload with more sequences
             self._backend = None
         backend = self._load()
-        fitted = self._fit(query, chat=config.chat, reserve=self._sample_reserve())
+        fitted = self._fit(query, chat=config.chat, reserve=self._sample_reserve(), prompt=prompt)
         prompt_tokens = backend.chat_prompt(fitted.text).tokens if config.chat else backend.tokenize_prompt(fitted.text)
         samples = backend.sample(
             prompt_tokens,
@@ -211,8 +248,9 @@ class LlamaPrior:
 
     # -- helpers -----------------------------------------------------------------
 
-    def _key(self, query: PriorQuery) -> str:
-        """Everything that determines the answer; the prompt before trimming (trimming follows from n_ctx)."""
+    def _key(self, query: PriorQuery, prompt: str | None = None) -> str:
+        """Everything that determines the answer; the prompt before trimming (trimming follows from n_ctx),
+        or an edited prompt's full text under a key of its own."""
         config = self.config
         chat = config.mode == "sample" and config.chat
         parts: dict[str, Any] = {
@@ -222,9 +260,13 @@ class LlamaPrior:
             "epsilon": config.epsilon,
             "temperature": config.temperature,
             "n_ctx": config.n_ctx,
-            "prompt": render_prompt(query, config.list_actions, config.history, chat=chat),
             "actions": list(query.actions),
         }
+        if prompt is None:
+            template = self.template(query.family)
+            parts["prompt"] = render_prompt(query, config.list_actions, config.history, chat=chat, template=template)
+        else:
+            parts["edited_prompt"] = prompt
         if config.mode == "score":
             parts["length_norm"] = config.length_norm
         else:
@@ -248,22 +290,45 @@ class LlamaPrior:
             self.gpu_layers = self._backend.gpu_layers
         return self._backend
 
-    def _score_prompt(self, query: PriorQuery) -> tuple[FittedPrompt, list[list[int]]]:
+    def _score_prompt(
+        self, query: PriorQuery, prompt: str | None = None, template: PromptTemplate | None = None
+    ) -> tuple[FittedPrompt, list[list[int]]]:
         """The fitted prompt and the actions' tokens; the context keeps room for the longest action after the prompt."""
         backend = self._load()
         action_tokens = [backend.tokenize_action(action) for action in query.actions]
-        return self._fit(query, chat=False, reserve=max(len(tokens) for tokens in action_tokens)), action_tokens
+        reserve = max(len(tokens) for tokens in action_tokens)
+        return self._fit(query, chat=False, reserve=reserve, prompt=prompt, template=template), action_tokens
 
     def _sample_reserve(self) -> int:
         return self.config.k * self.config.max_new_tokens
 
-    def _fit(self, query: PriorQuery, *, chat: bool, reserve: int) -> FittedPrompt:
-        """Render the prompt within n_ctx less `reserve` tokens, warning when something was left out."""
+    def _fit(
+        self,
+        query: PriorQuery,
+        *,
+        chat: bool,
+        reserve: int,
+        prompt: str | None = None,
+        template: PromptTemplate | None = None,
+    ) -> FittedPrompt:
+        """Render the prompt within n_ctx less `reserve` tokens, warning when something was left out.
+
+        An edited `prompt` is used as written: it must fit, since trimming it would change the edit.
+        """
         backend = self._load()
 
         def count_tokens(text: str) -> int:
             return len(backend.chat_prompt(text).tokens if chat else backend.tokenize_prompt(text))
 
+        budget = backend.n_ctx - reserve
+        if prompt is not None:
+            tokens = count_tokens(prompt)
+            if tokens > budget:
+                raise PriorError(
+                    f"the edited prompt is {tokens} tokens; n_ctx={backend.n_ctx} leaves room for {budget}: "
+                    "shorten it or raise --n-ctx"
+                )
+            return FittedPrompt(prompt, 0, 0)
         config = self.config
         fitted = fit_prompt(
             query,
@@ -271,12 +336,18 @@ class LlamaPrior:
             history=config.history,
             chat=chat,
             count_tokens=count_tokens,
-            budget=backend.n_ctx - reserve,
+            budget=budget,
+            template=template or self.template(query.family),
         )
-        if fitted.dropped_history or fitted.cut_observation_chars:
+        left_out = []
+        if fitted.dropped_history:
+            left_out.append(f"the {fitted.dropped_history} oldest history step(s)")
+        if fitted.cut_observation_chars:
+            left_out.append(f"the first {fitted.cut_observation_chars} character(s) of the observation")
+        if left_out:
             warnings.warn(
-                f"prompt longer than n_ctx={backend.n_ctx}: left out the {fitted.dropped_history} oldest history "
-                f"step(s) and the first {fitted.cut_observation_chars} character(s) of the observation",
+                f"prompt longer than n_ctx={backend.n_ctx}: left out {' and '.join(left_out)}; "
+                "raise --n-ctx to keep them",
                 stacklevel=5,
             )
         return fitted
@@ -286,9 +357,14 @@ class LlamaPrior:
 
 
 def build_prior(config: PriorConfig) -> ActionPrior:
-    """The prior a config asks for: "uniform" needs no model; anything else is a GGUF on llama.cpp."""
+    """The prior a config asks for: "uniform" needs no model (nor a server); with `server` set, the
+    model runs in a `python -m sandbox prior-server`; anything else is a GGUF on llama.cpp here."""
     if config.model == UNIFORM_MODEL:
         validate_config(config)
         return UniformPrior(config)
+    if config.server:
+        from agents.prior.remote import RemotePrior
+
+        return RemotePrior(config)
     return LlamaPrior(config)
 

@@ -25,8 +25,9 @@ from agents.prior.config import PRIOR_MODES
 from agents.registry import AGENT_NAMES, AGENTS_WITH_PRIOR
 from sandbox.config import RunConfig
 from sandbox.errors import SandboxError
+from sandbox.prompt_edit import editable_prior
+from sandbox.replay_files import list_episodes, load_episode
 from sandbox.ui.engine import Builders, Cancelled, SessionController, list_sessions, use_one_torch_thread
-from sandbox.ui.episodes import list_episodes, load_episode
 from sandbox.ui.jobs import Job, JobRunner
 from sandbox.ui.messages import (
     Barrier,
@@ -40,8 +41,10 @@ from sandbox.ui.messages import (
     SessionSaved,
     StepTaken,
 )
+from sandbox.ui.screens.fork import ForkResult, ForkScreen
 from sandbox.ui.screens.help import HelpScreen
 from sandbox.ui.screens.picker import PickerScreen
+from sandbox.ui.screens.prompt_editor import PromptEditorScreen
 from sandbox.ui.screens.replay import ReplayScreen
 from sandbox.ui.widgets.decision_table import DecisionPanel, DecisionTable
 from sandbox.ui.widgets.game_pane import GamePane
@@ -87,12 +90,15 @@ class SandboxApp(App[None]):
         Binding("r", "replay", "replay"),
         Binding("ctrl+s", "save", "save"),
         Binding("ctrl+o", "load", "load"),
+        Binding("f", "fork", "fork"),
+        Binding("p", "prompt", "prompt"),
         Binding("l", "toggle_learning", "plots"),
         Binding("d", "toggle_dark", "theme"),
         Binding("escape", "cancel", "cancel"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
     ]
+    SCREEN_WIDE_ACTIONS = frozenset({"toggle_dark", "quit"})  # the keys that work over any screen
     KEY_HELP = {
         "step": "step: the agent takes its action (starts a new episode when one is over)",
         "autoplay": "auto-play on/off",
@@ -112,6 +118,8 @@ class SandboxApp(App[None]):
         "replay": "replay a recorded episode step by step",
         "save": "save agent + session to saves/sessions/",
         "load": "load a saved session",
+        "fork": "what-if: fork the episode here, take another action beside the agent, keep or discard the fork",
+        "prompt": "edit the prior's prompt for this step, re-score it, save a template for the env",
         "toggle_learning": "show the plots instead of the decision (small terminals)",
         "toggle_dark": "light/dark theme",
         "cancel": "cancel the running call, stop auto-play",
@@ -450,6 +458,63 @@ class SandboxApp(App[None]):
                     self.notify(str(error), severity="error")
 
         self.push_screen(PickerScreen("Replay an episode", [(path.name, path.stem) for path in episodes]), picked)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While another screen is on top (a fork, the prompt editor, a replay), the main screen's keys rest,
+        so nothing moves the session underneath it."""
+        if action in self.SCREEN_WIDE_ACTIONS or len(self.screen_stack) <= 1:
+            return True
+        return action not in {binding.action.split("(")[0] for binding in self.BINDINGS}
+
+    def _running_session(self, what: str) -> bool:
+        session = self.controller.session
+        if session is None or session.done:
+            self.notify(f"the episode is over: press n for a new one, then {what}", severity="warning")
+            return False
+        self.autoplay = False
+        return True
+
+    def action_fork(self) -> None:
+        if self._running_session("fork it while it runs"):
+            self.push_screen(ForkScreen(self.controller), self._fork_closed)
+
+    def _fork_closed(self, result: ForkResult | None) -> None:
+        """A kept fork is now the main episode: its steps join the transcript, and its state gets a decision."""
+        if result is None or not result.kept:
+            return
+        pane = self.query_one(GamePane)
+        pane.note(f"kept the fork made after step {result.fork.at}: the episode goes on from it")
+        for record in result.fork.fork.records:
+            pane.add_step(record)
+        self.query_one(LearningPane).show(self.controller.history.copy())
+        if self.controller.session.done:
+            self.query_one(DecisionPanel).show(None, "The episode is over: space or n starts the next one.")
+        else:
+            self.submit("deciding", self._decide)
+        self._refresh_status()
+
+    def action_prompt(self) -> None:
+        if not self._running_session("edit its prompt"):
+            return
+        try:
+            editable_prior(self.controller.session.agent)
+        except SandboxError as error:
+            self.notify(str(error), severity="warning")
+            return
+        self.push_screen(PromptEditorScreen(self.controller), self._prompt_closed)
+
+    def _prompt_closed(self, saved: Path | None) -> None:
+        """A saved template changes the prompt of this very state: ask the prior again."""
+        if saved is None:
+            return
+
+        def job(worker: Worker) -> None:
+            with self.jobs.phase(self._llm_label()):
+                decision = self.controller.redraw()
+            self._posted_decision = decision
+            self.post_message(DecisionReady(decision, preview=True))
+
+        self.submit("asking the prior with the new template", job)
 
     def action_toggle_learning(self) -> None:
         self.query_one("#main").toggle_class("-show-learning")

@@ -27,12 +27,14 @@ from agents.dqn import DQNConfig
 from agents.prior.config import PRIOR_MODES
 from agents.prior.priors import UNIFORM_MODEL
 from agents.registry import build_agent
+from sandbox.branching import Fork, adopt, check_forkable, start_fork
 from sandbox.config import RunConfig, parse_config
 from sandbox.errors import SandboxError
+from sandbox.metrics import EpisodeTally
+from sandbox.replay_files import EpisodeRecorder, header_json
 from sandbox.session import Session, StepRecord
-from sandbox.storage import load_checkpoint, save_checkpoint
+from sandbox.storage import load_checkpoint, restoring_checkpoint, save_checkpoint
 from sandbox.training import EvalResult, evaluate, make_env_for
-from sandbox.ui.episodes import EpisodeRecorder
 
 SESSIONS_DIR = "sessions"
 EPISODES_DIR = "episodes"
@@ -81,6 +83,8 @@ class LearningHistory:
     eval_steps: list[int] = field(default_factory=list)
     eval_success: list[float] = field(default_factory=list)
     eval_returns: list[float] = field(default_factory=list)
+    episode_rows: list[dict[str, float]] = field(default_factory=list)  # the metrics schema per episode, + episode, step
+    eval_rows: list[dict[str, float]] = field(default_factory=list)  # its means per evaluation, + step
 
     def add_step(self, record: StepRecord, total_steps: int) -> None:
         stats = record.learn_stats
@@ -95,10 +99,14 @@ class LearningHistory:
             self.returns.append(record.episode_return)
             self.wins.append(float(record.won))
 
+    def add_episode(self, episode: int, metrics: dict[str, float], total_steps: int) -> None:
+        self.episode_rows.append({"episode": episode, "step": total_steps, **metrics})
+
     def add_eval(self, result: EvalResult, total_steps: int) -> None:
         self.eval_steps.append(total_steps)
         self.eval_success.append(result.success_rate)
         self.eval_returns.append(result.mean_return)
+        self.eval_rows.append({"step": total_steps, **result.metrics})
 
     def copy(self) -> LearningHistory:
         return LearningHistory(**{name: list(values) for name, values in asdict(self).items()})
@@ -122,6 +130,7 @@ class SessionController:
         self.session: Session | None = None
         self.history = LearningHistory()
         self.recorder = EpisodeRecorder(saves_dir / EPISODES_DIR) if record_episodes else None
+        self.tally = EpisodeTally()  # the running episode's counts for its metrics row
         self._eval_env: tuple[gym.Env, str] | None = None
         self._changes: dict[str, Any] = {}
         self._changes_lock = threading.Lock()
@@ -232,15 +241,19 @@ class SessionController:
             session = self._require()
             self._apply_changes(session)
             state = session.reset()
+            self.tally = EpisodeTally()
             if self.recorder is not None:
-                self.recorder.start(
+                header = header_json(
                     env=self.config.run.env,
                     env_kwargs=self.config.run.env_kwargs,
                     agent=self.config.run.agent,
                     episode=session.episode,
                     seed=session.seed + session.episode - 1,
+                    source="play",
+                    step=session.total_steps,
                     state=state,
                 )
+                self.recorder.start(header)
             return state
 
     def decide(self) -> Decision:
@@ -263,10 +276,62 @@ class SessionController:
             session = self._require()
             self._apply_changes(session)
             record = session.step(action=action)
-            self.history.add_step(record, session.total_steps)
-            if self.recorder is not None:
-                self.recorder.add(record)
+            self._account(record, session.total_steps)
             return record
+
+    def _account(self, record: StepRecord, total_steps: int) -> None:
+        """A main-episode step enters the plots, the episode's metrics and its recording."""
+        self.history.add_step(record, total_steps)
+        self.tally.add(record)
+        if record.done:
+            self.history.add_episode(record.episode, self.tally.metrics(record), total_steps)
+        if self.recorder is not None:
+            self.recorder.add(record)
+
+    def redraw(self) -> Decision:
+        """The decision on the current state with the prior asked afresh (e.g. after its template changed)."""
+        with self.lock:
+            session = self._require()
+            self._apply_changes(session)
+            return session.preview(redraw=True)
+
+    # ----- what-if forks (sandbox.branching) -------------------------------------------
+
+    def fork(self) -> Fork:
+        """Fork the episode at the current step: main and fork branches on envs of their own, learning off."""
+        with self.lock:
+            session = self._require()
+            check_forkable(session)
+            decision = self.decide()
+            return start_fork(session, decision, lambda: self.builders.env(self.config)[0], self.config.prior.history)
+
+    def fork_decide(self, fork: Fork, branch: str) -> Decision:
+        with self.lock:
+            return fork.branch(branch).decide()
+
+    def fork_step(self, fork: Fork, branch: str, action: str | None = None) -> StepRecord:
+        """One step in a branch; the agent learns from it only if the fork's learning is on (and only in the fork)."""
+        with self.lock:
+            line = fork.branch(branch)
+            if line.session.done:
+                raise SandboxError(f"the {branch} branch's episode is over; keep (k) or discard (x) the fork")
+            return line.step(action)
+
+    def set_fork_learning(self, fork: Fork, learn: bool) -> None:
+        with self.lock:
+            fork.fork.session.learn = learn
+
+    def keep_fork(self, fork: Fork) -> Session:
+        """The fork becomes the main session; its steps enter the plots, metrics and recording as main steps."""
+        with self.lock:
+            self.session = adopt(self._require(), fork)
+            for index, record in enumerate(fork.fork.records, start=1):
+                self._account(record, self.session.total_steps - len(fork.fork.records) + index)
+            return self.session
+
+    def discard_fork(self, fork: Fork) -> None:
+        with self.lock:
+            fork.close()
 
     def reach(self, actions: Sequence[str]) -> TextState:
         """Start a new episode and take `actions` without learning: the state a lesson studies."""
@@ -348,11 +413,12 @@ class SessionController:
             raise SandboxError(f"{folder} is not a session saved by the UI ({error})") from error
         with self.lock:
             session = self.build(config)
-            session.agent.load_state_dict(tensors, state["agent"])
-            session.episode = int(state["session"]["episode"])
-            session.total_steps = int(state["session"]["total_steps"])
-            session.learn = bool(state["session"]["learn"])
-            self.history = LearningHistory(**state["history"])
+            with restoring_checkpoint(folder, session.agent.name, state):
+                session.agent.load_state_dict(tensors, state["agent"])
+                session.episode = int(state["session"]["episode"])
+                session.total_steps = int(state["session"]["total_steps"])
+                session.learn = bool(state["session"]["learn"])
+                self.history = LearningHistory(**state["history"])
             prior = session.agent.prior
             if prior is not None and state.get("prior_stats"):
                 for key, value in state["prior_stats"].items():

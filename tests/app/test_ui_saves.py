@@ -7,7 +7,7 @@ import json
 import torch
 from textual.widgets import Input
 
-from sandbox.ui.episodes import list_episodes, load_episode
+from sandbox.replay_files import list_episodes, load_episode
 from sandbox.ui.messages import DecisionReady, SessionLoaded, SessionSaved, StepTaken
 from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.screens.replay import ReplayScreen
@@ -109,3 +109,24 @@ async def test_episodes_are_recorded_and_replayed(make_app) -> None:
         await pilot.pause()
         assert not isinstance(app.screen, ReplayScreen)
         assert app.controller.session.total_steps == 3  # replaying never touched the session
+
+
+def test_a_save_that_does_not_fit_the_agent_is_a_one_line_error(tmp_path) -> None:
+    from sandbox.errors import SandboxError
+    from sandbox.ui.engine import SessionController
+    from tests.app.support import fast_config
+
+    controller = SessionController(fast_config("dqn"), saves_dir=tmp_path, record_episodes=False)
+    controller.build()
+    folder = controller.save()
+    state = json.loads((folder / "state.json").read_text())
+    del state["agent"]["rng"]  # e.g. a save from an older version
+    (folder / "state.json").write_text(json.dumps(state))
+    try:
+        controller.load(folder)
+    except SandboxError as error:
+        assert len(str(error).splitlines()) == 1 and "does not fit" in str(error)
+    else:
+        raise AssertionError("a damaged save loaded")
+    finally:
+        controller.close()

@@ -94,6 +94,7 @@ def tiny_config(tiny_gguf: Path, tmp_path: Path) -> Callable[..., PriorConfig]:
             "n_ctx": 512,
             "n_threads": 1,  # a tiny model gains nothing from threads, and one thread never waits on a busy core
             "cache_path": str(tmp_path / "prior_cache.sqlite"),
+            "templates_dir": None,  # the built-in prompts, whatever templates saves/prompts holds
         }
         settings.update(overrides)
         return PriorConfig(**settings)  # type: ignore[arg-type]
@@ -108,7 +109,7 @@ def default_prior() -> LlamaPrior:
     One thread: on a machine shared with other work, llama.cpp's spinning thread barriers
     stall whenever a core is busy, and correctness does not need the speed.
     """
-    prior = LlamaPrior(PriorConfig(cache_path=None, memory_cache_size=0, n_threads=1))
+    prior = LlamaPrior(PriorConfig(cache_path=None, memory_cache_size=0, n_threads=1, templates_dir=None))
     yield prior
     prior.close()
 

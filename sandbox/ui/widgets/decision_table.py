@@ -1,5 +1,5 @@
 """The decision panel: every candidate's prior, Q, likelihood and posterior, the LLM's raw
-proposals, and a "why" panel reading the chosen action back as Bayes rule.
+proposals, the decision's telemetry, and a "why" panel reading the chosen action back as Bayes rule.
 
 Numbers come straight from the Decision (what the agent computed); the why panel gets
 its entropies and KL divergence from agents.bayes via `sandbox.ui.explain`.
@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Static
 
 from agents.decision import Decision
 from sandbox.ui.explain import Explanation, explain
+from sandbox.ui.widgets.telemetry import TelemetryLine
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 PRIOR_COLOR = "#a371f7"
@@ -56,8 +57,20 @@ def number_with_bar(value: float | None, fraction: float, width: int, color: str
     return Text.assemble(" ", number.rjust(5), " ", bar(fraction, width, color))
 
 
+def number_with_delta(value: float, before: float, width: int, color: str) -> Text:
+    """A number, its change from `before` (green up, red down), then its bar: a before/after cell."""
+    delta = value - before
+    if abs(delta) < 0.005:
+        change = Text("     ·", style="dim")
+    else:
+        change = Text(f"{delta:+.2f}".rjust(DELTA_WIDTH), style="bold green" if delta > 0 else "bold red")
+    return Text.assemble(" ", f"{value:.2f}".rjust(5), change, " ", bar(value, width, color))
+
+
 SORT_ABOVE = 8  # with more candidates than this, rows are sorted by posterior
 HEADERS = ("  ", "action", " p_LLM", " Q", " exp(αQ)", " posterior")
+COMPARED = {2: " p_LLM  Δ", 5: " posterior  Δ"}  # the columns a before/after view shows changes in
+DELTA_WIDTH = 6
 
 
 class DecisionTable(DataTable):
@@ -71,19 +84,38 @@ class DecisionTable(DataTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", cell_padding=0, zebra_stripes=True)
         self.decision: Decision | None = None
+        self.before: Decision | None = None
+
+    def _headers(self) -> tuple[str, ...]:
+        return tuple(COMPARED.get(i, header) if self.before else header for i, header in enumerate(HEADERS))
 
     def _bar_width(self, action_width: int) -> int:
         """The widest bars (up to 12 cells) that keep every column in view."""
         available = self.scrollable_content_region.width or 60
-        fixed = len(HEADERS[0]) + max(action_width + 1, len(HEADERS[1]))
+        headers = self._headers()
+        fixed = len(headers[0]) + max(action_width + 1, len(headers[1]))
         for width in range(12, 0, -1):
-            if fixed + sum(max(len(header), 7 + width) for header in HEADERS[2:]) <= available:
+            if fixed + sum(self._numeric_widths(width)) <= available:
                 return width
         return 0
 
-    def show(self, decision: Decision | None) -> None:
-        """Render a decision (None clears the table, e.g. at the end of an episode)."""
+    def _numeric_widths(self, bar_width: int) -> list[int]:
+        """The four numeric columns' widths: number and bar, plus the change where one is shown."""
+        compared = COMPARED if self.before is not None else {}
+        return [
+            max(len(header), 7 + bar_width + (DELTA_WIDTH if i in compared else 0))
+            for i, header in enumerate(self._headers())
+            if i >= 2
+        ]
+
+    def show(self, decision: Decision | None, before: Decision | None = None) -> None:
+        """Render a decision (None clears the table, e.g. at the end of an episode).
+
+        With `before` (the same state's decision under another prompt) the p_LLM and posterior
+        columns show each action's change from it.
+        """
         self.decision = decision
+        self.before = before if decision is not None else None
         self.clear(columns=True)
         if decision is None:
             return
@@ -92,9 +124,10 @@ class DecisionTable(DataTable):
         if len(order) > SORT_ABOVE:  # long TextWorld lists: the likely actions first
             order.sort(key=lambda i: (-candidates[i].posterior, -candidates[i].prior))
         available = self.scrollable_content_region.width or 60
+        headers = self._headers()
         # the marker, " ×n" and a space after the name, and the four numeric columns at their narrowest
-        numeric = sum(max(len(header), 7) for header in HEADERS[2:])
-        budget = max(16, min(40, available - len(HEADERS[0]) - 4 - numeric))
+        numeric = sum(self._numeric_widths(0))
+        budget = max(16, min(40, available - len(headers[0]) - 4 - numeric))
         names = {}
         for i, row in enumerate(candidates):
             name = row.action if len(row.action) <= budget else row.action[: budget - 1] + "…"
@@ -102,10 +135,11 @@ class DecisionTable(DataTable):
         action_width = max(len(name) for name in names.values())
         width = self._bar_width(action_width)
         # Fixed widths: auto widths are only measured on the next idle, and only ever grow.
-        widths = [len(HEADERS[0]), max(action_width + 1, len(HEADERS[1]))]
-        widths += [max(len(header), 7 + width) for header in HEADERS[2:]]
-        for header, column_width in zip(HEADERS, widths):
+        widths = [len(headers[0]), max(action_width + 1, len(headers[1]))]
+        widths += self._numeric_widths(width)
+        for header, column_width in zip(headers, widths):
             self.add_column(header, width=column_width)
+        earlier = {row.action: row for row in before.candidates} if before is not None else {}
         q_values = [row.q_value for row in candidates if row.q_value is not None]
         low, high = (min(q_values), max(q_values)) if q_values else (0.0, 0.0)
         for i in order:
@@ -116,13 +150,19 @@ class DecisionTable(DataTable):
             label = Text(names[i].ljust(action_width + 1), style="bold" if chosen else "")
             label.highlight_regex(r"×\d+", "dim")
             q_fraction = (row.q_value - low) / (high - low) if row.q_value is not None and high > low else 0.5
+            was = earlier.get(row.action)
+            prior = number_with_bar(row.prior, row.prior, width, PRIOR_COLOR)
+            posterior = number_with_bar(row.posterior, row.posterior, width, POSTERIOR_COLOR)
+            if before is not None:
+                prior = number_with_delta(row.prior, was.prior if was else 0.0, width, PRIOR_COLOR)
+                posterior = number_with_delta(row.posterior, was.posterior if was else 0.0, width, POSTERIOR_COLOR)
             self.add_row(
                 marker,
                 label,
-                number_with_bar(row.prior, row.prior, width, PRIOR_COLOR),
+                prior,
                 number_with_bar(row.q_value, q_fraction, width, Q_COLOR, signed=True),
                 number_with_bar(row.likelihood, row.likelihood or 0.0, width, LIKELIHOOD_COLOR),
-                number_with_bar(row.posterior, row.posterior, width, POSTERIOR_COLOR),
+                posterior,
                 key=f"{i}:{row.action}",
             )
         chosen_row = next((n for n, i in enumerate(order) if candidates[i].action == decision.action), 0)
@@ -130,7 +170,7 @@ class DecisionTable(DataTable):
 
     def on_resize(self, event: Resize) -> None:
         if self.decision is not None:
-            self.show(self.decision)
+            self.show(self.decision, self.before)
 
     def action_at(self, row: int) -> str:
         """The action shown on display row `row` (rows may be sorted by posterior)."""
@@ -239,10 +279,12 @@ class DecisionPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield DecisionTable(id="candidates")
         yield ProposalList(id="proposals")
+        yield TelemetryLine(id="telemetry")
         yield WhyPanel(id="why")
 
     def show(self, decision: Decision | None, note: str = "") -> None:
         """Show a decision, or clear the panel leaving `note` (e.g. why there is no decision)."""
         self.query_one(DecisionTable).show(decision)
         self.query_one(ProposalList).show(decision)
+        self.query_one(TelemetryLine).show(decision)
         self.query_one(WhyPanel).show(decision, note)
