@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 COMMAND_MODULES = (
     "play",
@@ -22,6 +23,11 @@ COMMAND_MODULES = (
     "evaluate",
     "collect",
     "train_offline",
+    "bench",
+    "sweep",
+    "prior_server",
+    "replay",
+    "watch",
 )
 
 
@@ -47,7 +53,13 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     return (AgentError, EnvError, SandboxError)
 
 
+def one_line_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
+    """Warnings read like errors: `warning: <what happened>`, without a file name and source line."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.formatwarning = one_line_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.decision import TextState, Transition, state_text
+from agents.decision import Decision, TextState, Transition, state_text
 from sandbox.errors import SandboxError
 from sandbox.storage import atomic_write_bytes
 
@@ -61,11 +61,34 @@ class DatasetInfo:
     prior_model: str
     prior_mode: str
     k: int
+    epsilon: float = 0.0  # share of the policy's (greedy) actions replaced by random ones
     episodes: int = 0
     transitions: int = 0
     successes: int = 0
     format: str = FORMAT
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class EpsilonMixture:
+    """A behaviour policy's greedy action, replaced by a uniformly random admissible action
+    with probability ε: the mixed-quality data offline RL is judged on (a good policy's
+    choices mixed with exploration), unlike purely random data, where the data action is
+    uniform and CQL's penalty can never fall to zero."""
+
+    def __init__(self, policy: Any, epsilon: float, seed: int) -> None:
+        from agents.baselines import RandomAgent
+
+        self.policy = policy
+        self.epsilon = epsilon
+        self.name = f"{policy.name}+epsilon"
+        self.prior = policy.prior
+        self.random = RandomAgent(seed=seed)
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
+        if self.rng.random() < self.epsilon:
+            return self.random.act(state)
+        return self.policy.act(state, greedy=True)
 
 
 def collect(
@@ -74,8 +97,11 @@ def collect(
     out: Path,
     prior_config: Any,
     on_episode: Callable[[int, float], None] | None = None,
+    *,
+    min_transitions: int = 0,
 ) -> DatasetInfo:
-    """Run the behaviour policy for `episodes` episodes and write the dataset atomically."""
+    """Run the behaviour policy for `episodes` episodes — more if needed to reach
+    `min_transitions` — and write the dataset atomically."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -88,6 +114,10 @@ def collect(
 
     if episodes < 1:
         raise SandboxError(f"--episodes must be at least 1, got {episodes}")
+    if not 0.0 <= info.epsilon <= 1.0:
+        raise SandboxError(f"--epsilon must be between 0 and 1, got {info.epsilon}")
+    if info.epsilon and info.policy == "random":
+        raise SandboxError("--epsilon mixes random actions into an llm or RUN policy; the random policy is already uniform")
     prior = build_prior(prior_config)
     if info.policy == "random":
         agent = RandomAgent(seed=info.seed)
@@ -95,6 +125,8 @@ def collect(
         agent = LLMAgent(prior, seed=info.seed)
     else:
         _, agent = load_trained_agent(Path(info.policy))
+    if info.epsilon:
+        agent = EpsilonMixture(agent, info.epsilon, info.seed)
     env = make_env(info.env, **info.env_kwargs)
     family = env_family(info.env)
     session = Session(env, agent, family=family, seed=info.seed, history_length=prior_config.history, learn=False)
@@ -110,7 +142,8 @@ def collect(
         return proposals_at[state]
 
     rows: dict[str, list[Any]] = {name: [] for name in _schema().names}
-    for episode in range(episodes):
+    episode = 0
+    while episode < episodes or len(rows["episode"]) < min_transitions:
         records = session.run_episode()
         for record in records:
             at_s = proposals(record.state)
@@ -133,9 +166,10 @@ def collect(
             ):
                 rows[name].append(value)
         info.successes += int(bool(records and records[-1].won))
+        episode += 1
         if on_episode is not None:
-            on_episode(episode + 1, session.episode_return)
-    info.episodes = episodes
+            on_episode(episode, session.episode_return)
+    info.episodes = episode
     info.transitions = len(rows["episode"])
     table = pa.table(rows, schema=_schema()).replace_schema_metadata({METADATA_KEY: json.dumps(asdict(info))})
     buffer = io.BytesIO()
@@ -161,7 +195,10 @@ def load_dataset(path: Path, *, use_prior: bool, limit: int | None = None) -> tu
     metadata = (table.schema.metadata or {}).get(METADATA_KEY)
     if metadata is None:
         raise SandboxError(f"{path} is a Parquet file but not a sandbox dataset (no '{METADATA_KEY.decode()}' metadata)")
-    info = DatasetInfo(**json.loads(metadata))
+    try:
+        info = DatasetInfo(**json.loads(metadata))
+    except (ValueError, TypeError) as error:  # not JSON, not an object, or fields of another version
+        raise SandboxError(f"dataset {path} has unreadable '{METADATA_KEY.decode()}' metadata ({error}); collect it again") from error
     if info.format != FORMAT:
         raise SandboxError(f"dataset {path} has format {info.format!r}; this version reads {FORMAT!r}")
     missing = set(_schema().names) - set(table.column_names)

@@ -2,7 +2,9 @@
 
 `Trainer` is steppable like Tianshou's: `reset()` builds (or resumes) everything,
 then each `run_epoch()` trains up to the next evaluation point, evaluates greedily,
-logs one metrics row (CSV + TensorBoard) and checkpoints when due. A CLI loops
+logs one metrics row (CSV + TensorBoard) and checkpoints when due. Every finished
+training episode adds a row to episodes.csv, and the newest episodes (training and
+evaluation) are kept as replay files in episodes/. A CLI loops
 over epochs with a progress bar; a UI can call `run_epoch()` from a worker.
 
 Exact resume: episode i always resets with seed `seed + i`, checkpoints are taken at
@@ -25,19 +27,29 @@ import numpy as np
 import torch
 
 from agents.base import Agent
+from agents.prior.templates import load_templates, template_path
 from agents.registry import build_agent
 from agents.replay import ReplayBuffer
 from sandbox.config import RunConfig, load_config
 from sandbox.errors import SandboxError
+from sandbox.metrics import EPISODE_FIELDS, EpisodeTally, episode_metrics, summarise
+from sandbox.replay_files import header_json, prune_episodes, write_episode
 from sandbox.session import Session, StepRecord
-from sandbox.storage import atomic_write_text, load_checkpoint, save_checkpoint
+from sandbox.storage import (
+    append_csv_row,
+    atomic_write_text,
+    is_complete_checkpoint,
+    load_checkpoint,
+    remove_temporaries,
+    restoring_checkpoint,
+    save_checkpoint,
+)
 
+# metrics.csv: one row per greedy evaluation; the eval_ columns are the metrics schema's means.
 METRIC_COLUMNS = (
     "step",
     "episodes",
-    "eval_success",
-    "eval_return",
-    "eval_steps",
+    *(f"eval_{field}" for field in EPISODE_FIELDS),
     "train_success",
     "loss",
     "epsilon",
@@ -45,6 +57,10 @@ METRIC_COLUMNS = (
     "cache_hits",
     "wall_s",
 )
+# episodes.csv: one row per finished training episode, in the same schema.
+EPISODE_COLUMNS = ("episode", "step", *EPISODE_FIELDS)
+EPISODES = "episodes"  # replay files of the newest training and evaluation episodes
+PROMPTS = "prompts"  # the prompt templates the run started with (see Trainer._pin_prompt_templates)
 EVAL_SEED = 1_000_000  # evaluation episodes use their own seeds, disjoint from training's
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
@@ -52,10 +68,22 @@ LATEST = "latest"
 
 @dataclass(frozen=True)
 class EvalResult:
-    success_rate: float
-    mean_return: float
-    mean_steps: float
+    """Means over greedy episodes of each field of the metrics schema (`sandbox.metrics`)."""
+
+    metrics: dict[str, float]
     episodes: int
+
+    @property
+    def success_rate(self) -> float:
+        return self.metrics["success"]
+
+    @property
+    def mean_return(self) -> float:
+        return self.metrics["return"]
+
+    @property
+    def mean_steps(self) -> float:
+        return self.metrics["steps"]
 
 
 def make_env_for(config: RunConfig, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None):
@@ -75,27 +103,27 @@ def evaluate(
     history: int = 0,
     seed: int = EVAL_SEED,
     on_step: Callable[[StepRecord], None] | None = None,
+    on_episode: Callable[[int, list[StepRecord]], None] | None = None,
 ) -> EvalResult:
-    """Greedy episodes with a private RNG, so evaluating never perturbs training."""
+    """Greedy episodes with a private RNG, so evaluating never perturbs training.
+
+    Episode i (from 0) resets with seed `seed + i`; `on_episode(i, records)` sees each one whole.
+    """
     session = Session(
         env, agent, family=family, seed=seed, history_length=history, learn=False, act_rng=np.random.default_rng(seed)
     )
-    successes, returns, lengths = [], [], []
-    for _ in range(episodes):
+    rows = []
+    for index in range(episodes):
         records = session.run_episode(greedy=True, on_step=on_step)
-        successes.append(float(bool(records and records[-1].won)))
-        returns.append(session.episode_return)
-        lengths.append(len(records))
-    return EvalResult(
-        success_rate=float(np.mean(successes)),
-        mean_return=float(np.mean(returns)),
-        mean_steps=float(np.mean(lengths)),
-        episodes=episodes,
-    )
+        rows.append(episode_metrics(records))
+        if on_episode is not None:
+            on_episode(index, records)
+    return EvalResult(metrics=summarise(rows), episodes=episodes)
 
 
 class Trainer:
-    """Trains one agent on one env into a run folder: config.toml, metrics.csv, tb/, checkpoints/."""
+    """Trains one agent on one env into a run folder: config.toml, metrics.csv, episodes.csv,
+    episodes/, tb/, checkpoints/."""
 
     def __init__(self, config: RunConfig, run_dir: Path) -> None:
         self.config = config
@@ -106,10 +134,13 @@ class Trainer:
         self._recent_wins: deque[float] = deque(maxlen=20)
         self._losses: list[float] = []
         self._last_epsilon = float("nan")
+        self._tally = EpisodeTally()  # the running episode's counts for its episodes.csv row
+        self._episode_records: list[StepRecord] = []  # the running episode, for its replay file
         self._next_checkpoint = config.run.checkpoint_every
         self._started = time.monotonic()
         self._elapsed_before = 0.0
         self._writer = None
+        self._purge_step: int | None = None  # resumed: TensorBoard hides events logged after the checkpoint
 
     # ----- lifecycle ------------------------------------------------------------------
 
@@ -125,14 +156,31 @@ class Trainer:
         torch.set_num_threads(1)
         if not resume and (self.run_dir / CHECKPOINTS / LATEST).exists():
             raise SandboxError(f"{self.run_dir} already holds a run; resume it with --resume or pick another --out")
+        if self.config.run.keep_episodes < 0:
+            raise SandboxError(f"keep_episodes must be 0 (record none) or more, got {self.config.run.keep_episodes}")
+        if not resume:
+            self._pin_prompt_templates()
         self._build()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         if resume:
             self._restore()
         else:
             atomic_write_text(self.run_dir / "config.toml", self.config.to_toml())
             atomic_write_text(self.run_dir / "metrics.csv", ",".join(METRIC_COLUMNS) + "\n")
+            atomic_write_text(self.run_dir / "episodes.csv", ",".join(EPISODE_COLUMNS) + "\n")
         self._started = time.monotonic()
+
+    def _pin_prompt_templates(self) -> None:
+        """Copy the user's prompt templates into the run, so that a template saved later in
+        the UI cannot change the prompts of a run that resumes or is re-evaluated."""
+        source = self.config.prior.templates_dir
+        templates = load_templates(source)  # also checks them, before anything is written
+        if not templates:
+            self.config.prior.templates_dir = None
+            return
+        for family in templates:
+            text = template_path(source, family).read_text(encoding="utf-8")
+            atomic_write_text(template_path(self.run_dir / PROMPTS, family), text)
+        self.config.prior.templates_dir = str(self.run_dir / PROMPTS)
 
     def _build(self) -> None:
         """Env, eval env, agent and session (the online loop's parts)."""
@@ -154,11 +202,11 @@ class Trainer:
 
     def run_epoch(self, on_step: Callable[[StepRecord], None] | None = None) -> dict[str, float]:
         assert self.session is not None, "call reset() first"
-        run = self.config.run
-        target = min(run.steps, (self.steps_done // run.eval_every + 1) * run.eval_every)
+        target = self._epoch_target()
         while self.steps_done < target:
             if self.session.done:
                 self.session.reset()
+                self._episode_records = []
             record = self.session.step()
             self._track(record)
             if on_step is not None:
@@ -170,26 +218,75 @@ class Trainer:
             self.save_checkpoint()
         return row
 
+    def _epoch_target(self) -> int:
+        """The evaluation point after the last logged row. A checkpoint taken at an evaluation
+        point precedes that evaluation, so a run killed in between evaluates first on resume."""
+        run = self.config.run
+        logged = int(self.metrics[-1]["step"]) if self.metrics else 0
+        return min(run.steps, (logged // run.eval_every + 1) * run.eval_every)
+
     def _track(self, record: StepRecord) -> None:
         if "loss" in record.learn_stats:
             self._losses.append(record.learn_stats["loss"])
         self._last_epsilon = record.learn_stats.get("epsilon", self._last_epsilon)
+        self._tally.add(record)
+        if self.config.run.keep_episodes:
+            self._episode_records.append(record)
         if record.done:
             self._recent_wins.append(float(record.won))
+            self._log_episode(record)
+
+    def _log_episode(self, last: StepRecord) -> None:
+        """episodes.csv and TensorBoard get the episode's metrics; episodes/ its replay file."""
+        row = {"episode": last.episode, "step": self.steps_done, **self._tally.metrics(last)}
+        self._tally = EpisodeTally()
+        append_csv_row(self.run_dir / "episodes.csv", EPISODE_COLUMNS, row)
+        writer = self._tensorboard()
+        for field in EPISODE_FIELDS:
+            writer.add_scalar(f"episode/{field}", row[field], global_step=self.steps_done)
+        records, self._episode_records = self._episode_records, []
+        if records and records[0].t == 1:  # not an episode a resume re-entered halfway: its first steps are gone
+            name = f"train-ep{last.episode:07d}.jsonl"
+            seed = self.session.seed + last.episode - 1
+            self._record(name, "train", last.episode, seed, self.steps_done - last.t, records)
+
+    def _record(self, name: str, source: str, episode: int, seed: int, step: int, records: list[StepRecord]) -> None:
+        """Write one replay file into episodes/ and keep only the newest `keep_episodes` of its source."""
+        run = self.config.run
+        header = header_json(
+            env=run.env,
+            env_kwargs=run.env_kwargs,
+            agent=run.agent,
+            episode=episode,
+            seed=seed,
+            source=source,
+            step=step,
+            state=records[0].state,
+        )
+        write_episode(self.run_dir / EPISODES / name, header, records)
+        prune_episodes(self.run_dir / EPISODES, f"{source}-*.jsonl", run.keep_episodes)
 
     def _evaluate_and_log(self) -> dict[str, float]:
         run = self.config.run
+
+        def record(index: int, records: list[StepRecord]) -> None:
+            name = f"eval-step{self.steps_done:09d}-{index + 1:03d}.jsonl"
+            self._record(name, "eval", index + 1, EVAL_SEED + index, self.steps_done, records)
+
         result = evaluate(
-            self.agent, self.eval_env, self.family, episodes=run.eval_episodes, history=self.config.prior.history
+            self.agent,
+            self.eval_env,
+            self.family,
+            episodes=run.eval_episodes,
+            history=self.config.prior.history,
+            on_episode=record if run.keep_episodes else None,
         )
         prior = getattr(self.agent, "prior", None)
         stats = prior.stats if prior is not None else None
         row = {
             "step": self.steps_done,
             "episodes": self.session.episode if self.session else 0,
-            "eval_success": result.success_rate,
-            "eval_return": result.mean_return,
-            "eval_steps": result.mean_steps,
+            **{f"eval_{field}": value for field, value in result.metrics.items()},
             "train_success": float(np.mean(self._recent_wins)) if self._recent_wins else 0.0,
             "loss": float(np.mean(self._losses)) if self._losses else float("nan"),
             "epsilon": self._last_epsilon,
@@ -203,8 +300,7 @@ class Trainer:
         return row
 
     def _append_metrics(self, row: dict[str, float]) -> None:
-        with open(self.run_dir / "metrics.csv", "a", newline="") as stream:
-            csv.DictWriter(stream, fieldnames=METRIC_COLUMNS).writerow(row)
+        append_csv_row(self.run_dir / "metrics.csv", METRIC_COLUMNS, row)
         writer = self._tensorboard()
         for key in METRIC_COLUMNS[2:]:
             writer.add_scalar(key, row[key], global_step=int(row["step"]))
@@ -214,7 +310,7 @@ class Trainer:
         if self._writer is None:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(log_dir=str(self.run_dir / "tb"))
+            self._writer = SummaryWriter(log_dir=str(self.run_dir / "tb"), purge_step=self._purge_step)
         return self._writer
 
     def run(self, on_epoch: Callable[[dict[str, float]], None] | None = None, on_step=None) -> list[dict[str, float]]:
@@ -242,6 +338,7 @@ class Trainer:
                 "recent_wins": list(self._recent_wins),
                 "losses": list(self._losses),  # since the last evaluation: its row averages them
                 "last_epsilon": self._last_epsilon,
+                "episode_tally": asdict(self._tally),  # a checkpoint mid-episode carries its counts so far
                 "next_checkpoint": self._next_checkpoint_after(self.steps_done),
                 "elapsed_s": self._elapsed_before + time.monotonic() - self._started,
                 "metrics": self.metrics,
@@ -280,14 +377,22 @@ class Trainer:
         return (step // every + 1) * every
 
     def _restore(self) -> None:
+        for folder in (self.run_dir, self.run_dir / CHECKPOINTS, self.run_dir / EPISODES):
+            remove_temporaries(folder)  # left by a kill mid-write; never read
         latest = latest_checkpoint(self.run_dir)
         tensors, state = load_checkpoint(latest)
+        with restoring_checkpoint(latest, self.agent.name, state):
+            self._restore_state(tensors, state)
+        self._purge_step = self.steps_done + 1
+
+    def _restore_state(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         self.agent.load_state_dict(tensors, state["agent"])
         self._restore_progress(state["session"])
         trainer = state["trainer"]
         self._recent_wins.extend(trainer["recent_wins"])
         self._losses = list(trainer["losses"])
         self._last_epsilon = float(trainer["last_epsilon"])
+        self._tally = EpisodeTally(**trainer.get("episode_tally", {}))  # checkpoints before the tally: none
         self._next_checkpoint = int(trainer["next_checkpoint"])
         self._elapsed_before = float(trainer["elapsed_s"])
         self.metrics = [dict(row) for row in trainer["metrics"]]
@@ -301,6 +406,21 @@ class Trainer:
         writer.writeheader()
         writer.writerows(self.metrics)
         atomic_write_text(self.run_dir / "metrics.csv", buffer.getvalue())
+        self._truncate_episodes_csv()
+
+    def _truncate_episodes_csv(self) -> None:
+        """Keep the rows of the episodes the checkpoint had finished (runs from before episodes.csv get one)."""
+        finished = self.session.episode - (0 if self.session.done else 1) if self.session else 0
+        path = self.run_dir / "episodes.csv"
+        rows = []
+        if path.is_file():
+            with open(path, newline="") as stream:
+                rows = [row for row in csv.DictReader(stream) if row.get("episode") and int(row["episode"]) <= finished]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EPISODE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(path, buffer.getvalue())
 
 
 class OfflineTrainer(Trainer):
@@ -332,8 +452,7 @@ class OfflineTrainer(Trainer):
 
     def run_epoch(self, on_step: Callable[[StepRecord], None] | None = None) -> dict[str, float]:
         assert self.agent is not None, "call reset() first"
-        run = self.config.run
-        target = min(run.steps, (self.steps_done // run.eval_every + 1) * run.eval_every)
+        target = self._epoch_target()
         while self.steps_done < target:
             self._losses.append(self.agent.update()["loss"])
             if self.steps_done >= self._next_checkpoint:
@@ -355,16 +474,31 @@ class OfflineTrainer(Trainer):
 
 
 def latest_checkpoint(run_dir: Path) -> Path:
-    pointer = run_dir / CHECKPOINTS / LATEST
+    root = run_dir / CHECKPOINTS
+    pointer = root / LATEST
     if not pointer.is_file():
         raise SandboxError(f"{run_dir} has no checkpoint; is it a run folder written by `python -m sandbox train`?")
-    return run_dir / CHECKPOINTS / pointer.read_text().strip()
+    folder = root / pointer.read_text().strip()
+    if not folder.exists():
+        # Killed while a checkpoint of the same step was being replaced: take the newest whole one.
+        whole = [item for item in sorted(root.glob("step_*")) if is_complete_checkpoint(item)]
+        if whole:
+            return whole[-1]
+    return folder
 
 
-def load_trained_agent(run_dir: Path) -> tuple[RunConfig, Agent]:
-    """Rebuild a run's agent from its config and latest checkpoint (for eval, the UI, demos)."""
+def load_trained_agent(run_dir: Path, prior_model: str | None = None) -> tuple[RunConfig, Agent]:
+    """Rebuild a run's agent from its config and latest checkpoint (for eval, the UI, demos).
+
+    `prior_model` swaps the LLM the agent consults for another (its Q stays): the
+    generalisation test of a Q trained with one LLM's prior acting with another's.
+    """
     config = load_config(run_dir / "config.toml")
+    if prior_model is not None:
+        config.prior.model = prior_model
     agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
-    tensors, state = load_checkpoint(latest_checkpoint(run_dir))
-    agent.load_state_dict(tensors, state["agent"])
+    folder = latest_checkpoint(run_dir)
+    tensors, state = load_checkpoint(folder)
+    with restoring_checkpoint(folder, agent.name, state):
+        agent.load_state_dict(tensors, state["agent"])
     return config, agent

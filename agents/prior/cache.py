@@ -30,26 +30,32 @@ def cache_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def result_to_dict(result: PriorResult) -> dict[str, Any]:
+    """The answer part of a result (not its cost: ms, cached, tokens_evaluated), as JSON types."""
+    return {
+        "model": result.model,
+        "mode": result.mode,
+        "actions": list(result.actions),
+        "probs": result.probs.tolist(),
+        "sequence_log_probs": None if result.sequence_log_probs is None else result.sequence_log_probs.tolist(),
+        "token_counts": list(result.token_counts),
+        "proposals": [[p.text, p.action, p.how] for p in result.proposals],
+        "dropped": result.dropped,
+        "fallback_uniform": result.fallback_uniform,
+        "prompt": result.prompt,
+    }
+
+
 def result_to_json(result: PriorResult) -> str:
-    """The answer part of a result (not its cost: ms, cached, tokens_evaluated)."""
-    return json.dumps(
-        {
-            "model": result.model,
-            "mode": result.mode,
-            "actions": list(result.actions),
-            "probs": result.probs.tolist(),
-            "sequence_log_probs": None if result.sequence_log_probs is None else result.sequence_log_probs.tolist(),
-            "token_counts": list(result.token_counts),
-            "proposals": [[p.text, p.action, p.how] for p in result.proposals],
-            "dropped": result.dropped,
-            "fallback_uniform": result.fallback_uniform,
-            "prompt": result.prompt,
-        }
-    )
+    return json.dumps(result_to_dict(result))
 
 
 def result_from_json(text: str, ms: float) -> PriorResult:
-    data = json.loads(text)
+    return result_from_dict(json.loads(text), ms)
+
+
+def result_from_dict(data: dict[str, Any], ms: float) -> PriorResult:
+    """A stored answer (marked cached; the prior server's client corrects that for fresh answers)."""
     log_probs = data["sequence_log_probs"]
     return PriorResult(
         model=data["model"],
@@ -77,6 +83,10 @@ class PriorCache:
         self._db: sqlite3.Connection | None = None
         if self.path is not None:
             self._db = self._open()
+
+    def __len__(self) -> int:
+        """Answers held in memory (at most `memory_size`); the disk cache is unbounded."""
+        return len(self._memory)
 
     def get(self, key: str) -> str | None:
         value = self._memory.get(key)

@@ -61,6 +61,8 @@ def resolve_model_path(name_or_path: str) -> Path:
     if name_or_path == "gemma-3-270m":
         return _gemma_path()
     path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        raise PriorError(f"model path {str(path)!r} is a folder; pass the .gguf file itself")
     if not path.is_file():
         raise PriorError(f"model file {str(path)!r} not found; {HOW_TO_GET_A_MODEL}")
     return path

@@ -35,6 +35,7 @@ def frozen_lake_config(steps: int = 240, agent: str = "dqn") -> RunConfig:
     config.ppo.features = "hash"
     config.ppo.rollout_steps = 32  # several updates, and checkpoints (at episode ends) mid-rollout
     config.prior.cache_path = None
+    config.prior.templates_dir = None  # a developer's saved prompt templates must not change the tests
     if agent.endswith("-prior"):
         config.prior.model = "uniform"  # the prior path without an LLM
     return config
@@ -65,6 +66,12 @@ def comparable(run_dir: Path) -> list[dict[str, str]]:
     return [{k: row[k] for k in ALL_COLUMNS} for row in read_metrics(run_dir)]
 
 
+def comparable_episodes(run_dir: Path) -> list[dict[str, str]]:
+    """episodes.csv without the prior's timing."""
+    with open(run_dir / "episodes.csv") as stream:
+        return [{k: v for k, v in row.items() if k != "ms_per_decision"} for row in csv.DictReader(stream)]
+
+
 @pytest.mark.parametrize("agent", ["dqn", "dqn-prior", "ppo-prior"])
 def test_interrupted_mid_episode_then_resumed_equals_an_uninterrupted_run(tmp_path, agent):
     straight = Trainer(frozen_lake_config(agent=agent), tmp_path / "straight")
@@ -87,6 +94,8 @@ def test_interrupted_mid_episode_then_resumed_equals_an_uninterrupted_run(tmp_pa
     resumed = Trainer.resume(tmp_path / "split")
     resumed.run()
     assert comparable(tmp_path / "split") == comparable(tmp_path / "straight")
+    # The episode the checkpoint cut in two is logged with its steps from both sides of the resume.
+    assert comparable_episodes(tmp_path / "split") == comparable_episodes(tmp_path / "straight")
 
 
 def test_resume_from_the_final_checkpoint_extends_a_run_exactly(tmp_path):
@@ -168,7 +177,10 @@ def test_cli_train_then_eval_json(tmp_path, capsys):
     assert trained["step"] == 60
     assert main(["eval", "--run", str(run_dir), "--episodes", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"success_rate", "mean_return", "mean_steps", "episodes"}
+    assert set(result) == {
+        "success_rate", "mean_return", "mean_steps", "normalised_score", "invalid_action_rate",
+        "llm_calls_per_decision", "ms_per_decision", "episodes",
+    }
     assert result["episodes"] == 2
 
 
@@ -195,3 +207,28 @@ def test_cli_bad_input_is_one_line_not_a_traceback(tmp_path):
     assert completed.stderr.startswith("error: ")
     assert "Traceback" not in completed.stderr
     assert len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_a_run_keeps_the_prompt_templates_it_started_with(tmp_path: Path) -> None:
+    templates = tmp_path / "prompts"
+    templates.mkdir()
+    (templates / "frozenlake.toml").write_text('intro = "Walk to the goal.\\n"\n')
+    config = frozen_lake_config(steps=30, agent="dqn-prior")
+    config.prior.templates_dir = str(templates)
+    trainer = Trainer(config, tmp_path / "run")
+    trainer.reset()
+    trainer.close()
+    (templates / "frozenlake.toml").write_text('intro = "Edited later in the UI.\\n"\n')
+
+    saved = load_config(tmp_path / "run" / "config.toml")
+    assert saved.prior.templates_dir == str(tmp_path / "run" / "prompts")
+    assert (tmp_path / "run" / "prompts" / "frozenlake.toml").read_text() == 'intro = "Walk to the goal.\\n"\n'
+
+
+def test_a_run_without_user_templates_stays_on_the_built_in_ones(tmp_path: Path) -> None:
+    config = frozen_lake_config(steps=30, agent="dqn-prior")
+    config.prior.templates_dir = str(tmp_path / "no-templates-here")
+    trainer = Trainer(config, tmp_path / "run")
+    trainer.reset()
+    trainer.close()
+    assert load_config(tmp_path / "run" / "config.toml").prior.templates_dir is None
