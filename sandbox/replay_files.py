@@ -183,8 +183,9 @@ def episode_text(header: dict[str, Any], records: Sequence[StepRecord], *, finis
 
 
 def write_episode(path: Path, header: dict[str, Any], records: Sequence[StepRecord]) -> None:
-    """A finished episode, whole and atomically: a reader sees the old file or the new one."""
-    atomic_write_text(path, episode_text(header, records, finished=True))
+    """A finished episode, whole and atomically: a reader sees the old file or the new one.
+    Not fsynced: training writes one per episode, and a replay is cheap to lose in a power cut."""
+    atomic_write_text(path, episode_text(header, records, finished=True), durable=False)
 
 
 class EpisodeRecorder:

@@ -52,7 +52,12 @@ def write_error(path: Path, error: OSError) -> SandboxError:
     return SandboxError(f"cannot write {path} ({reason}): {advice}; any earlier version of it is unchanged")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write via a temp file and a rename: a killed process leaves the old file or the new one.
+
+    `durable` also fsyncs, so the file survives a power cut; files that are cheap to lose
+    and written often (replay files, one per episode) skip that cost.
+    """
     temp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +66,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fchmod(stream.fileno(), 0o666 & ~_UMASK)
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.replace(temp_name, path)
     except BaseException as error:
         if temp_name is not None:
@@ -71,8 +77,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), durable)
 
 
 def atomic_write_json(path: Path, payload: Any) -> None:
