@@ -1,0 +1,181 @@
+"""`RemotePrior`: the prior of a `python -m sandbox prior-server`, behind the same interface as `LlamaPrior`.
+
+Selected by a prior config's `server = "http://HOST:PORT"`. At start it checks that the server
+runs the model, n_ctx and prompt templates the config names; each call sends the query and the
+current answer settings (mode, k, temperature, ...: the UI may change them mid-session), so the
+answers are exactly those the same `LlamaPrior` gives in-process. A small in-memory LRU in front
+of the server saves the round trip for states this worker has seen; the server's own cache
+(memory + SQLite) is shared by every worker. Stats count like `LlamaPrior`'s: a call is a cache
+hit when this worker's LRU or the server's cache answered, an LLM call when the model ran; times
+are what this worker waited (queueing behind other workers included).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from agents.errors import PriorError
+from agents.prior.cache import PriorCache, cache_key, result_from_dict, result_from_json
+from agents.prior.config import PriorConfig
+from agents.prior.priors import check_actions, validate_config
+from agents.prior.prompts import PromptTemplate, template_for
+from agents.prior.server import PROTOCOL, answer_settings, query_to_dict
+from agents.prior.templates import load_templates
+from agents.prior.types import PriorQuery, PriorResult, PriorStats
+
+REQUEST_TIMEOUT_S = 600.0  # a request may queue behind many workers' LLM calls
+START_HINT = "start one with `python -m sandbox prior-server`"
+
+
+def parse_server_url(url: str) -> tuple[str, int]:
+    """(host, port) of an http://HOST:PORT address; PriorError naming the setting otherwise."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "http" or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise PriorError(f"prior server {url!r} is not an address like http://127.0.0.1:8765")
+    return parts.hostname, port
+
+
+class RemotePrior:
+    """p_LLM(a|s) from a prior server: same results, stats and interface as an in-process `LlamaPrior`."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        validate_config(config)
+        self.config = config
+        self.server = config.server.rstrip("/")
+        self._host, self._port = parse_server_url(config.server)
+        self._connection: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()  # one connection; the UI may call from workers
+        self._cache = PriorCache(None, config.memory_cache_size)
+        self.stats = PriorStats()
+        info = self._request("GET", "/info")
+        self._check(info)
+        self.model_name = config.model
+        self.gpu_layers = int(info["gpu_layers"])
+
+    def __call__(self, query: PriorQuery) -> PriorResult:
+        with self._lock:
+            started = time.perf_counter()
+            check_actions(query.actions)
+            body = {"settings": answer_settings(self.config), "query": query_to_dict(query)}
+            key = self._key(body)
+            stored = self._cache.get(key)
+            if stored is not None:
+                result = result_from_json(stored, ms=(time.perf_counter() - started) * 1000)
+                self.stats.calls += 1
+                self.stats.cache_hits += 1
+                self.stats.last_ms = result.ms
+                return result
+            reply = self._request("POST", "/prior", body)
+            ms = (time.perf_counter() - started) * 1000
+            result = dataclasses.replace(
+                result_from_dict(reply["result"], ms),
+                cached=bool(reply["cached"]),
+                tokens_evaluated=int(reply["tokens_evaluated"]),
+            )
+            self._cache.put(key, json.dumps(reply["result"]))
+            self.stats.calls += 1
+            self.stats.last_ms = ms
+            if result.cached:
+                self.stats.cache_hits += 1
+            else:
+                self.stats.llm_calls += 1
+                self.stats.llm_ms += ms
+                self.stats.tokens_evaluated += result.tokens_evaluated
+                self.stats.dropped_proposals += result.dropped
+            return result
+
+    def prompt_for(self, query: PriorQuery) -> str:
+        """The prompt exactly as the server's model reads it."""
+        with self._lock:
+            body = {"settings": answer_settings(self.config), "query": query_to_dict(query)}
+            return str(self._request("POST", "/prompt", body)["prompt"])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _check(self, info: dict[str, Any]) -> None:
+        """The server must run the model, context size and prompt templates this config names, or the
+        run's config.toml would lie."""
+        if info.get("protocol") != PROTOCOL:
+            raise PriorError(
+                f"{self.server} is not a prior server of this version (protocol {info.get('protocol')}, "
+                f"expected {PROTOCOL}); {START_HINT}"
+            )
+        if info["model"] != self.config.model:
+            raise PriorError(
+                f"the prior server at {self.server} serves model {info['model']!r} but this run asks for "
+                f"{self.config.model!r}; set the prior model to {info['model']!r} "
+                f"or start a server with --prior-model {self.config.model}"
+            )
+        if info["n_ctx"] != self.config.n_ctx:
+            raise PriorError(
+                f"the prior server at {self.server} has n_ctx={info['n_ctx']} but this run asks for "
+                f"n_ctx={self.config.n_ctx}; make them equal (prior-server --n-ctx)"
+            )
+        mine = load_templates(self.config.templates_dir)
+        theirs = {family: PromptTemplate(**pieces) for family, pieces in info["templates"].items()}
+        differ = sorted(
+            family
+            for family in set(mine) | set(theirs)
+            if mine.get(family, template_for(family)) != theirs.get(family, template_for(family))
+        )
+        if differ:
+            raise PriorError(
+                f"the prior server at {self.server} renders {', '.join(differ)} prompts with other templates than "
+                f"this run's ({self.config.templates_dir or 'built-in'}); start the server with --templates-dir "
+                "holding the same templates"
+            )
+
+    def _key(self, body: dict[str, Any]) -> str:
+        """Everything the server's answer depends on; history beyond what the prompt shows does not count."""
+        query = dict(body["query"])
+        shown = self.config.history
+        query["history"] = query["history"][-shown:] if shown else []
+        return cache_key({"server": self.server, "model": self.config.model, **body["settings"], "query": query})
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One request on the kept-alive connection, reconnecting once if the server closed it (answers are pure)."""
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        for attempt in (1, 2):
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection(self._host, self._port, timeout=REQUEST_TIMEOUT_S)
+            try:
+                self._connection.request(method, path, body=data, headers=headers)
+                response = self._connection.getresponse()
+                status, payload = response.status, response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
+                self._connection.close()
+                self._connection = None
+                if attempt == 2:
+                    raise PriorError(
+                        f"the prior server at {self.server} dropped the connection ({error}); is it still running?"
+                    ) from None
+            except (OSError, http.client.HTTPException) as error:  # refused, unreachable, timed out, not HTTP
+                self._connection.close()
+                self._connection = None
+                raise PriorError(f"cannot reach the prior server at {self.server} ({error}); {START_HINT}") from None
+        try:
+            reply = json.loads(payload)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise PriorError(f"{self.server} answered HTTP {status} without JSON; is it a prior server?") from None
+        if status != 200:
+            message = reply.get("error") if isinstance(reply, dict) else None
+            raise PriorError(message or f"the prior server at {self.server} answered HTTP {status}")
+        return reply

@@ -1,0 +1,204 @@
+"""The prior server: one llama.cpp model answering p_LLM(a|s) for many training workers over HTTP.
+
+Why our own small server rather than llama.cpp's OpenAI-compatible one: score mode needs the
+log-probability of every admissible action as a continuation of one prompt. Through an OpenAI
+completions API that is one `echo` + `logprobs` request per action, each re-evaluating the whole
+prompt (no KV prefix shared between the actions, nor with the previous state), on a context that
+keeps logits for every token. Serving `LlamaPrior` itself keeps prompt-once scoring, the KV prefix
+shared across consecutive states and the exact cache (memory LRU + SQLite), shared by every
+worker; its answers are the in-process answers, bit for bit.
+
+Protocol: JSON over HTTP/1.1 (keep-alive).
+
+    GET  /info    -> {"protocol", "model", "n_ctx", "gpu_layers", "templates", "stats"}
+    POST /prior   {"settings", "query"} -> {"result", "cached", "tokens_evaluated"}
+    POST /prompt  {"settings", "query"} -> {"prompt"}
+
+`settings` are the per-request prior settings (ANSWER_SETTINGS: mode, k, temperature, ...), so
+clients with different settings share one server; the model, n_ctx, threads, GPU offload, cache
+file and prompt templates are the server's (clients check that theirs match). A PriorError becomes HTTP 400 {"error": "..."}, raised again by the
+client as the same one-line error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from agents.errors import PriorError
+from agents.prior.cache import result_to_dict
+from agents.prior.config import PriorConfig
+from agents.prior.priors import LlamaPrior, validate_config
+from agents.prior.templates import load_templates
+from agents.prior.types import PriorQuery, PriorResult
+
+PROTOCOL = 1
+# Settings a client sends with every request (everything that shapes an answer except the model itself).
+ANSWER_SETTINGS = (
+    "mode",
+    "temperature",
+    "length_norm",
+    "k",
+    "top_p",
+    "max_new_tokens",
+    "chat",
+    "epsilon",
+    "history",
+    "list_actions",
+    "seed",
+)
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def answer_settings(config: PriorConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in ANSWER_SETTINGS}
+
+
+def query_to_dict(query: PriorQuery) -> dict[str, Any]:
+    return {
+        "family": query.family,
+        "task": query.task,
+        "observation": query.observation,
+        "actions": list(query.actions),
+        "history": [list(step) for step in query.history],
+    }
+
+
+def query_from_dict(data: Any) -> PriorQuery:
+    """A query from a request body; anything malformed is a PriorError (HTTP 400)."""
+    if not isinstance(data, dict):
+        raise PriorError("the request's query must be a JSON object")
+    texts = [data.get(name) for name in ("family", "task", "observation")]
+    actions, history = data.get("actions"), data.get("history", [])
+    if not all(isinstance(text, str) for text in texts):
+        raise PriorError("the request's query needs text fields family, task and observation")
+    if not isinstance(actions, list) or not all(isinstance(action, str) for action in actions):
+        raise PriorError("the request's query.actions must be a list of strings")
+    steps_ok = isinstance(history, list) and all(
+        isinstance(step, list) and len(step) == 2 and all(isinstance(part, str) for part in step) for step in history
+    )
+    if not steps_ok:
+        raise PriorError("the request's query.history must be a list of [action, observation] pairs")
+    family, task, observation = texts
+    return PriorQuery(family, task, observation, tuple(actions), tuple((a, o) for a, o in history))
+
+
+class PriorService:
+    """The server's one model and cache; requests take turns, since a llama.cpp context is not thread-safe."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        self.config = config
+        self.prior = LlamaPrior(config)
+        self.prior.load()  # a bad model fails at start-up, and the first request is not slow
+        self._lock = threading.Lock()
+        # The user templates the prior renders with (families without one use the built-in template).
+        families = load_templates(config.templates_dir)
+        self.templates = {family: dataclasses.asdict(self.prior.template(family)) for family in families}
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "protocol": PROTOCOL,
+            "model": self.config.model,
+            "n_ctx": self.config.n_ctx,
+            "gpu_layers": self.prior.gpu_layers,
+            "templates": self.templates,
+            "stats": dataclasses.asdict(self.prior.stats),
+        }
+
+    def answer(self, settings: Any, query: PriorQuery) -> PriorResult:
+        config = self._configured(settings)
+        with self._lock:
+            self.prior.config = config
+            return self.prior(query)
+
+    def prompt(self, settings: Any, query: PriorQuery) -> str:
+        config = self._configured(settings)
+        with self._lock:
+            self.prior.config = config
+            return self.prior.prompt_for(query)
+
+    def close(self) -> None:
+        with self._lock:
+            self.prior.close()
+
+    def _configured(self, settings: Any) -> PriorConfig:
+        if not isinstance(settings, dict) or set(settings) - set(ANSWER_SETTINGS):
+            raise PriorError(f"the request's settings must be an object with keys among {', '.join(ANSWER_SETTINGS)}")
+        try:
+            config = dataclasses.replace(self.config, **settings)
+        except TypeError as error:
+            raise PriorError(f"bad prior settings in the request: {error}") from None
+        validate_config(config)
+        return config
+
+
+class PriorServer(ThreadingHTTPServer):
+    """A thread per connection (each worker keeps one open); the service serialises model access."""
+
+    daemon_threads = True  # an idle keep-alive connection never holds up shutdown
+
+    def __init__(self, address: tuple[str, int], service: PriorService) -> None:
+        super().__init__(address, _Handler)
+        self.service = service
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a worker's requests reuse one connection
+    disable_nagle_algorithm = True  # small replies go out at once, not after the client's delayed ACK
+    server: PriorServer
+
+    def do_GET(self) -> None:
+        if self.path != "/info":
+            self._reply(404, {"error": f"no such endpoint {self.path}; use /info, /prior or /prompt"})
+            return
+        self._reply(200, self.server.service.info())
+
+    def do_POST(self) -> None:
+        if self.path not in ("/prior", "/prompt"):
+            self._reply(404, {"error": f"no such endpoint {self.path}; use /info, /prior or /prompt"})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._reply(413, {"error": f"request body over {MAX_BODY_BYTES} bytes"})
+            return
+        service = self.server.service
+        try:
+            body = json.loads(self.rfile.read(length) or b"null")
+            if not isinstance(body, dict):
+                raise PriorError("the request body must be a JSON object with settings and query")
+            query = query_from_dict(body.get("query"))
+            if self.path == "/prompt":
+                self._reply(200, {"prompt": service.prompt(body.get("settings"), query)})
+                return
+            result = service.answer(body.get("settings"), query)
+        except (PriorError, json.JSONDecodeError, UnicodeDecodeError) as error:
+            self._reply(400, {"error": str(error)})
+            return
+        except Exception as error:  # a bug, not a bad request: keep serving the other workers, and say so
+            traceback.print_exc(file=sys.stderr)
+            self._reply(500, {"error": f"prior server failed: {error.__class__.__name__}: {error}"})
+            return
+        reply = {"result": result_to_dict(result), "cached": result.cached, "tokens_evaluated": result.tokens_evaluated}
+        self._reply(200, reply)
+
+    def _reply(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: one line per request would drown the terminal at thousands of requests a second."""

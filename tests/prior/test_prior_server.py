@@ -1,0 +1,274 @@
+"""The prior server and RemotePrior: in-process answers over HTTP, honest stats, a shared cache, clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agents.errors import PriorError
+from agents.prior import LlamaPrior, PriorConfig, UniformPrior, build_prior
+from agents.prior.remote import RemotePrior
+from agents.prior.server import PriorServer, PriorService
+from tests.prior.conftest import make_query
+
+REPO = Path(__file__).resolve().parents[2]
+
+QUERIES = [
+    make_query(),
+    make_query("You are in a kitchen. The coin is gone. A door leads north.", ("go north", "look", "inventory")),
+    make_query(actions=("take coin", "go north", "look")),  # same prompt prefix as the first: the KV prefix is reused
+    make_query(history=(("look", "A dark room."),), actions=("go east", "go west")),
+]
+
+
+@pytest.fixture
+def start_server(tiny_config: Callable[..., PriorConfig]) -> Iterator[Callable[..., tuple[str, PriorService]]]:
+    """Start prior servers on loopback (a free port each); all are stopped after the test."""
+    running: list[tuple[PriorServer, threading.Thread]] = []
+
+    def start(**overrides: object) -> tuple[str, PriorService]:
+        service = PriorService(tiny_config(**overrides))
+        server = PriorServer(("127.0.0.1", 0), service)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return server.url, service
+
+    yield start
+    for server, thread in running:
+        server.shutdown()
+        server.server_close()
+        server.service.close()
+        thread.join()
+
+
+def assert_same_answer(remote, local) -> None:
+    assert remote.actions == local.actions
+    np.testing.assert_array_equal(remote.probs, local.probs)
+    if local.sequence_log_probs is None:
+        assert remote.sequence_log_probs is None
+    else:
+        np.testing.assert_array_equal(remote.sequence_log_probs, local.sequence_log_probs)
+    assert remote.token_counts == local.token_counts
+    assert remote.proposals == local.proposals
+    assert (remote.dropped, remote.fallback_uniform) == (local.dropped, local.fallback_uniform)
+    assert remote.prompt == local.prompt
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"mode": "score"}, {"mode": "score", "length_norm": True, "temperature": 0.5}, {"mode": "sample", "k": 4, "epsilon": 0.1}],
+)
+def test_remote_prior_answers_exactly_what_the_in_process_prior_does(start_server, tiny_config, settings):
+    url, _ = start_server(cache_path=None, memory_cache_size=0)
+    local = LlamaPrior(tiny_config(cache_path=None, memory_cache_size=0, **settings))
+    remote = RemotePrior(tiny_config(server=url, **settings))
+    try:
+        for query in QUERIES:
+            remote_result, local_result = remote(query), local(query)
+            assert_same_answer(remote_result, local_result)
+            assert remote_result.tokens_evaluated == local_result.tokens_evaluated  # the same KV prefix reuse
+            assert remote.prompt_for(query) == local.prompt_for(query)
+        assert remote.gpu_layers == local.gpu_layers
+        assert remote.model_name == local.model_name
+    finally:
+        local.close()
+        remote.close()
+
+
+def test_settings_changed_after_start_go_with_each_request(start_server, tiny_config):
+    """The UI changes mode and k on a live prior: the server must answer with the new settings."""
+    url, _ = start_server()
+    remote = RemotePrior(tiny_config(server=url))
+    local = LlamaPrior(tiny_config(cache_path=None, mode="sample", k=3))
+    try:
+        assert remote(QUERIES[0]).mode == "score"
+        remote.config.mode, remote.config.k = "sample", 3
+        assert_same_answer(remote(QUERIES[0]), local(QUERIES[0]))
+    finally:
+        local.close()
+        remote.close()
+
+
+def test_stats_count_model_calls_and_cache_hits_like_the_in_process_prior(start_server, tiny_config):
+    url, service = start_server()
+    first = RemotePrior(tiny_config(server=url))
+    miss = first(QUERIES[0])
+    assert not miss.cached and miss.tokens_evaluated > 0
+    hit = first(QUERIES[0])  # this worker's LRU
+    assert hit.cached
+    assert (first.stats.calls, first.stats.llm_calls, first.stats.cache_hits) == (2, 1, 1)
+    assert first.stats.tokens_evaluated == miss.tokens_evaluated and first.stats.llm_ms >= miss.ms > 0
+
+    second = RemotePrior(tiny_config(server=url, memory_cache_size=0))  # no LRU of its own: every call asks the server
+    shared = second(QUERIES[0])  # answered by the server's cache, filled by the first worker
+    assert shared.cached
+    np.testing.assert_array_equal(shared.probs, miss.probs)
+    second(QUERIES[0])
+    assert (second.stats.calls, second.stats.llm_calls, second.stats.cache_hits) == (2, 0, 2)
+    assert (service.prior.stats.calls, service.prior.stats.llm_calls) == (3, 1)
+    first.close()
+    second.close()
+
+
+def test_concurrent_workers_take_turns_on_the_model_and_get_the_in_process_answers(start_server, tiny_config):
+    """Four workers at once, half of them with other settings: each gets exactly its in-process answers."""
+    url, service = start_server(cache_path=None, memory_cache_size=0)
+    settings = [{}, {"length_norm": True, "temperature": 0.5}]
+    expected = []
+    for extra in settings:
+        reference = LlamaPrior(tiny_config(cache_path=None, memory_cache_size=0, **extra))
+        expected.append([reference(query) for query in QUERIES])
+        reference.close()
+    answers: dict[int, list] = {}
+    failures: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        prior = RemotePrior(tiny_config(server=url, memory_cache_size=0, **settings[index % 2]))
+        order = QUERIES[index:] + QUERIES[:index]  # every worker in another order
+        try:
+            answers[index] = [(query, prior(query)) for query in order * 3]
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            failures.append(error)
+        finally:
+            prior.close()
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    for index, pairs in answers.items():
+        for query, result in pairs:
+            assert_same_answer(result, expected[index % 2][QUERIES.index(query)])
+    assert service.prior.stats.llm_calls == 4 * 3 * len(QUERIES)
+
+
+def test_client_errors_are_one_line_prior_errors(start_server, tiny_config):
+    url, _ = start_server()
+    with pytest.raises(PriorError, match="serves model .* but this run asks for 'smollm2-135m'"):
+        RemotePrior(dataclasses.replace(tiny_config(server=url), model="smollm2-135m"))
+    with pytest.raises(PriorError, match="n_ctx=512 but this run asks for n_ctx=1024"):
+        RemotePrior(tiny_config(server=url, n_ctx=1024))
+    with pytest.raises(PriorError, match="not an address like http://"):
+        RemotePrior(tiny_config(server="localhost:8765"))
+    with pytest.raises(PriorError, match="cannot reach the prior server .*prior-server"):
+        RemotePrior(tiny_config(server="http://127.0.0.1:1"))
+    remote = RemotePrior(tiny_config(server=url))
+    with pytest.raises(PriorError, match="no admissible actions"):
+        remote(make_query(actions=()))
+    remote.close()
+
+
+def test_the_server_renders_with_its_templates_and_clients_must_name_the_same(start_server, tiny_config, tmp_path):
+    templates = tmp_path / "prompts"
+    templates.mkdir()
+    (templates / "textworld.toml").write_text('intro = "Find the coin, quickly.\\n"\n')
+    url, _ = start_server(templates_dir=str(templates))
+    with pytest.raises(PriorError, match="renders textworld prompts with other templates than this run's"):
+        RemotePrior(tiny_config(server=url, templates_dir=None))
+    remote = RemotePrior(tiny_config(server=url, templates_dir=str(templates)))
+    local = LlamaPrior(tiny_config(cache_path=None, templates_dir=str(templates)))
+    try:
+        assert remote.prompt_for(QUERIES[0]).startswith("Find the coin, quickly.")
+        assert_same_answer(remote(QUERIES[0]), local(QUERIES[0]))
+    finally:
+        remote.close()
+        local.close()
+
+
+def test_server_rejects_malformed_requests_with_400_and_a_message(start_server):
+    url, _ = start_server()
+    host, port = url.removeprefix("http://").split(":")
+    query = {"family": "x", "task": "", "observation": "", "actions": ["a"]}
+    bad_bodies = {
+        b"not json": "Expecting value",
+        json.dumps({"settings": {}, "query": {"family": "textworld"}}).encode(): "text fields",
+        json.dumps({"settings": {"k": 0}, "query": query}).encode(): "k must be",
+        json.dumps({"settings": {"model": "other"}, "query": query}).encode(): "keys among",
+    }
+    for body, message in bad_bodies.items():
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("POST", "/prior", body=body)
+        response = connection.getresponse()
+        reply = json.loads(response.read())
+        connection.close()
+        assert response.status == 400
+        assert message in reply["error"]
+
+
+def test_build_prior_uses_the_server_when_one_is_set(start_server, tiny_config):
+    url, _ = start_server()
+    prior = build_prior(tiny_config(server=url))
+    assert isinstance(prior, RemotePrior)
+    prior.close()
+    assert isinstance(build_prior(PriorConfig(model="uniform", server=url)), UniformPrior)  # nothing to ask a model
+
+
+def test_prior_server_command_serves_the_cli_shares_its_disk_cache_and_stops_on_sigterm(tiny_gguf, tmp_path):
+    cache = tmp_path / "shared.sqlite"
+    command = [sys.executable, "-m", "sandbox", "prior-server", "--port", "0", "--json"]
+    command += ["--prior-model", str(tiny_gguf), "--prior-cache", str(cache), "--threads", "1"]
+
+    def serve() -> tuple[subprocess.Popen, dict]:
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return process, json.loads(process.stdout.readline())
+
+    def ask(url: str) -> dict:
+        flags = ["--env", "TextFrozenLake-v0", "--prior-model", str(tiny_gguf), "--prior-server", url, "--json"]
+        prior_command = [sys.executable, "-m", "sandbox", "prior", *flags]
+        done = subprocess.run(prior_command, cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    process, announced = serve()
+    try:
+        assert announced["model"] == str(tiny_gguf) and announced["pid"] == process.pid
+        first = ask(announced["url"])
+        assert not first["cached"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0 and "prior server stopped: 1 queries, 1 answered by the model" in stderr
+
+    process, announced = serve()  # a new server on the same cache file answers from it
+    try:
+        again = ask(announced["url"])
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.communicate(timeout=60)
+    assert again["cached"] and again["probs"] == first["probs"]
+
+
+def test_prior_server_command_errors_are_one_line(tmp_path, tiny_gguf):
+    from sandbox.cli import main
+
+    busy = socket_in_use()
+    try:
+        port = str(busy.getsockname()[1])
+        assert main(["prior-server", "--prior-model", str(tiny_gguf), "--prior-cache", "none", "--port", port]) == 2
+    finally:
+        busy.close()
+    assert main(["prior-server", "--prior-model", "uniform"]) == 2
+    assert main(["prior-server", "--prior-model", str(tmp_path / "missing.gguf")]) == 2
+
+
+def socket_in_use():
+    import socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    return busy
