@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents import bayes
 from agents.errors import PriorError
-from agents.prior.cache import PriorCache, cache_key, result_from_json, result_to_json
+from agents.prior.cache import PriorCache, cache_key, cached_answer, result_to_json
 from agents.prior.config import PRIOR_MODES, PriorConfig
 from agents.prior.mapping import map_to_action
 from agents.prior.models import (
@@ -144,13 +144,9 @@ class LlamaPrior:
             if prompt is not None and not prompt.strip():
                 raise PriorError("the edited prompt is empty; write the text the model should read")
             key = self._key(query, prompt)
-            stored = self._cache.get(key)
-            if stored is not None:
-                result = result_from_json(stored, ms=(time.perf_counter() - started) * 1000)
-                self.stats.calls += 1
-                self.stats.cache_hits += 1
-                self.stats.last_ms = result.ms
-                return result
+            hit = cached_answer(self._cache, key, self.stats, started)
+            if hit is not None:
+                return hit
             result = self._score(query, prompt) if self.config.mode == "score" else self._sample(query, prompt)
             ms = (time.perf_counter() - started) * 1000
             result = dataclasses.replace(result, ms=ms)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agents.errors import PriorError
-from agents.prior.cache import PriorCache, cache_key, result_from_dict, result_from_json
+from agents.prior.cache import PriorCache, cache_key, cached_answer, result_from_dict
 from agents.prior.config import PriorConfig
 from agents.prior.priors import check_actions, validate_config
 from agents.prior.prompts import PromptTemplate, template_for
@@ -68,13 +68,9 @@ class RemotePrior:
             check_actions(query.actions)
             body = {"settings": answer_settings(self.config), "query": query_to_dict(query)}
             key = self._key(body)
-            stored = self._cache.get(key)
-            if stored is not None:
-                result = result_from_json(stored, ms=(time.perf_counter() - started) * 1000)
-                self.stats.calls += 1
-                self.stats.cache_hits += 1
-                self.stats.last_ms = result.ms
-                return result
+            hit = cached_answer(self._cache, key, self.stats, started)
+            if hit is not None:
+                return hit
             reply = self._request("POST", "/prior", body)
             ms = (time.perf_counter() - started) * 1000
             result = dataclasses.replace(
