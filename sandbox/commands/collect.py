@@ -15,6 +15,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_env_arguments(parser)
     parser.add_argument("--policy", default="random", help="random, llm, or a run folder whose agent acts")
     parser.add_argument("--episodes", type=int, default=50)
+    parser.add_argument(
+        "--min-transitions", type=int, default=0, help="keep collecting whole episodes until at least this many transitions"
+    )
+    parser.add_argument(
+        "--epsilon",
+        type=float,
+        default=0.0,
+        help="llm or RUN policy: replace its greedy action by a random one with this probability (mixed-quality data)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--k", type=int, default=5, help="prior proposals stored per state")
     parser.add_argument("--out", type=Path, required=True, help="dataset file, e.g. saves/datasets/lake.parquet")
@@ -40,13 +49,14 @@ def run(args: argparse.Namespace) -> int:
         prior_model=prior_config.model,
         prior_mode=prior_config.mode,
         k=args.k,
+        epsilon=args.epsilon,
     )
 
     def report(episode: int, episode_return: float) -> None:
         if not args.json:
-            print(f"episode {episode}/{args.episodes}: return {episode_return:.3f}", flush=True)
+            print(f"episode {episode}: return {episode_return:.3f}", flush=True)
 
-    info = collect(info, args.episodes, out, prior_config, on_episode=report)
+    info = collect(info, args.episodes, out, prior_config, on_episode=report, min_transitions=args.min_transitions)
     if args.json:
         print_json({"path": str(out), **asdict(info)})
     else:

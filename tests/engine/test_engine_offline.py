@@ -102,3 +102,42 @@ def test_the_uniform_prior_makes_no_llm_calls():
     prior = build_prior(UNIFORM)
     prior(PriorQuery("test", "t", "o", ("a", "b")))
     assert (prior.stats.calls, prior.stats.llm_calls) == (1, 0)
+
+
+def test_an_epsilon_mixture_replaces_greedy_actions_by_random_ones():
+    from agents.baselines import LLMAgent
+    from agents.decision import TextState
+    from agents.prior import build_prior
+    from sandbox.datasets import EpsilonMixture
+
+    state = TextState("frozenlake", "task", "observation", ("go east", "go south", "go west"))
+
+    def off_greedy_share(epsilon: float) -> float:
+        # Greedy on a uniform prior, the LLM agent always takes the first action: any other is ε's.
+        policy = EpsilonMixture(LLMAgent(build_prior(UNIFORM)), epsilon, seed=0)
+        return sum(policy.act(state).action != "go east" for _ in range(600)) / 600
+
+    assert off_greedy_share(0.0) == 0.0
+    assert off_greedy_share(0.6) == pytest.approx(0.6 * 2 / 3, abs=0.06)
+
+
+def test_collect_keeps_whole_episodes_until_min_transitions_and_records_epsilon(tmp_path):
+    info = lake_info("llm")
+    info.epsilon = 0.5
+    collect(info, 1, tmp_path / "mixed.parquet", UNIFORM, min_transitions=60)
+    loaded, transitions = load_dataset(tmp_path / "mixed.parquet", use_prior=False)
+    assert loaded.epsilon == 0.5 and loaded.transitions == len(transitions) >= 60
+    table = pq.read_table(tmp_path / "mixed.parquet").to_pydict()
+    ends = [i for i, (term, trunc) in enumerate(zip(table["terminated"], table["truncated"])) if term or trunc]
+    assert ends[-1] == len(transitions) - 1 and loaded.episodes == len(ends)  # stops at an episode's end
+
+
+def test_epsilon_needs_a_policy_to_mix_into(tmp_path):
+    info = lake_info("random")
+    info.epsilon = 0.5
+    with pytest.raises(SandboxError, match="already uniform"):
+        collect(info, 1, tmp_path / "x.parquet", UNIFORM)
+    info = lake_info("llm")
+    info.epsilon = 1.5
+    with pytest.raises(SandboxError, match="between 0 and 1"):
+        collect(info, 1, tmp_path / "x.parquet", UNIFORM)

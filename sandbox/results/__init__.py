@@ -1,0 +1,15 @@
+"""The experiments behind the README's results, as importable modules.
+
+`python -m sandbox bench NAME` and the scripts in `benchmarks/` both run them. Each module
+offers `HELP`, `add_arguments(parser)` and `run(args) -> dict` (the report: settings,
+summary rows, per-run rows and the files written into `docs/results/`).
+"""
+
+from __future__ import annotations
+
+EXPERIMENTS = {
+    "sample-efficiency": "sandbox.results.sample_efficiency",
+    "offline": "sandbox.results.offline",
+    "prior": "sandbox.results.prior",
+    "generalisation": "sandbox.results.generalisation",
+}

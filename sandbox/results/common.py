@@ -1,0 +1,159 @@
+"""What every experiment shares: seeds → mean and 95% interval, steps to a threshold, where
+runs live, and atomic CSV / markdown / PNG outputs (so a killed benchmark never leaves half
+a results file in docs/results/). Heavy imports wait until used: `--help` stays instant."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sandbox.errors import SandboxError
+
+RESULTS_DIR = Path("docs/results")
+# Student-t 0.975 quantiles for 1..30 degrees of freedom; beyond, the normal's 1.96.
+T_975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Report:
+    """What an experiment returns: `data` is printed with --json, `text` otherwise."""
+
+    data: dict[str, Any]
+    text: str
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean over seeds with its 95% interval (NaN bounds for a single seed: no spread to measure)."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    def columns(self, name: str) -> dict[str, float]:
+        """Flat columns for CSV/JSON rows; `from_columns` reads them back."""
+        return {name: self.mean, f"{name}_low": self.low, f"{name}_high": self.high}
+
+    @classmethod
+    def from_columns(cls, row: dict[str, Any], name: str, n: int) -> "Interval":
+        return cls(row[name], row[f"{name}_low"], row[f"{name}_high"], n)
+
+    def percent(self) -> str:
+        if self.n < 2:
+            return f"{self.mean:.0%} (1 seed)"
+        return f"{self.mean:.0%} [{self.low:.0%}, {self.high:.0%}]"
+
+
+def mean_interval(values: Sequence[float], lower: float = -math.inf, upper: float = math.inf) -> Interval:
+    """Student-t 95% interval of the mean over seeds, clipped to [lower, upper] (success lives in [0, 1])."""
+    import numpy as np
+
+    data = np.asarray(values, dtype=np.float64)
+    if data.size == 0:
+        raise ValueError("no values to average")
+    mean = float(data.mean())
+    if data.size < 2:
+        return Interval(mean, math.nan, math.nan, 1)
+    t = T_975[data.size - 2] if data.size - 1 <= len(T_975) else 1.96
+    half = t * float(data.std(ddof=1)) / math.sqrt(data.size)
+    return Interval(mean, max(lower, mean - half), min(upper, mean + half), int(data.size))
+
+
+def first_step_at(rows: Iterable[dict[str, float]], threshold: float, key: str = "eval_success") -> int | None:
+    """The step of the first evaluation at or above `threshold` (None if it never got there)."""
+    return next((int(row["step"]) for row in rows if row[key] >= threshold), None)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, quick_help: str) -> None:
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument(
+        "--out-dir", type=Path, default=RESULTS_DIR, help="where the CSV, markdown table and plot go (docs/results)"
+    )
+    parser.add_argument("--keep-runs", type=Path, metavar="DIR", help="keep run folders here (default: a temporary folder)")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+
+@contextmanager
+def runs_folder(keep: Path | None) -> Iterator[Path]:
+    """Run folders and datasets: kept under `keep`, else in a temporary folder removed afterwards."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as scratch:
+        yield Path(scratch)
+
+
+def progress(args: argparse.Namespace, message: str) -> None:
+    """One line per finished run on stderr (stdout stays one JSON object with --json)."""
+    if not args.json:
+        print(message, file=sys.stderr, flush=True)
+
+
+def seeds_text(n: int) -> str:
+    return f"{n} seed{'' if n == 1 else 's'}"
+
+
+def output_stem(name: str, quick: bool) -> str:
+    """Quick runs get their own files, so a smoke run never overwrites the full results."""
+    return f"{name}_quick" if quick else name
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on a file-only backend; checked before any run starts."""
+    try:
+        import matplotlib
+    except ImportError as error:
+        raise SandboxError("the plots need matplotlib: pip install '.[bench]' (or matplotlib>=3.8)") from error
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    from sandbox.storage import atomic_write_text
+
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+    return path
+
+
+def save_figure(figure: Any, path: Path) -> Path:
+    from sandbox.storage import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(path: Path, title: str, intro: str, table: str) -> Path:
+    from sandbox.storage import atomic_write_text
+
+    atomic_write_text(path, f"# {title}\n\n{intro.strip()}\n\n{table}")
+    return path

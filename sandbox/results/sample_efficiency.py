@@ -1,0 +1,284 @@
+"""Sample efficiency: env steps to reach 90% of the best final success, per env and agent.
+
+Every agent trains through the same Trainer as `python -m sandbox train` (greedy evaluation
+every `--eval-every` env steps). Per env, the threshold is 90% of the best agent's mean
+final success, so an env no agent solves fully still separates fast learners from slow
+ones. Reported per env and agent, over seeds: mean env steps to the threshold (a run that
+never gets there counts as the whole budget, and the number that did is shown), final
+success with its 95% interval, LLM calls and wall time per run, and each prior agent's
+steps over its baseline's (DQN-Prior/DQN, PPO-Prior/PPO). The LLM-only and random agents
+learn nothing: they are evaluated once, and reach the threshold at step 0 or never.
+
+The full run (5 env families × 6 agents × 5 seeds) takes hours on 2 CPU cores, mostly in
+first-time prior queries for the TextWorld envs; `--quick` (2 envs, 3 seeds, 800 steps)
+takes about 6 minutes on 2 cores with a warm prior cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from sandbox.commands._common import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
+from sandbox.results.common import (
+    Interval,
+    Report,
+    add_output_arguments,
+    first_step_at,
+    markdown_table,
+    mean_interval,
+    output_stem,
+    progress,
+    pyplot,
+    runs_folder,
+    save_figure,
+    seeds_text,
+    write_csv,
+    write_markdown,
+)
+
+HELP = "sample efficiency: env steps to 90% of the best final success, per env family and agent"
+NAME = "sample_efficiency"
+ENVS = {
+    "frozenlake-4x4": ("TextFrozenLake-v0", {"map_name": "4x4"}),
+    "coin-collector-5": ("tw-coin-collector-v0", {"level": 5}),
+    "cooking": ("tw-cooking-v0", {}),
+    "overcooked-tomato": ("overcooked-tomato-salad-v0", {}),
+    "household-pick-place": ("household-pick-place-v0", {}),
+}
+AGENTS = ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")
+NON_LEARNERS = ("llm", "random")
+BASELINES = {"dqn-prior": "dqn", "ppo-prior": "ppo"}  # prior agent → the same learner without the prior
+THRESHOLD = 0.9  # of the best final success in the env
+QUICK = {"envs": ["coin-collector-5", "overcooked-tomato"], "seeds": 3, "steps": 800, "eval_every": 100, "eval_episodes": 5}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
+    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=AGENTS)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=2000, help="env step budget per run")
+    parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--eval-episodes", type=int, default=5)
+    parser.add_argument("--alpha", type=float, default=10.0, help="DQN-Prior's posterior sharpness")
+    parser.add_argument("--kl-alpha", type=float, help="PPO-Prior's KL weight α·KL(π‖p_LLM) (default: [ppo] alpha)")
+    parser.add_argument("--k", type=int, default=5, help="DQN-Prior's proposals per state while training")
+    parser.add_argument("--features", default="minilm", choices=FEATURE_CHOICES)
+    add_prior_arguments(parser)
+    add_output_arguments(
+        parser,
+        f"envs {' '.join(QUICK['envs'])}, {QUICK['seeds']} seeds, {QUICK['steps']} steps, "
+        f"eval every {QUICK['eval_every']} on {QUICK['eval_episodes']} episodes",
+    )
+
+
+def run(args: argparse.Namespace) -> Report:
+    from sandbox.errors import SandboxError
+
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    if args.seeds < 1 or args.steps < 1 or args.eval_every < 1:
+        raise SandboxError("--seeds, --steps and --eval-every must all be at least 1")
+    if args.kl_alpha is None:
+        from agents.ppo import PPOConfig
+
+        args.kl_alpha = PPOConfig().alpha
+    plt = pyplot()
+    prior_config = prior_config_from_args(args)
+    started = time.monotonic()
+    runs, curves = [], []
+    with runs_folder(args.keep_runs) as root:
+        for env_key in args.envs:
+            for agent in args.agents:
+                for seed in range(args.seeds):
+                    result, rows = run_one(args, prior_config, root, env_key, agent, seed)
+                    runs.append(result)
+                    curves += [{"env": env_key, "agent": agent, "seed": seed, "step": int(row["step"]),
+                                "eval_success": row["eval_success"]} for row in rows]  # fmt: skip
+                    progress(args, f"{env_key:<21}{agent:<10} seed {seed}  final {result['final_success']:.0%}  "
+                                   f"llm calls {result['llm_calls']}  {result['wall_s']:.0f} s")  # fmt: skip
+    summary = summarise(runs, curves, args)
+    table = summary_table(summary)
+    stem = output_stem(NAME, args.quick)
+    files = [
+        write_csv(args.out_dir / f"{stem}.csv", runs),
+        write_csv(args.out_dir / f"{stem}_curves.csv", curves),
+        save_figure(plot(plt, curves, runs, args), args.out_dir / f"{stem}.png"),
+        write_markdown(args.out_dir / f"{stem}.md", "Sample efficiency", describe(args, prior_config), table),
+    ]
+    settings = {
+        "envs": {key: {"id": ENVS[key][0], "kwargs": ENVS[key][1]} for key in args.envs},
+        "agents": args.agents, "seeds": args.seeds, "steps": args.steps, "eval_every": args.eval_every,
+        "eval_episodes": args.eval_episodes, "alpha": args.alpha, "kl_alpha": args.kl_alpha, "k": args.k,
+        "features": args.features, "prior_model": prior_config.model, "prior_mode": prior_config.mode,
+        "threshold": f"{THRESHOLD} x best final success per env", "quick": args.quick,
+    }  # fmt: skip
+    data = {
+        "experiment": "sample-efficiency",
+        "settings": settings,
+        "summary": summary,
+        "runs": runs,
+        "wall_s": round(time.monotonic() - started, 1),
+        "files": [str(path) for path in files],
+    }
+    return Report(data, f"{table}\nwrote {', '.join(str(path) for path in files)}")
+
+
+def run_one(
+    args: argparse.Namespace, prior_config: Any, root: Path, env_key: str, agent: str, seed: int
+) -> tuple[dict[str, Any], list[dict[str, float]]]:
+    """Train (or, for an agent that learns nothing, evaluate once at step 0) and return the run's row and curve."""
+    from sandbox.config import RunConfig
+
+    env_id, env_kwargs = ENVS[env_key]
+    config = RunConfig()
+    config.run.env, config.run.env_kwargs = env_id, dict(env_kwargs)
+    config.run.agent, config.run.seed = agent, seed
+    config.run.steps, config.run.eval_every = args.steps, args.eval_every
+    config.run.eval_episodes = args.eval_episodes
+    config.run.checkpoint_every = args.steps
+    config.dqn.seed = config.ppo.seed = seed
+    config.dqn.features = config.ppo.features = args.features
+    config.dqn.alpha, config.dqn.k = args.alpha, args.k
+    config.dqn.epsilon_decay_steps = max(1, args.steps // 2)
+    config.ppo.alpha = args.kl_alpha
+    config.prior = prior_config
+    started = time.monotonic()
+    if agent in NON_LEARNERS:
+        agent_object, rows = evaluate_once(config)
+    else:
+        agent_object, rows = train(config, root / f"{env_key}-{agent}-s{seed}")
+    prior = getattr(agent_object, "prior", None)
+    result = {
+        "env": env_key,
+        "agent": agent,
+        "seed": seed,
+        "final_success": rows[-1]["eval_success"],
+        "best_success": max(row["eval_success"] for row in rows),
+        "llm_calls": int(rows[-1]["llm_calls"]),
+        "cache_hit_rate": round(prior.stats.cache_hit_rate, 4) if prior is not None else None,
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+    return result, rows
+
+
+def train(config: Any, run_dir: Path) -> tuple[Any, list[dict[str, float]]]:
+    from sandbox.training import Trainer
+
+    trainer = Trainer(config, run_dir)
+    trainer.reset()
+    rows = trainer.run()
+    trainer.close()
+    return trainer.agent, rows
+
+
+def evaluate_once(config: Any) -> tuple[Any, list[dict[str, float]]]:
+    """The LLM-only and random agents: one greedy evaluation, on evaluation episodes of their own per seed
+    (the trainer's evaluation seeds are the same for every seed, which would make their seeds copies)."""
+    from agents.registry import build_agent
+    from sandbox.training import EVAL_SEED, evaluate, make_env_for
+
+    agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
+    env, family = make_env_for(config)
+    seed = EVAL_SEED + config.run.seed * config.run.eval_episodes
+    result = evaluate(agent, env, family, episodes=config.run.eval_episodes, history=config.prior.history, seed=seed)
+    prior = getattr(agent, "prior", None)
+    llm_calls = prior.stats.llm_calls if prior is not None else 0
+    return agent, [{"step": 0, "eval_success": result.success_rate, "llm_calls": llm_calls}]
+
+
+def summarise(runs: list[dict[str, Any]], curves: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    summary = []
+    for env_key in dict.fromkeys(run["env"] for run in runs):
+        in_env = [run for run in runs if run["env"] == env_key]
+        agents = list(dict.fromkeys(run["agent"] for run in in_env))
+        finals = {
+            agent: mean_interval([r["final_success"] for r in in_env if r["agent"] == agent], 0.0, 1.0) for agent in agents
+        }
+        best = max(interval.mean for interval in finals.values())
+        threshold = THRESHOLD * best
+        per_agent = {}
+        for agent in agents:
+            steps = []
+            for run in (r for r in in_env if r["agent"] == agent):
+                rows = [row for row in curves if (row["env"], row["agent"], row["seed"]) == (env_key, agent, run["seed"])]
+                reached = first_step_at(rows, threshold) if best > 0 else None
+                run["steps_to_threshold"] = reached
+                steps.append(run["steps_to_threshold"])
+            censored = [args.steps if step is None else step for step in steps]
+            per_agent[agent] = {
+                "env": env_key,
+                "agent": agent,
+                "seeds": len(steps),
+                "threshold": threshold,
+                "reached": sum(step is not None for step in steps),
+                # Agents that learn nothing have no step axis: `reached` says it all.
+                "mean_steps_to_threshold": float(sum(censored) / len(censored))
+                if best > 0 and agent not in NON_LEARNERS
+                else None,
+                **finals[agent].columns("final_success"),
+                "llm_calls_per_run": sum(r["llm_calls"] for r in in_env if r["agent"] == agent) / len(steps),
+                "wall_s_per_run": sum(r["wall_s"] for r in in_env if r["agent"] == agent) / len(steps),
+            }
+        for agent, baseline in BASELINES.items():
+            if agent in per_agent and baseline in per_agent and per_agent[baseline]["mean_steps_to_threshold"]:
+                per_agent[agent]["ratio_vs_baseline"] = (
+                    per_agent[agent]["mean_steps_to_threshold"] / per_agent[baseline]["mean_steps_to_threshold"]
+                )
+        summary.extend(per_agent.values())
+    return summary
+
+
+def summary_table(summary: list[dict[str, Any]]) -> str:
+    rows = []
+    for row in summary:
+        steps = row["mean_steps_to_threshold"]
+        rows.append([
+            row["env"],
+            row["agent"],
+            f"{row['threshold']:.0%}",
+            f"{row['reached']}/{row['seeds']}",
+            "—" if steps is None else f"{steps:.0f}",
+            Interval.from_columns(row, "final_success", row["seeds"]).percent(),
+            f"{row['ratio_vs_baseline']:.2f}" if "ratio_vs_baseline" in row else "",
+            f"{row['llm_calls_per_run']:.0f}",
+            f"{row['wall_s_per_run']:.0f}",
+        ])  # fmt: skip
+    headers = ["env", "agent", "threshold", "reached", "mean env steps", "final success [95% CI]", "prior / baseline",
+               "LLM calls / run", "wall s / run"]  # fmt: skip
+    return markdown_table(headers, rows)
+
+
+def describe(args: argparse.Namespace, prior_config: Any) -> str:
+    return (
+        f"{seeds_text(args.seeds)}, {args.steps} env steps per run, greedy evaluation every {args.eval_every} steps on "
+        f"{args.eval_episodes} episodes; {args.features} features; prior {prior_config.model} ({prior_config.mode} "
+        f"mode), DQN-Prior α = {args.alpha}, k = {args.k}; PPO-Prior KL weight {args.kl_alpha}. Threshold: "
+        f"{THRESHOLD:.0%} of the best agent's mean final success in each env; a run that never reaches it counts as "
+        f"the whole budget in the mean. LLM calls count queries the model answered (cache misses)."
+    )
+
+
+def plot(plt: Any, curves: list[dict[str, Any]], runs: list[dict[str, Any]], args: argparse.Namespace) -> Any:
+    envs = list(dict.fromkeys(run["env"] for run in runs))
+    figure, axes = plt.subplots(1, len(envs), figsize=(4.5 * len(envs), 3.6), squeeze=False)
+    for axis, env_key in zip(axes[0], envs):
+        for agent in dict.fromkeys(run["agent"] for run in runs if run["env"] == env_key):
+            points = [row for row in curves if row["env"] == env_key and row["agent"] == agent]
+            if agent in NON_LEARNERS:
+                mean = sum(row["eval_success"] for row in points) / len(points)
+                axis.axhline(mean, linestyle="--", linewidth=1, label=agent, color="grey" if agent == "random" else "black")
+                continue
+            steps = sorted({row["step"] for row in points})
+            at = {step: [row["eval_success"] for row in points if row["step"] == step] for step in steps}
+            means = [sum(at[step]) / len(at[step]) for step in steps]
+            axis.plot(steps, means, label=agent)
+        axis.set_title(env_key)
+        axis.set_xlabel("env steps")
+        axis.set_ylim(-0.05, 1.05)
+    axes[0][0].set_ylabel(f"greedy success (mean of {seeds_text(args.seeds)})")
+    axes[0][-1].legend(loc="lower right", fontsize="small")
+    return figure

@@ -1,0 +1,158 @@
+"""`python -m sandbox bench`: the results experiments end to end on tiny budgets (uniform prior, hash
+features), and the statistics they report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+
+from sandbox.cli import main
+from sandbox.results import EXPERIMENTS
+from sandbox.results.common import first_step_at, mean_interval
+
+SMALL_LAKE = 'desc=["SFF","HFF","FFG"]'
+NO_LLM = ["--prior-model", "uniform", "--prior-cache", "none", "--features", "hash"]
+
+
+def bench(capsys, *argv: str) -> dict:
+    assert main(["bench", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def read_csv(path: str) -> list[dict[str, str]]:
+    with open(path) as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_mean_interval_is_the_student_t_interval_clipped_to_its_range():
+    interval = mean_interval([0.5, 0.7, 0.9])
+    half = 4.303 * 0.2 / math.sqrt(3)  # t(0.975, 2 df) · s / √n
+    assert interval.mean == pytest.approx(0.7)
+    assert (interval.low, interval.high) == (pytest.approx(0.7 - half), pytest.approx(0.7 + half))
+    clipped = mean_interval([0.5, 0.7, 0.9], 0.0, 1.0)
+    assert (clipped.low, clipped.high) == (pytest.approx(0.7 - half), 1.0)
+    single = mean_interval([0.4])
+    assert single.n == 1 and math.isnan(single.low) and single.percent() == "40% (1 seed)"
+
+
+def test_first_step_at_finds_the_first_evaluation_at_the_threshold():
+    rows = [{"step": 100, "eval_success": 0.2}, {"step": 200, "eval_success": 0.9}, {"step": 300, "eval_success": 1.0}]
+    assert first_step_at(rows, 0.9) == 200
+    assert first_step_at(rows, 0.95) == 300
+    assert first_step_at(rows, 1.01) is None
+
+
+def test_bench_offline_writes_csv_plot_and_table(capsys, tmp_path):
+    report = bench(
+        capsys, "offline", "--env", "TextFrozenLake-v0", "--env-arg", SMALL_LAKE, "--behaviour-steps", "100",
+        "--sizes", "40", "20", "--seeds", "2", "--steps", "20", "--eval-episodes", "1", "--out-dir", str(tmp_path), *NO_LLM,
+    )  # fmt: skip
+    assert report["settings"]["sizes"] == [20, 40]
+    assert len(report["runs"]) == 2 * 2 * 2  # seeds × sizes × agents
+    assert [(row["agent"], row["size"]) for row in report["summary"]] == [
+        ("cql", 20), ("cql", 40), ("cql-prior", 20), ("cql-prior", 40)
+    ]  # fmt: skip
+    for row in report["summary"]:
+        runs = [r["final_success"] for r in report["runs"] if (r["agent"], r["size"]) == (row["agent"], row["size"])]
+        assert row["success"] == pytest.approx(sum(runs) / len(runs)) and row["seeds"] == 2
+    assert set(report["sizes_needed"]) == {"cql", "cql-prior"} and set(report["ratios"]) == {"first", "stable"}
+    assert all(d["transitions"] >= 40 for d in report["datasets"])
+    csv_file, png_file, md_file = report["files"]
+    assert len(read_csv(csv_file)) == len(report["runs"])
+    assert open(png_file, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert "| transitions | CQL final success | CQL-Prior final success |" in open(md_file).read()
+
+
+def test_sizes_needed_reads_first_and_stable_sizes():
+    from sandbox.results.offline import sizes_needed
+
+    def summary(*successes: float) -> list[dict]:
+        return [{"agent": "cql", "size": 25 * 2**i, "success": s} for i, s in enumerate(successes)]
+
+    # 50 reaches 80% by luck, 100 fails again: first 50, stable from 200.
+    assert sizes_needed(summary(0.0, 0.9, 0.5, 0.8, 1.0), "cql", 0.8) == {"first": 50, "stable": 200}
+    assert sizes_needed(summary(0.8, 0.9, 1.0), "cql", 0.8) == {"first": 25, "stable": 25}
+    assert sizes_needed(summary(1.0, 1.0, 0.7), "cql", 0.8) == {"first": 25, "stable": None}
+    assert sizes_needed(summary(1.0), "cql-prior", 0.8) == {"first": None, "stable": None}  # no rows for that agent
+    assert sizes_needed(summary((0.4 + 1.0 + 1.0) / 3), "cql", 0.8)["first"] == 25  # 0.7999… is 80% of 3 seeds
+
+
+def test_bench_sample_efficiency_reports_steps_to_the_relative_threshold(capsys, tmp_path):
+    report = bench(
+        capsys, "sample-efficiency", "--envs", "frozenlake-4x4", "--agents", "dqn", "dqn-prior", "random",
+        "--seeds", "2", "--steps", "40", "--eval-every", "20", "--eval-episodes", "1", "--out-dir", str(tmp_path), *NO_LLM,
+    )  # fmt: skip
+    summary = {row["agent"]: row for row in report["summary"]}
+    assert set(summary) == {"dqn", "dqn-prior", "random"}
+    best = max(row["final_success"] for row in summary.values())
+    assert all(row["threshold"] == pytest.approx(0.9 * best) for row in summary.values())
+    assert all(run["llm_calls"] == 0 for run in report["runs"])  # the uniform prior never runs a model
+    curves = read_csv(report["files"][1])
+    assert {int(row["step"]) for row in curves if row["agent"] == "dqn"} == {20, 40}
+    assert {int(row["step"]) for row in curves if row["agent"] == "random"} == {0}  # evaluated once, untrained
+    assert "| env | agent | threshold |" in open(report["files"][3]).read()
+
+
+def test_sample_efficiency_summary_censors_runs_that_never_reach_the_threshold():
+    from argparse import Namespace
+
+    from sandbox.results.sample_efficiency import summarise
+
+    def run(agent: str, seed: int, final: float) -> dict:
+        return {"env": "lake", "agent": agent, "seed": seed, "final_success": final, "llm_calls": 4, "wall_s": 2.0}
+
+    def curve(agent: str, seed: int, successes: list[float]) -> list[dict]:
+        return [
+            {"env": "lake", "agent": agent, "seed": seed, "step": 100 * (i + 1), "eval_success": success}
+            for i, success in enumerate(successes)
+        ]
+
+    runs = [run("dqn", 0, 1.0), run("dqn", 1, 0.0), run("dqn-prior", 0, 1.0), run("dqn-prior", 1, 1.0), run("llm", 0, 1.0)]
+    curves = curve("dqn", 0, [0.0, 0.5, 1.0]) + curve("dqn", 1, [0.0, 0.0, 0.0])
+    curves += curve("dqn-prior", 0, [1.0, 1.0, 1.0]) + curve("dqn-prior", 1, [0.0, 0.9, 1.0])
+    curves += [{"env": "lake", "agent": "llm", "seed": 0, "step": 0, "eval_success": 1.0}]  # evaluated once, untrained
+    summary = {row["agent"]: row for row in summarise(runs, curves, Namespace(steps=300))}
+    assert summary["dqn"]["threshold"] == pytest.approx(0.9)  # 90% of the best mean final success (1.0)
+    assert [r["steps_to_threshold"] for r in runs] == [300, None, 100, 200, 0]
+    assert summary["dqn"]["mean_steps_to_threshold"] == 300  # the run that never got there counts as the budget
+    assert (summary["dqn"]["reached"], summary["dqn-prior"]["reached"]) == (1, 2)
+    assert summary["dqn-prior"]["ratio_vs_baseline"] == pytest.approx(150 / 300)
+    assert summary["dqn"]["final_success"] == 0.5 and summary["dqn"]["llm_calls_per_run"] == 4
+    assert summary["llm"]["reached"] == 1 and summary["llm"]["mean_steps_to_threshold"] is None  # no step axis
+
+
+def test_bench_generalisation_skips_a_missing_test_prior_with_its_reason(capsys, tmp_path, household_games, games_dir):
+    report = bench(
+        capsys, "generalisation", "--n-games", "1", "--games-dir", str(games_dir), "--seeds", "1", "--steps", "20",
+        "--eval-episodes", "1", "--test-prior-model", str(tmp_path / "missing.gguf"), "--out-dir", str(tmp_path), *NO_LLM,
+    )  # fmt: skip
+    assert "not found" in report["skipped"]
+    assert {(row["agent"], row["prior"]) for row in report["summary"]} == {
+        ("dqn-prior", "uniform"), ("dqn", "none"), ("llm", "uniform")
+    }  # fmt: skip
+    assert {row["split"] for row in report["runs"]} == {"train", "unseen"}
+    assert "Skipped the test prior" in open(report["files"][2]).read()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["offline", "--sizes", "0"], "at least 1"),
+        (["generalisation", "--env", "TextFrozenLake-v0"], "household"),
+    ],
+)
+def test_bench_bad_input_is_one_line(capsys, tmp_path, argv, message):
+    assert main(["bench", *argv, "--out-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error:") and message in error and "\n" not in error
+
+
+@pytest.mark.parametrize("argv", [["bench", "--help"], *(["bench", name, "--help"] for name in EXPERIMENTS)])
+def test_every_experiment_has_help(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    assert "usage: python -m sandbox bench" in capsys.readouterr().out
