@@ -47,7 +47,7 @@ ENVS = {
     "cooking": ("tw-cooking-v0", {}),
     "overcooked-tomato": ("overcooked-tomato-salad-v0", {}),
     "household-pick-place": ("household-pick-place-v0", {}),
-    "twx-coin-collector": ("twx-coin-collector-v0", {}),  # TextWorldExpress: ~1 ms a step
+    "twx-coin-collector-4": ("twx-coin-collector-v0", {"num_locations": 4, "include_doors": False}),  # ~1 ms a step
 }
 AGENTS = ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")
 NON_LEARNERS = ("llm", "random")
