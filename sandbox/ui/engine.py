@@ -145,27 +145,29 @@ class SessionController:
         """(Re)build env and agent, e.g. after the env or agent picker; closes the old prior."""
         with self.lock:
             config = config or self.config
-            env, family = self.builders.env(config)
-            agent = self.builders.agent(config)
-            learn = self.session.learn if self.session is not None else True
-            self.close()
-            self.config = config
-            self.session = Session(
-                env, agent, family=family, seed=config.run.seed, history_length=config.prior.history, learn=learn
-            )
-            self.history = LearningHistory()
-            with self._changes_lock:
-                self._changes.clear()
-            return self.session
+            return self._install(self._new_session(config), config)
+
+    def _new_session(self, config: RunConfig) -> Session:
+        """A session for `config`, not yet in use: the current one runs on until `_install`."""
+        env, family = self.builders.env(config)
+        agent = self.builders.agent(config)
+        learn = self.session.learn if self.session is not None else True
+        return Session(env, agent, family=family, seed=config.run.seed, history_length=config.prior.history, learn=learn)
+
+    def _install(self, session: Session, config: RunConfig) -> Session:
+        self.close()
+        self.config = config
+        self.session = session
+        self.history = LearningHistory()
+        with self._changes_lock:
+            self._changes.clear()
+        return session
 
     def close(self) -> None:
         with self.lock:
             if self.session is None:
                 return
-            prior = self.session.agent.prior
-            if prior is not None:
-                prior.close()
-            self.session.env.close()
+            _close_session(self.session)
             if self._eval_env is not None:
                 self._eval_env[0].close()
                 self._eval_env = None
@@ -412,13 +414,19 @@ class SessionController:
         except (KeyError, tomllib.TOMLDecodeError) as error:
             raise SandboxError(f"{folder} is not a session saved by the UI ({error})") from error
         with self.lock:
-            session = self.build(config)
-            with restoring_checkpoint(folder, session.agent.name, state):
-                session.agent.load_state_dict(tensors, state["agent"])
-                session.episode = int(state["session"]["episode"])
-                session.total_steps = int(state["session"]["total_steps"])
-                session.learn = bool(state["session"]["learn"])
-                self.history = LearningHistory(**state["history"])
+            session = self._new_session(config)  # a save that does not fit leaves the running session as it is
+            try:
+                with restoring_checkpoint(folder, session.agent.name, state):
+                    session.agent.load_state_dict(tensors, state["agent"])
+                    session.episode = int(state["session"]["episode"])
+                    session.total_steps = int(state["session"]["total_steps"])
+                    session.learn = bool(state["session"]["learn"])
+                    history = LearningHistory(**state["history"])
+            except BaseException:
+                _close_session(session)
+                raise
+            self._install(session, config)
+            self.history = history
             prior = session.agent.prior
             if prior is not None and state.get("prior_stats"):
                 for key, value in state["prior_stats"].items():
@@ -436,3 +444,10 @@ def list_sessions(saves_dir: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted((item for item in folder.iterdir() if item.is_dir() and not item.name.startswith(".")), reverse=True)
+
+
+def _close_session(session: Session) -> None:
+    """Release what a session holds: its prior's model and its env (a JVM or a game process)."""
+    if session.agent.prior is not None:
+        session.agent.prior.close()
+    session.env.close()
