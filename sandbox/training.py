@@ -14,6 +14,7 @@ a resumed run continues the same trajectory as an uninterrupted one.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import time
@@ -126,7 +127,7 @@ class Trainer:
     episodes/, tb/, checkpoints/."""
 
     def __init__(self, config: RunConfig, run_dir: Path) -> None:
-        self.config = config
+        self.config = copy.deepcopy(config)  # the run pins settings into its copy; the caller's stays as given
         self.run_dir = run_dir
         self.session: Session | None = None
         self.agent: Agent | None = None

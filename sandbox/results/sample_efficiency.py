@@ -9,15 +9,21 @@ success with its 95% interval, LLM calls and wall time per run, and each prior a
 steps over its baseline's (DQN-Prior/DQN, PPO-Prior/PPO). The LLM-only and random agents
 learn nothing: they are evaluated once, and reach the threshold at step 0 or never.
 
-The full run (5 env families × 6 agents × 5 seeds) takes hours on 2 CPU cores, mostly in
-first-time prior queries for the TextWorld envs; `--quick` (2 envs, 3 seeds, 800 steps)
-takes about 6 minutes on 2 cores with a warm prior cache.
+Each env brings its own budget and settings (Frozen Lake: the tuned `frozenlake-dqn` and
+`frozenlake-dqn-prior` presets and their 4,000 steps); `--steps`, `--eval-every` and
+`--features` override them for every env. Every finished run leaves `result.json` in its
+run folder, so with `--keep-runs DIR` a killed run resumes where it stopped.
+
+The full run (6 envs × 6 agents × 5 seeds) takes hours on 2 CPU cores; `--quick` (2 envs,
+3 seeds, 800 steps) takes about 6 minutes on 2 cores with a warm prior cache.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +47,31 @@ from sandbox.results.common import (
 
 HELP = "sample efficiency: env steps to 90% of the best final success, per env family and agent"
 NAME = "sample_efficiency"
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """One env of the report, with the budget and settings it is measured at."""
+
+    id: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    steps: int = 2000
+    eval_every: int = 100
+    features: str = "minilm"
+    presets: dict[str, str] = field(default_factory=dict)  # agent → preset tuned for this env (sandbox/presets/)
+
+
 ENVS = {
-    "frozenlake-4x4": ("TextFrozenLake-v0", {"map_name": "4x4"}),
-    "coin-collector-5": ("tw-coin-collector-v0", {"level": 5}),
-    "cooking": ("tw-cooking-v0", {}),
-    "overcooked-tomato": ("overcooked-tomato-salad-v0", {}),
-    "household-pick-place": ("household-pick-place-v0", {}),
-    "twx-coin-collector-4": ("twx-coin-collector-v0", {"num_locations": 4, "include_doors": False}),  # ~1 ms a step
-}
+    "frozenlake-4x4": EnvSpec(
+        "TextFrozenLake-v0", {"map_name": "4x4"}, steps=4000, eval_every=250, features="minilm+hash",
+        presets={"dqn": "frozenlake-dqn", "dqn-prior": "frozenlake-dqn-prior"},
+    ),
+    "coin-collector-5": EnvSpec("tw-coin-collector-v0", {"level": 5}),
+    "cooking": EnvSpec("tw-cooking-v0"),
+    "overcooked-tomato": EnvSpec("overcooked-tomato-salad-v0"),
+    "household-pick-place": EnvSpec("household-pick-place-v0"),
+    "twx-coin-collector-4": EnvSpec("twx-coin-collector-v0", {"num_locations": 4, "include_doors": False}),
+}  # fmt: skip
 AGENTS = ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")
 NON_LEARNERS = ("llm", "random")
 BASELINES = {"dqn-prior": "dqn", "ppo-prior": "ppo"}  # prior agent → the same learner without the prior
@@ -60,13 +83,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
     parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=AGENTS)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=2000, help="env step budget per run")
-    parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--steps", type=int, help="env step budget per run, for every env (default: each env's own)")
+    parser.add_argument("--eval-every", type=int, help="env steps between evaluations (default: each env's own)")
     parser.add_argument("--eval-episodes", type=int, default=5)
     parser.add_argument("--alpha", type=float, default=10.0, help="DQN-Prior's posterior sharpness")
     parser.add_argument("--kl-alpha", type=float, help="PPO-Prior's KL weight α·KL(π‖p_LLM) (default: [ppo] alpha)")
     parser.add_argument("--k", type=int, default=5, help="DQN-Prior's proposals per state while training")
-    parser.add_argument("--features", default="minilm", choices=FEATURE_CHOICES)
+    parser.add_argument("--features", choices=FEATURE_CHOICES, help="state features (default: each env's own)")
     add_prior_arguments(parser)
     add_output_arguments(
         parser,
@@ -81,7 +104,7 @@ def run(args: argparse.Namespace) -> Report:
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)
-    if args.seeds < 1 or args.steps < 1 or args.eval_every < 1:
+    if args.seeds < 1 or any(value is not None and value < 1 for value in (args.steps, args.eval_every)):
         raise SandboxError("--seeds, --steps and --eval-every must all be at least 1")
     if args.kl_alpha is None:
         from agents.ppo import PPOConfig
@@ -95,12 +118,12 @@ def run(args: argparse.Namespace) -> Report:
         for env_key in args.envs:
             for agent in args.agents:
                 for seed in range(args.seeds):
-                    result, rows = run_one(args, prior_config, root, env_key, agent, seed)
+                    result, curve, resumed = finished_or_run(args, prior_config, root, env_key, agent, seed)
                     runs.append(result)
-                    curves += [{"env": env_key, "agent": agent, "seed": seed, "step": int(row["step"]),
-                                "eval_success": row["eval_success"]} for row in rows]  # fmt: skip
+                    curves += curve
                     progress(args, f"{env_key:<21}{agent:<10} seed {seed}  final {result['final_success']:.0%}  "
-                                   f"llm calls {result['llm_calls']}  {result['wall_s']:.0f} s")  # fmt: skip
+                                   f"llm calls {result['llm_calls']}  {result['wall_s']:.0f} s"
+                                   + ("  (kept from an earlier run)" if resumed else ""))  # fmt: skip
     summary = summarise(runs, curves, args)
     table = summary_table(summary)
     stem = output_stem(NAME, args.quick)
@@ -111,10 +134,9 @@ def run(args: argparse.Namespace) -> Report:
         write_markdown(args.out_dir / f"{stem}.md", "Sample efficiency", describe(args, prior_config), table),
     ]
     settings = {
-        "envs": {key: {"id": ENVS[key][0], "kwargs": ENVS[key][1]} for key in args.envs},
-        "agents": args.agents, "seeds": args.seeds, "steps": args.steps, "eval_every": args.eval_every,
-        "eval_episodes": args.eval_episodes, "alpha": args.alpha, "kl_alpha": args.kl_alpha, "k": args.k,
-        "features": args.features, "prior_model": prior_config.model, "prior_mode": prior_config.mode,
+        "envs": {key: env_settings(args, key) for key in args.envs},
+        "agents": args.agents, "seeds": args.seeds, "eval_episodes": args.eval_episodes, "alpha": args.alpha,
+        "kl_alpha": args.kl_alpha, "k": args.k, "prior_model": prior_config.model, "prior_mode": prior_config.mode,
         "threshold": f"{THRESHOLD} x best final success per env", "quick": args.quick,
     }  # fmt: skip
     data = {
@@ -128,35 +150,86 @@ def run(args: argparse.Namespace) -> Report:
     return Report(data, f"{table}\nwrote {', '.join(str(path) for path in files)}")
 
 
-def run_one(
+def env_settings(args: argparse.Namespace, env_key: str) -> dict[str, Any]:
+    """The env's own budget and settings, with what the command line overrides for every env."""
+    spec = ENVS[env_key]
+    return {
+        "id": spec.id,
+        "kwargs": spec.kwargs,
+        "steps": args.steps or spec.steps,
+        "eval_every": args.eval_every or spec.eval_every,
+        "features": args.features or spec.features,
+        "presets": spec.presets,
+    }
+
+
+def finished_or_run(
     args: argparse.Namespace, prior_config: Any, root: Path, env_key: str, agent: str, seed: int
+) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
+    """A run's row and curve: read back from its `result.json` when an earlier run with the same settings
+    finished it, else run it now and leave that file behind (atomically, so a kill never leaves half of one)."""
+    from sandbox.errors import SandboxError
+    from sandbox.storage import atomic_write_text
+
+    run_dir = root / f"{env_key}-{agent}-s{seed}"
+    record = run_dir / "result.json"
+    settings = {**env_settings(args, env_key), "eval_episodes": args.eval_episodes, "alpha": args.alpha,
+                "k": args.k, "kl_alpha": args.kl_alpha, "prior": asdict(prior_config)}  # fmt: skip
+    settings = json.loads(json.dumps(settings))  # the form it takes once read back from the file
+    if record.is_file():
+        finished = json.loads(record.read_text())
+        if finished["settings"] != settings:
+            raise SandboxError(
+                f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
+            )
+        return finished["result"], finished["curve"], True
+    result, rows = run_one(args, prior_config, run_dir, env_key, agent, seed)
+    curve = [{"env": env_key, "agent": agent, "seed": seed, "step": int(row["step"]), "eval_success": row["eval_success"]}
+             for row in rows]  # fmt: skip
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(record, json.dumps({"settings": settings, "result": result, "curve": curve}, indent=1))
+    return result, curve, False
+
+
+def run_config(args: argparse.Namespace, prior_config: Any, env_key: str, agent: str, seed: int) -> Any:
+    """The run's config: the env's tuned preset for this agent if it has one, else the shared settings."""
+    from sandbox.config import RunConfig, load_config, preset_path
+
+    spec, settings = ENVS[env_key], env_settings(args, env_key)
+    if agent in spec.presets:
+        config = load_config(preset_path(spec.presets[agent]))
+    else:
+        config = RunConfig()
+        config.dqn.alpha, config.dqn.k = args.alpha, args.k
+        config.dqn.epsilon_decay_steps = max(1, settings["steps"] // 2)
+        config.ppo.alpha = args.kl_alpha
+    config.run.env, config.run.env_kwargs = spec.id, dict(spec.kwargs)
+    config.run.agent, config.run.seed = agent, seed
+    config.run.steps, config.run.eval_every = settings["steps"], settings["eval_every"]
+    config.run.eval_episodes = args.eval_episodes
+    config.run.checkpoint_every = settings["steps"]
+    config.dqn.seed = config.ppo.seed = seed
+    config.dqn.features = config.ppo.features = settings["features"]
+    config.prior = prior_config
+    return config
+
+
+def run_one(
+    args: argparse.Namespace, prior_config: Any, run_dir: Path, env_key: str, agent: str, seed: int
 ) -> tuple[dict[str, Any], list[dict[str, float]]]:
     """Train (or, for an agent that learns nothing, evaluate once at step 0) and return the run's row and curve."""
-    from sandbox.config import RunConfig
-
-    env_id, env_kwargs = ENVS[env_key]
-    config = RunConfig()
-    config.run.env, config.run.env_kwargs = env_id, dict(env_kwargs)
-    config.run.agent, config.run.seed = agent, seed
-    config.run.steps, config.run.eval_every = args.steps, args.eval_every
-    config.run.eval_episodes = args.eval_episodes
-    config.run.checkpoint_every = args.steps
-    config.dqn.seed = config.ppo.seed = seed
-    config.dqn.features = config.ppo.features = args.features
-    config.dqn.alpha, config.dqn.k = args.alpha, args.k
-    config.dqn.epsilon_decay_steps = max(1, args.steps // 2)
-    config.ppo.alpha = args.kl_alpha
-    config.prior = prior_config
+    config = run_config(args, prior_config, env_key, agent, seed)
     started = time.monotonic()
     if agent in NON_LEARNERS:
         agent_object, rows = evaluate_once(config)
     else:
-        agent_object, rows = train(config, root / f"{env_key}-{agent}-s{seed}")
+        agent_object, rows = train(config, run_dir)
     prior = getattr(agent_object, "prior", None)
     result = {
         "env": env_key,
         "agent": agent,
         "seed": seed,
+        "steps": config.run.steps,
         "final_success": rows[-1]["eval_success"],
         "best_success": max(row["eval_success"] for row in rows),
         "llm_calls": int(rows[-1]["llm_calls"]),
@@ -209,7 +282,8 @@ def summarise(runs: list[dict[str, Any]], curves: list[dict[str, Any]], args: ar
                 reached = first_step_at(rows, threshold) if best > 0 else None
                 run["steps_to_threshold"] = reached
                 steps.append(run["steps_to_threshold"])
-            censored = [args.steps if step is None else step for step in steps]
+            budgets = [r["steps"] for r in in_env if r["agent"] == agent]
+            censored = [budget if step is None else step for step, budget in zip(steps, budgets)]
             per_agent[agent] = {
                 "env": env_key,
                 "agent": agent,
@@ -255,12 +329,21 @@ def summary_table(summary: list[dict[str, Any]]) -> str:
 
 def describe(args: argparse.Namespace, prior_config: Any) -> str:
     return (
-        f"{seeds_text(args.seeds)}, {args.steps} env steps per run, greedy evaluation every {args.eval_every} steps on "
-        f"{args.eval_episodes} episodes; {args.features} features; prior {prior_config.model} ({prior_config.mode} "
+        f"{seeds_text(args.seeds)}; greedy evaluation on {args.eval_episodes} episodes. Per env, budget in env steps, "
+        f"evaluation interval and features: {budgets_text(args)}. Prior {prior_config.model} ({prior_config.mode} "
         f"mode), DQN-Prior α = {args.alpha}, k = {args.k}; PPO-Prior KL weight {args.kl_alpha}. Threshold: "
         f"{THRESHOLD:.0%} of the best agent's mean final success in each env; a run that never reaches it counts as "
         f"the whole budget in the mean. LLM calls count queries the model answered (cache misses)."
     )
+
+
+def budgets_text(args: argparse.Namespace) -> str:
+    parts = []
+    for key in args.envs:
+        settings = env_settings(args, key)
+        presets = f", DQN agents from presets {' and '.join(settings['presets'].values())}" if settings["presets"] else ""
+        parts.append(f"{key} {settings['steps']}, every {settings['eval_every']}, {settings['features']}{presets}")
+    return "; ".join(parts)
 
 
 def plot(plt: Any, curves: list[dict[str, Any]], runs: list[dict[str, Any]], args: argparse.Namespace) -> Any:

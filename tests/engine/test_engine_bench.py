@@ -96,13 +96,45 @@ def test_bench_sample_efficiency_reports_steps_to_the_relative_threshold(capsys,
     assert "| env | agent | threshold |" in open(report["files"][3]).read()
 
 
+def test_bench_sample_efficiency_resumes_from_kept_runs_and_refuses_other_settings(capsys, tmp_path):
+    argv = ["sample-efficiency", "--envs", "frozenlake-4x4", "--agents", "dqn", "random", "--seeds", "1", "--steps", "20",
+            "--eval-every", "10", "--eval-episodes", "1", "--out-dir", str(tmp_path), "--keep-runs", str(tmp_path / "runs"),
+            *NO_LLM]  # fmt: skip
+    first = bench(capsys, *argv)
+    assert first["settings"]["envs"]["frozenlake-4x4"]["steps"] == 20  # --steps overrides the env's own 4000
+    assert (tmp_path / "runs" / "frozenlake-4x4-dqn-s0" / "result.json").is_file()
+    assert main(["bench", *argv]) == 0
+    assert capsys.readouterr().err.count("(kept from an earlier run)") == 2
+    again = bench(capsys, *argv)
+    assert again["runs"] == first["runs"] and again["summary"] == first["summary"]
+    changed = [*argv[:-len(NO_LLM)], "--alpha", "3", *NO_LLM]
+    assert main(["bench", *changed]) == 2
+    assert "holds a run with other settings" in capsys.readouterr().err
+
+
+def test_frozen_lake_runs_its_tuned_presets_and_the_other_envs_the_shared_settings():
+    from argparse import Namespace
+
+    from sandbox.results.sample_efficiency import run_config
+
+    args = Namespace(steps=None, eval_every=None, features=None, alpha=10.0, k=5, kl_alpha=0.1, eval_episodes=5)
+    lake = run_config(args, None, "frozenlake-4x4", "dqn-prior", 3)
+    assert (lake.dqn.explore, lake.dqn.target_tau, lake.dqn.features) == ("epsilon", 0.005, "minilm+hash")
+    assert (lake.run.steps, lake.run.eval_every, lake.run.seed, lake.dqn.seed) == (4000, 250, 3, 3)
+    coins = run_config(args, None, "coin-collector-5", "dqn-prior", 0)
+    assert (coins.run.steps, coins.dqn.features, coins.dqn.epsilon_decay_steps) == (2000, "minilm", 1000)
+    overridden = run_config(Namespace(**{**vars(args), "steps": 50, "features": "hash"}), None, "frozenlake-4x4", "ppo", 0)
+    assert (overridden.run.steps, overridden.ppo.features) == (50, "hash")
+
+
 def test_sample_efficiency_summary_censors_runs_that_never_reach_the_threshold():
     from argparse import Namespace
 
     from sandbox.results.sample_efficiency import summarise
 
     def run(agent: str, seed: int, final: float) -> dict:
-        return {"env": "lake", "agent": agent, "seed": seed, "final_success": final, "llm_calls": 4, "wall_s": 2.0}
+        return {"env": "lake", "agent": agent, "seed": seed, "steps": 300, "final_success": final, "llm_calls": 4,
+                "wall_s": 2.0}  # fmt: skip
 
     def curve(agent: str, seed: int, successes: list[float]) -> list[dict]:
         return [
@@ -114,7 +146,7 @@ def test_sample_efficiency_summary_censors_runs_that_never_reach_the_threshold()
     curves = curve("dqn", 0, [0.0, 0.5, 1.0]) + curve("dqn", 1, [0.0, 0.0, 0.0])
     curves += curve("dqn-prior", 0, [1.0, 1.0, 1.0]) + curve("dqn-prior", 1, [0.0, 0.9, 1.0])
     curves += [{"env": "lake", "agent": "llm", "seed": 0, "step": 0, "eval_success": 1.0}]  # evaluated once, untrained
-    summary = {row["agent"]: row for row in summarise(runs, curves, Namespace(steps=300))}
+    summary = {row["agent"]: row for row in summarise(runs, curves, Namespace())}
     assert summary["dqn"]["threshold"] == pytest.approx(0.9)  # 90% of the best mean final success (1.0)
     assert [r["steps_to_threshold"] for r in runs] == [300, None, 100, 200, 0]
     assert summary["dqn"]["mean_steps_to_threshold"] == 300  # the run that never got there counts as the budget
