@@ -146,7 +146,7 @@ class LlamaPrior:
             key = self._key(query, prompt)
             hit = cached_answer(self._cache, key, self.stats, started)
             if hit is not None:
-                return hit
+                return self._with_floor(hit)
             result = self._score(query, prompt) if self.config.mode == "score" else self._sample(query, prompt)
             ms = (time.perf_counter() - started) * 1000
             result = dataclasses.replace(result, ms=ms)
@@ -157,7 +157,14 @@ class LlamaPrior:
             self.stats.last_ms = ms
             self.stats.tokens_evaluated += result.tokens_evaluated
             self.stats.dropped_proposals += result.dropped
+            return self._with_floor(result)
+
+    def _with_floor(self, result: PriorResult) -> PriorResult:
+        """Mix in the floor's uniform mass after the cache, so one stored answer serves every floor:
+        changing ε (in the UI, or across an ablation) asks the model nothing new."""
+        if self.config.epsilon == 0:
             return result
+        return dataclasses.replace(result, probs=bayes.mix_uniform(result.probs, self.config.epsilon))
 
     def prompt_for(self, query: PriorQuery) -> str:
         """The prompt exactly as the model reads it (trimmed to n_ctx, chat-wrapped in chat sample mode)."""
@@ -204,7 +211,7 @@ class LlamaPrior:
             model=self.model_name,
             mode="score",
             actions=query.actions,
-            probs=bayes.mix_uniform(probs, self.config.epsilon),
+            probs=probs,
             sequence_log_probs=scored.log_probs,
             token_counts=scored.token_counts,
             tokens_evaluated=scored.tokens_evaluated,
@@ -234,7 +241,7 @@ class LlamaPrior:
             model=self.model_name,
             mode="sample",
             actions=query.actions,
-            probs=bayes.mix_uniform(probs, config.epsilon),
+            probs=probs,
             proposals=proposals,
             dropped=sum(proposal.action is None for proposal in proposals),
             fallback_uniform=empirical is None,
@@ -253,7 +260,7 @@ class LlamaPrior:
             "model": self._identity,
             "gpu_layers": self.gpu_layers,
             "mode": config.mode,
-            "epsilon": config.epsilon,
+            "epsilon": 0.0,  # answers are stored before the floor (see `_with_floor`); 0 keeps older keys valid
             "temperature": config.temperature,
             "n_ctx": config.n_ctx,
             "actions": list(query.actions),

@@ -12,4 +12,5 @@ EXPERIMENTS = {
     "offline": "sandbox.results.offline",
     "prior": "sandbox.results.prior",
     "generalisation": "sandbox.results.generalisation",
+    "ablation": "sandbox.results.ablation",
 }

@@ -7,10 +7,11 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import math
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,40 @@ def runs_folder(keep: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as scratch:
         yield Path(scratch)
+
+
+def kept_or_run(
+    run_dir: Path, settings: dict[str, Any], run: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]]
+) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
+    """A run's row and curve, read back from its `result.json` when an earlier invocation with the same
+    settings finished it (so `--keep-runs DIR` resumes a killed experiment), else `run()` now and
+    leave that file behind, written atomically: a kill never leaves half of one."""
+    from sandbox.storage import atomic_write_text
+
+    record = run_dir / "result.json"
+    settings = json.loads(json.dumps(settings))  # the form it takes once read back from the file
+    if record.is_file():
+        finished = json.loads(record.read_text())
+        if finished["settings"] != settings:
+            raise SandboxError(
+                f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
+            )
+        return finished["result"], finished["curve"], True
+    result, curve = run()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(record, json.dumps({"settings": settings, "result": result, "curve": curve}, indent=1))
+    return result, curve, False
+
+
+def train_run(config: Any, run_dir: Path) -> tuple[Any, list[dict[str, float]]]:
+    """Train through the same Trainer as `python -m sandbox train`; the agent and its metrics rows."""
+    from sandbox.training import Trainer
+
+    trainer = Trainer(config, run_dir)
+    trainer.reset()
+    rows = trainer.run()
+    trainer.close()
+    return trainer.agent, rows
 
 
 def progress(args: argparse.Namespace, message: str) -> None:

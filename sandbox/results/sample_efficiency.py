@@ -21,7 +21,6 @@ The full run (6 envs × 6 agents × 5 seeds) takes hours on 2 CPU cores; `--quic
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from sandbox.results.common import (
     Report,
     add_output_arguments,
     first_step_at,
+    kept_or_run,
     markdown_table,
     mean_interval,
     output_stem,
@@ -41,6 +41,7 @@ from sandbox.results.common import (
     runs_folder,
     save_figure,
     seeds_text,
+    train_run,
     write_csv,
     write_markdown,
 )
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> Report:
                     progress(args, f"{env_key:<21}{agent:<10} seed {seed}  final {result['final_success']:.0%}  "
                                    f"llm calls {result['llm_calls']}  {result['wall_s']:.0f} s"
                                    + ("  (kept from an earlier run)" if resumed else ""))  # fmt: skip
-    summary = summarise(runs, curves, args)
+    summary = summarise(runs, curves)
     table = summary_table(summary)
     stem = output_stem(NAME, args.quick)
     files = [
@@ -166,29 +167,12 @@ def env_settings(args: argparse.Namespace, env_key: str) -> dict[str, Any]:
 def finished_or_run(
     args: argparse.Namespace, prior_config: Any, root: Path, env_key: str, agent: str, seed: int
 ) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
-    """A run's row and curve: read back from its `result.json` when an earlier run with the same settings
-    finished it, else run it now and leave that file behind (atomically, so a kill never leaves half of one)."""
-    from sandbox.errors import SandboxError
-    from sandbox.storage import atomic_write_text
-
+    """A run's row and curve, kept from an earlier invocation with the same settings or run now."""
     run_dir = root / f"{env_key}-{agent}-s{seed}"
-    record = run_dir / "result.json"
     settings = {**env_settings(args, env_key), "eval_episodes": args.eval_episodes, "alpha": args.alpha,
                 "k": args.k, "kl_alpha": args.kl_alpha, "prior": asdict(prior_config)}  # fmt: skip
-    settings = json.loads(json.dumps(settings))  # the form it takes once read back from the file
-    if record.is_file():
-        finished = json.loads(record.read_text())
-        if finished["settings"] != settings:
-            raise SandboxError(
-                f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
-            )
-        return finished["result"], finished["curve"], True
-    result, rows = run_one(args, prior_config, run_dir, env_key, agent, seed)
-    curve = [{"env": env_key, "agent": agent, "seed": seed, "step": int(row["step"]), "eval_success": row["eval_success"]}
-             for row in rows]  # fmt: skip
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(record, json.dumps({"settings": settings, "result": result, "curve": curve}, indent=1))
-    return result, curve, False
+    config = run_config(args, prior_config, env_key, agent, seed)
+    return kept_or_run(run_dir, settings, lambda: run_one(config, run_dir, env_key))
 
 
 def run_config(args: argparse.Namespace, prior_config: Any, env_key: str, agent: str, seed: int) -> Any:
@@ -214,21 +198,18 @@ def run_config(args: argparse.Namespace, prior_config: Any, env_key: str, agent:
     return config
 
 
-def run_one(
-    args: argparse.Namespace, prior_config: Any, run_dir: Path, env_key: str, agent: str, seed: int
-) -> tuple[dict[str, Any], list[dict[str, float]]]:
+def run_one(config: Any, run_dir: Path, env_key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Train (or, for an agent that learns nothing, evaluate once at step 0) and return the run's row and curve."""
-    config = run_config(args, prior_config, env_key, agent, seed)
     started = time.monotonic()
-    if agent in NON_LEARNERS:
+    if config.run.agent in NON_LEARNERS:
         agent_object, rows = evaluate_once(config)
     else:
-        agent_object, rows = train(config, run_dir)
+        agent_object, rows = train_run(config, run_dir)
     prior = getattr(agent_object, "prior", None)
     result = {
         "env": env_key,
-        "agent": agent,
-        "seed": seed,
+        "agent": config.run.agent,
+        "seed": config.run.seed,
         "steps": config.run.steps,
         "final_success": rows[-1]["eval_success"],
         "best_success": max(row["eval_success"] for row in rows),
@@ -236,17 +217,9 @@ def run_one(
         "cache_hit_rate": round(prior.stats.cache_hit_rate, 4) if prior is not None else None,
         "wall_s": round(time.monotonic() - started, 1),
     }
-    return result, rows
-
-
-def train(config: Any, run_dir: Path) -> tuple[Any, list[dict[str, float]]]:
-    from sandbox.training import Trainer
-
-    trainer = Trainer(config, run_dir)
-    trainer.reset()
-    rows = trainer.run()
-    trainer.close()
-    return trainer.agent, rows
+    curve = [{"env": env_key, "agent": config.run.agent, "seed": config.run.seed, "step": int(row["step"]),
+              "eval_success": row["eval_success"]} for row in rows]  # fmt: skip
+    return result, curve
 
 
 def evaluate_once(config: Any) -> tuple[Any, list[dict[str, float]]]:
@@ -264,7 +237,7 @@ def evaluate_once(config: Any) -> tuple[Any, list[dict[str, float]]]:
     return agent, [{"step": 0, "eval_success": result.success_rate, "llm_calls": llm_calls}]
 
 
-def summarise(runs: list[dict[str, Any]], curves: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+def summarise(runs: list[dict[str, Any]], curves: list[dict[str, Any]]) -> list[dict[str, Any]]:
     summary = []
     for env_key in dict.fromkeys(run["env"] for run in runs):
         in_env = [run for run in runs if run["env"] == env_key]

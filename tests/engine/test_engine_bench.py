@@ -127,6 +127,31 @@ def test_frozen_lake_runs_its_tuned_presets_and_the_other_envs_the_shared_settin
     assert (overridden.run.steps, overridden.ppo.features) == (50, "hash")
 
 
+def test_bench_ablation_varies_one_factor_at_a_time_and_shares_the_default(capsys, tmp_path):
+    report = bench(
+        capsys, "ablation", "--env", "frozenlake-4x4", "--factors", "k", "mode", "floor", "--k-values", "1", "2",
+        "--floor-values", "0", "0.5", "--seeds", "2", "--steps", "20", "--eval-every", "10", "--eval-episodes", "1",
+        "--out-dir", str(tmp_path), *NO_LLM,
+    )  # fmt: skip
+    rows = [(row["factor"], row["value"], row["default"]) for row in report["summary"]]
+    assert rows == [("k", 1, False), ("k", 2, False), ("mode", "score", True), ("mode", "sample", False),
+                    ("floor", 0.0, True), ("floor", 0.5, False)]  # fmt: skip
+    labels = {run["agent"] for run in report["runs"]}
+    assert len(labels) == 6 and "dqn" in labels  # DQN, k=1, k=2, the default (shared by two factors), sample, ε=0.5
+    assert len(report["runs"]) == 6 * 2
+    default = [row for row in report["summary"] if row["default"]]
+    assert default[0]["final_success"] == default[1]["final_success"] and default[0]["seeds"] == 2
+    reference = report["reference"]["mean_steps_to_threshold"]
+    for row in report["summary"]:
+        runs = [r["final_success"] for r in report["runs"] if r["agent"] == row["agent"]]
+        assert row["final_success"] == pytest.approx(sum(runs) / len(runs))
+        if reference:
+            assert row["ratio_vs_dqn"] == pytest.approx(row["mean_steps_to_threshold"] / reference)
+    table = open(report["files"][3]).read()
+    assert "| proposals k | 1 |" in table and "**0** (default)" in table and "| DQN, no prior |" in table
+    assert open(report["files"][2], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
 def test_sample_efficiency_summary_censors_runs_that_never_reach_the_threshold():
     from argparse import Namespace
 
@@ -146,7 +171,7 @@ def test_sample_efficiency_summary_censors_runs_that_never_reach_the_threshold()
     curves = curve("dqn", 0, [0.0, 0.5, 1.0]) + curve("dqn", 1, [0.0, 0.0, 0.0])
     curves += curve("dqn-prior", 0, [1.0, 1.0, 1.0]) + curve("dqn-prior", 1, [0.0, 0.9, 1.0])
     curves += [{"env": "lake", "agent": "llm", "seed": 0, "step": 0, "eval_success": 1.0}]  # evaluated once, untrained
-    summary = {row["agent"]: row for row in summarise(runs, curves, Namespace())}
+    summary = {row["agent"]: row for row in summarise(runs, curves)}
     assert summary["dqn"]["threshold"] == pytest.approx(0.9)  # 90% of the best mean final success (1.0)
     assert [r["steps_to_threshold"] for r in runs] == [300, None, 100, 200, 0]
     assert summary["dqn"]["mean_steps_to_threshold"] == 300  # the run that never got there counts as the budget
@@ -174,6 +199,8 @@ def test_bench_generalisation_skips_a_missing_test_prior_with_its_reason(capsys,
     [
         (["offline", "--sizes", "0"], "at least 1"),
         (["generalisation", "--env", "TextFrozenLake-v0"], "household"),
+        (["ablation", "--floor-values", "1.5"], "[0, 1]"),
+        (["ablation", "--k-values", "0"], "at least 1"),
     ],
 )
 def test_bench_bad_input_is_one_line(capsys, tmp_path, argv, message):

@@ -46,11 +46,21 @@ def test_anything_that_changes_the_answer_changes_the_key(tiny_config: Callable[
     for changed in (
         tiny_config(mode="sample", k=2, seed=1),
         tiny_config(mode="sample", k=3, seed=0),
-        tiny_config(mode="sample", k=2, seed=0, epsilon=0.1),
         tiny_config(mode="score"),
     ):
         assert not LlamaPrior(changed)(make_query()).cached
     assert not LlamaPrior(tiny_config(mode="sample", k=2))(make_query(actions=("look", "go north"))).cached
+
+
+def test_one_stored_answer_serves_every_prior_floor(tiny_config: Callable[..., PriorConfig]) -> None:
+    """The floor is mixed in after the cache: a floor ablation, or ε changed in the UI, asks the model nothing new."""
+    for mode in ("score", "sample"):
+        plain = LlamaPrior(tiny_config(mode=mode, k=2))(make_query())
+        floored_prior = LlamaPrior(tiny_config(mode=mode, k=2, epsilon=0.2))
+        floored = floored_prior(make_query())
+        assert floored.cached and floored_prior.stats.llm_calls == 0
+        np.testing.assert_allclose(floored.probs, 0.8 * plain.probs + 0.2 / len(plain.probs))
+        assert LlamaPrior(tiny_config(mode=mode, k=2))(make_query()).probs.tolist() == plain.probs.tolist()
 
 
 def test_values_on_disk_are_json(tiny_config: Callable[..., PriorConfig], tmp_path: Path) -> None:
