@@ -31,6 +31,7 @@ from sandbox.results.common import (
     Interval,
     Report,
     add_output_arguments,
+    compute_text,
     kept_or_run,
     markdown_table,
     output_stem,
@@ -144,7 +145,7 @@ def run(args: argparse.Namespace) -> Report:
         write_csv(args.out_dir / f"{stem}.csv", runs),
         write_csv(args.out_dir / f"{stem}_curves.csv", curves),
         save_figure(plot(plt, arms, summary, args), args.out_dir / f"{stem}.png"),
-        write_markdown(args.out_dir / f"{stem}.md", "Ablations of DQN-Prior", describe(args, prior_config), table),
+        write_markdown(args.out_dir / f"{stem}.md", "Ablations of DQN-Prior", describe(args, prior_config) + " " + compute_text(runs), table),
     ]
     settings = {
         "env": args.env, "factors": {factor: [asdict(v) for v in arm] for factor, arm in arms.items()},

@@ -139,6 +139,12 @@ def progress(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def compute_text(runs: Sequence[dict[str, Any]]) -> str:
+    """How long the runs took in all (kept runs count their original time), for the report's readers."""
+    minutes = sum(run["wall_s"] for run in runs) / 60
+    return f"Compute: {len(runs)} runs, {minutes:.0f} min of wall time in all (summed over runs, one at a time)."
+
+
 def seeds_text(n: int) -> str:
     return f"{n} seed{'' if n == 1 else 's'}"
 

@@ -31,6 +31,7 @@ from sandbox.results.common import (
     Interval,
     Report,
     add_output_arguments,
+    compute_text,
     first_step_at,
     kept_or_run,
     markdown_table,
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> Report:
         write_csv(args.out_dir / f"{stem}.csv", runs),
         write_csv(args.out_dir / f"{stem}_curves.csv", curves),
         save_figure(plot(plt, curves, runs, args), args.out_dir / f"{stem}.png"),
-        write_markdown(args.out_dir / f"{stem}.md", "Sample efficiency", describe(args, prior_config), table),
+        write_markdown(args.out_dir / f"{stem}.md", "Sample efficiency", describe(args, prior_config) + " " + compute_text(runs), table),
     ]
     settings = {
         "envs": {key: env_settings(args, key) for key in args.envs},

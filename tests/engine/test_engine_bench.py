@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -150,6 +151,32 @@ def test_bench_ablation_varies_one_factor_at_a_time_and_shares_the_default(capsy
     table = open(report["files"][3]).read()
     assert "| proposals k | 1 |" in table and "**0** (default)" in table and "| DQN, no prior |" in table
     assert open(report["files"][2], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_ablation_quick_trains_each_distinct_variant_once_per_seed(capsys, tmp_path, monkeypatch):
+    from sandbox.results import ablation
+
+    trained = []
+
+    def fake_run(config, run_dir, env_key):
+        trained.append((config.run.agent, config.dqn.k, config.dqn.alpha, config.prior.mode, config.prior.epsilon,
+                        config.run.seed, config.run.steps))  # fmt: skip
+        success = 1.0 if config.run.agent == "dqn-prior" else 0.5
+        curve = [{"env": env_key, "agent": config.run.agent, "seed": config.run.seed, "step": 50, "eval_success": success}]
+        result = {"env": env_key, "agent": config.run.agent, "seed": config.run.seed, "steps": config.run.steps,
+                  "final_success": success, "llm_calls": 0, "wall_s": 1.0}  # fmt: skip
+        return result, curve
+
+    monkeypatch.setattr(ablation, "run_one", fake_run)
+    report = bench(capsys, "ablation", "--quick", "--out-dir", str(tmp_path), *NO_LLM)
+    assert report["settings"]["seeds"] == 2 and report["settings"]["steps"] == 300
+    variants = {entry[:5] for entry in trained}
+    assert variants == {("dqn", 5, 10.0, "score", 0.0), ("dqn-prior", 5, 10.0, "score", 0.0),
+                        ("dqn-prior", 1, 10.0, "score", 0.0), ("dqn-prior", 5, 1.0, "score", 0.0),
+                        ("dqn-prior", 5, 10.0, "sample", 0.0), ("dqn-prior", 5, 10.0, "score", 0.3)}  # fmt: skip
+    assert len(trained) == len(variants) * 2 and {entry[6] for entry in trained} == {300}
+    assert Path(report["files"][3]).name == "ablation_coin_collector_5_quick.md"
+    assert all(row["ratio_vs_dqn"] == pytest.approx(50 / 300) for row in report["summary"])  # DQN never reaches 90%
 
 
 def test_sample_efficiency_summary_censors_runs_that_never_reach_the_threshold():
