@@ -83,6 +83,12 @@ def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = T
         help="SQLite file of the exact prior cache ('none' disables it)",
     )
     group.add_argument(
+        "--templates-dir",
+        default=defaults.templates_dir,
+        metavar="DIR",
+        help="folder of prompt templates, <family>.toml, that replace the built-in ones ('none': built-in only)",
+    )
+    group.add_argument(
         "--prior-server",
         default=defaults.server,
         metavar="URL",
@@ -96,7 +102,6 @@ def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = T
 def prior_config_from_args(args: argparse.Namespace) -> "PriorConfig":  # noqa: F821
     from agents.prior.config import PriorConfig
 
-    cache = None if str(args.prior_cache).lower() == "none" else args.prior_cache
     return PriorConfig(
         model=args.prior_model,
         mode=args.prior_mode,
@@ -108,9 +113,15 @@ def prior_config_from_args(args: argparse.Namespace) -> "PriorConfig":  # noqa: 
         n_ctx=args.n_ctx,
         n_threads=args.threads,
         seed=args.prior_seed,
-        cache_path=cache,
+        cache_path=none_or(args.prior_cache),
+        templates_dir=none_or(args.templates_dir),
         server=args.prior_server,
     )
+
+
+def none_or(path: str | None) -> str | None:
+    """A path flag's value; 'none' (any case) turns the feature off."""
+    return None if path is None or str(path).lower() == "none" else path
 
 
 class StopAtStepBoundary:

@@ -9,7 +9,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from sandbox.commands._common import print_json
+from sandbox.commands._common import none_or, print_json
 from sandbox.errors import SandboxError
 
 if TYPE_CHECKING:
@@ -59,16 +59,14 @@ def run(args: argparse.Namespace) -> int:
         raise SandboxError("the uniform prior needs no server: workers compute it themselves; pass a model")
     if not 0 <= args.port <= 65535:
         raise SandboxError(f"--port must be in 0..65535, got {args.port}")
-    cache = None if str(args.prior_cache).lower() == "none" else args.prior_cache
-    templates = None if str(args.templates_dir).lower() == "none" else args.templates_dir
     config = PriorConfig(
         model=args.prior_model,
         n_gpu_layers=args.n_gpu_layers,
         n_ctx=args.n_ctx,
         n_threads=args.threads,
-        cache_path=cache,
+        cache_path=none_or(args.prior_cache),
         memory_cache_size=args.memory_cache_size,
-        templates_dir=templates,
+        templates_dir=none_or(args.templates_dir),
     )
     service = PriorService(config)
     try:

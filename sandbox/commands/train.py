@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.commands._common import FEATURE_CHOICES, add_prior_arguments, parse_key_values, run_trainer
+from sandbox.commands._common import FEATURE_CHOICES, add_prior_arguments, none_or, parse_key_values, run_trainer
 
 NAME = "train"
 HELP = "train an agent headless (progress bar, periodic greedy eval, metrics.csv, TensorBoard, checkpoints)"
@@ -40,6 +40,7 @@ PRIOR_FLAGS = {
     "threads": "n_threads",
     "prior_seed": "seed",
     "prior_cache": "cache_path",
+    "templates_dir": "templates_dir",
     "prior_server": "server",
 }
 
@@ -101,9 +102,7 @@ def build_config(args: argparse.Namespace):
         value = getattr(args, flag, None)
         if value is None:
             continue
-        if flag == "prior_cache" and str(value).lower() == "none":
-            value = None
-        setattr(config.prior, name, value)
+        setattr(config.prior, name, none_or(value) if flag in ("prior_cache", "templates_dir") else value)
     if args.env_arg:
         config.run.env_kwargs = parse_key_values(args.env_arg)
     elif args.env:

@@ -321,9 +321,13 @@ def budgets_text(args: argparse.Namespace) -> str:
 
 
 def plot(plt: Any, curves: list[dict[str, Any]], runs: list[dict[str, Any]], args: argparse.Namespace) -> Any:
+    """Mean greedy success over env steps, one panel per env, three panels to a row."""
     envs = list(dict.fromkeys(run["env"] for run in runs))
-    figure, axes = plt.subplots(1, len(envs), figsize=(4.5 * len(envs), 3.6), squeeze=False)
-    for axis, env_key in zip(axes[0], envs):
+    columns = min(3, len(envs))
+    rows = -(-len(envs) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.6 * rows), squeeze=False)
+    panels = axes.flatten()
+    for axis, env_key in zip(panels, envs):
         for agent in dict.fromkeys(run["agent"] for run in runs if run["env"] == env_key):
             points = [row for row in curves if row["env"] == env_key and row["agent"] == agent]
             if agent in NON_LEARNERS:
@@ -337,6 +341,10 @@ def plot(plt: Any, curves: list[dict[str, Any]], runs: list[dict[str, Any]], arg
         axis.set_title(env_key)
         axis.set_xlabel("env steps")
         axis.set_ylim(-0.05, 1.05)
-    axes[0][0].set_ylabel(f"greedy success (mean of {seeds_text(args.seeds)})")
-    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    for axis in panels[len(envs):]:
+        axis.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel(f"greedy success (mean of {seeds_text(args.seeds)})")
+    panels[columns - 1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    figure.tight_layout()
     return figure

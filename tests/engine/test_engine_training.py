@@ -222,7 +222,25 @@ def test_a_run_keeps_the_prompt_templates_it_started_with(tmp_path: Path) -> Non
 
     saved = load_config(tmp_path / "run" / "config.toml")
     assert saved.prior.templates_dir == str(tmp_path / "run" / "prompts")
+    assert config.prior.templates_dir == str(templates)  # the caller's config is not the run's: the next run pins afresh
     assert (tmp_path / "run" / "prompts" / "frozenlake.toml").read_text() == 'intro = "Walk to the goal.\\n"\n'
+
+
+@pytest.mark.parametrize("flag", ["mine", "none"])
+def test_train_takes_prompt_templates_from_the_command_line(tmp_path: Path, flag: str) -> None:
+    templates = tmp_path / "mine"
+    templates.mkdir()
+    (templates / "frozenlake.toml").write_text('intro = "Walk to the goal.\\n"\n')
+    argv = ["train", "--env", "TextFrozenLake-v0", "--agent", "dqn-prior", "--steps", "20", "--prior-model", "uniform",
+            "--features", "hash", "--prior-cache", "none", "--out", str(tmp_path / "run"),
+            "--templates-dir", str(templates) if flag == "mine" else "none"]  # fmt: skip
+    assert main(argv) == 0
+    pinned = load_config(tmp_path / "run" / "config.toml").prior.templates_dir
+    if flag == "mine":
+        assert pinned == str(tmp_path / "run" / "prompts")
+        assert (tmp_path / "run" / "prompts" / "frozenlake.toml").read_text() == 'intro = "Walk to the goal.\\n"\n'
+    else:
+        assert pinned is None and not (tmp_path / "run" / "prompts").exists()
 
 
 def test_a_run_without_user_templates_stays_on_the_built_in_ones(tmp_path: Path) -> None:
