@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> Report:
         write_csv(args.out_dir / f"{stem}.csv", runs),
         write_csv(args.out_dir / f"{stem}_curves.csv", curves),
         save_figure(plot(plt, arms, summary, args), args.out_dir / f"{stem}.png"),
-        write_markdown(args.out_dir / f"{stem}.md", "Ablations of DQN-Prior", describe(args, prior_config) + " " + compute_text(runs), table),
+        write_markdown(args.out_dir / f"{stem}.md", "Ablations of DQN-Prior", describe(args, prior_config, summary[REFERENCE]["threshold"]) + " " + compute_text(runs), table),
     ]
     settings = {
         "env": args.env, "factors": {factor: [asdict(v) for v in arm] for factor, arm in arms.items()},
@@ -222,12 +222,12 @@ def summary_table(rows: list[dict[str, Any]], reference: dict[str, Any]) -> str:
     return markdown_table(headers, lines)
 
 
-def describe(args: argparse.Namespace, prior_config: Any) -> str:
+def describe(args: argparse.Namespace, prior_config: Any, threshold: float) -> str:
     return (
         f"DQN-Prior on {args.env}, one factor changed at a time from the default ({DEFAULT.label}); "
         f"{seeds_text(args.seeds)}, {args.steps} env steps per run, greedy evaluation every {args.eval_every} steps on "
         f"{args.eval_episodes} episodes; prior {prior_config.model}. Threshold: 90% of the best variant's mean final "
-        f"success (DQN included); a run that "
+        f"success (DQN included), here {threshold:.0%}; a run that "
         f"never reaches it counts as the whole budget in the mean. The default's runs are shared by every factor. "
         f"LLM calls count queries the model answered (cache misses)."
     )
