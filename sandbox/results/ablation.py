@@ -207,6 +207,7 @@ def summary_table(rows: list[dict[str, Any]], reference: dict[str, Any]) -> str:
         return [
             factor, value, f"{row['reached']}/{row['seeds']}", "—" if steps is None else f"{steps:.0f}",
             Interval.from_columns(row, "final_success", row["seeds"]).percent(),
+            Interval.from_columns(row, "run_success", row["seeds"]).percent(),
             f"{row['ratio_vs_dqn']:.2f}" if "ratio_vs_dqn" in row else "",
             f"{row['llm_calls_per_run']:.0f}", f"{row['wall_s_per_run']:.0f}",
         ]  # fmt: skip
@@ -217,7 +218,8 @@ def summary_table(rows: list[dict[str, Any]], reference: dict[str, Any]) -> str:
         if row["default"]:
             line[1] = f"**{line[1]}** (default)"
     lines.append(cells("DQN, no prior", "—", reference))
-    headers = ["factor", "value", "reached", "mean env steps", "final success [95% CI]", "steps / DQN's",
+    headers = ["factor", "value", "reached", "mean env steps", "final success [95% CI]",
+               "success over the run [95% CI]", "steps / DQN's",
                "LLM calls / run", "wall s / run"]  # fmt: skip
     return markdown_table(headers, lines)
 
@@ -228,28 +230,38 @@ def describe(args: argparse.Namespace, prior_config: Any, threshold: float) -> s
         f"{seeds_text(args.seeds)}, {args.steps} env steps per run, greedy evaluation every {args.eval_every} steps on "
         f"{args.eval_episodes} episodes; prior {prior_config.model}. Threshold: 90% of the best variant's mean final "
         f"success (DQN included), here {threshold:.0%}; a run that "
-        f"never reaches it counts as the whole budget in the mean. The default's runs are shared by every factor. "
+        f"never reaches it counts as the whole budget in the mean. Success over the run is the mean of every greedy "
+        f"evaluation. The default's runs are shared by every factor. "
         f"LLM calls count queries the model answered (cache misses)."
     )
 
 
 def plot(plt: Any, arms: dict[str, list[Variant]], summary: dict[str, dict[str, Any]], args: argparse.Namespace) -> Any:
-    """Per factor, mean env steps to the threshold for each value, with DQN's as a dashed line."""
-    figure, axes = plt.subplots(1, len(arms), figsize=(3.6 * len(arms), 3.4), squeeze=False)
-    reference = summary[REFERENCE]["mean_steps_to_threshold"]
-    for axis, (factor, arm) in zip(axes[0], arms.items()):
+    """Per factor: mean env steps to the threshold (top) and success over the run with its 95% interval
+    (bottom) for each value; DQN's as a dashed line."""
+    figure, axes = plt.subplots(2, len(arms), figsize=(3.6 * len(arms), 6.4), squeeze=False, sharey="row")
+    reference = summary[REFERENCE]
+    for column, (factor, arm) in enumerate(arms.items()):
         rows = [summary[f"dqn-prior {variant.label}"] for variant in arm]
-        steps = [row["mean_steps_to_threshold"] or args.steps for row in rows]
         labels = [str(getattr(variant, factor)) for variant in arm]
-        bars = axis.bar(labels, steps, color=["tab:orange" if v == DEFAULT else "tab:blue" for v in arm])
+        colours = ["tab:orange" if variant == DEFAULT else "tab:blue" for variant in arm]
+        top, bottom = axes[0][column], axes[1][column]
+        bars = top.bar(labels, [row["mean_steps_to_threshold"] or args.steps for row in rows], color=colours)
         for bar, row in zip(bars, rows):
-            axis.annotate(f"{row['reached']}/{row['seeds']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                          ha="center", va="bottom", fontsize="small")  # fmt: skip
-        if reference:
-            axis.axhline(reference, linestyle="--", color="black", linewidth=1, label="DQN")
-        axis.set_title(FACTOR_TITLES[factor])
-        axis.set_ylim(0, args.steps * 1.1)
+            top.annotate(f"{row['reached']}/{row['seeds']}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                         ha="center", va="bottom", fontsize="small")  # fmt: skip
+        if reference["mean_steps_to_threshold"]:
+            top.axhline(reference["mean_steps_to_threshold"], linestyle="--", color="black", linewidth=1, label="DQN")
+        top.set_title(FACTOR_TITLES[factor])
+        top.set_ylim(0, args.steps * 1.1)
+        means = [row["run_success"] for row in rows]
+        spread = [[mean - row["run_success_low"] for mean, row in zip(means, rows)],
+                  [row["run_success_high"] - mean for mean, row in zip(means, rows)]]  # fmt: skip
+        bottom.bar(labels, means, color=colours, yerr=spread if args.seeds > 1 else None, capsize=3)
+        bottom.axhline(reference["run_success"], linestyle="--", color="black", linewidth=1, label="DQN")
+        bottom.set_ylim(0, 1.05)
     axes[0][0].set_ylabel("mean env steps to threshold")
-    if reference:
-        axes[0][-1].legend(loc="upper right", fontsize="small")
+    axes[1][0].set_ylabel("success over the run")
+    axes[1][-1].legend(loc="upper right", fontsize="small")
+    figure.tight_layout()
     return figure

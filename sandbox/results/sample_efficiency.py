@@ -250,12 +250,13 @@ def summarise(runs: list[dict[str, Any]], curves: list[dict[str, Any]]) -> list[
         threshold = THRESHOLD * best
         per_agent = {}
         for agent in agents:
-            steps = []
+            steps, over_run = [], []
             for run in (r for r in in_env if r["agent"] == agent):
                 rows = [row for row in curves if (row["env"], row["agent"], row["seed"]) == (env_key, agent, run["seed"])]
                 reached = first_step_at(rows, threshold) if best > 0 else None
                 run["steps_to_threshold"] = reached
                 steps.append(run["steps_to_threshold"])
+                over_run.append(sum(row["eval_success"] for row in rows) / len(rows))
             budgets = [r["steps"] for r in in_env if r["agent"] == agent]
             censored = [budget if step is None else step for step, budget in zip(steps, budgets)]
             per_agent[agent] = {
@@ -269,6 +270,9 @@ def summarise(runs: list[dict[str, Any]], curves: list[dict[str, Any]]) -> list[
                 if best > 0 and agent not in NON_LEARNERS
                 else None,
                 **finals[agent].columns("final_success"),
+                # The area under the learning curve over its length: speed and stability in one number,
+                # where a single final evaluation can land in a dip.
+                **mean_interval(over_run, 0.0, 1.0).columns("run_success"),
                 "llm_calls_per_run": sum(r["llm_calls"] for r in in_env if r["agent"] == agent) / len(steps),
                 "wall_s_per_run": sum(r["wall_s"] for r in in_env if r["agent"] == agent) / len(steps),
             }
@@ -292,12 +296,13 @@ def summary_table(summary: list[dict[str, Any]]) -> str:
             f"{row['reached']}/{row['seeds']}",
             "—" if steps is None else f"{steps:.0f}",
             Interval.from_columns(row, "final_success", row["seeds"]).percent(),
+            Interval.from_columns(row, "run_success", row["seeds"]).percent(),
             f"{row['ratio_vs_baseline']:.2f}" if "ratio_vs_baseline" in row else "",
             f"{row['llm_calls_per_run']:.0f}",
             f"{row['wall_s_per_run']:.0f}",
         ])  # fmt: skip
-    headers = ["env", "agent", "threshold", "reached", "mean env steps", "final success [95% CI]", "prior / baseline",
-               "LLM calls / run", "wall s / run"]  # fmt: skip
+    headers = ["env", "agent", "threshold", "reached", "mean env steps", "final success [95% CI]",
+               "success over the run [95% CI]", "prior / baseline", "LLM calls / run", "wall s / run"]  # fmt: skip
     return markdown_table(headers, rows)
 
 
@@ -307,7 +312,8 @@ def describe(args: argparse.Namespace, prior_config: Any) -> str:
         f"evaluation interval and features: {budgets_text(args)}. Prior {prior_config.model} ({prior_config.mode} "
         f"mode), DQN-Prior α = {args.alpha}, k = {args.k}; PPO-Prior KL weight {args.kl_alpha}. Threshold: "
         f"{THRESHOLD:.0%} of the best agent's mean final success in each env; a run that never reaches it counts as "
-        f"the whole budget in the mean. LLM calls count queries the model answered (cache misses)."
+        f"the whole budget in the mean. Success over the run is the mean of every greedy evaluation (the area under "
+        f"the learning curve over its length). LLM calls count queries the model answered (cache misses)."
     )
 
 

@@ -205,6 +205,8 @@ def test_sample_efficiency_summary_censors_runs_that_never_reach_the_threshold()
     assert (summary["dqn"]["reached"], summary["dqn-prior"]["reached"]) == (1, 2)
     assert summary["dqn-prior"]["ratio_vs_baseline"] == pytest.approx(150 / 300)
     assert summary["dqn"]["final_success"] == 0.5 and summary["dqn"]["llm_calls_per_run"] == 4
+    assert summary["dqn"]["run_success"] == pytest.approx((0.5 + 0.0) / 2)  # each seed's mean over its evaluations
+    assert summary["dqn-prior"]["run_success"] == pytest.approx((1.0 + 1.9 / 3) / 2)
     assert summary["llm"]["reached"] == 1 and summary["llm"]["mean_steps_to_threshold"] is None  # no step axis
 
 
