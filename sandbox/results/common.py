@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -116,6 +117,8 @@ def kept_or_run(
                 f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
             )
         return finished["result"], finished["curve"], True
+    if run_dir.exists():  # an earlier invocation was killed during this run: start it over
+        shutil.rmtree(run_dir)
     result, curve = run()
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(record, json.dumps({"settings": settings, "result": result, "curve": curve}, indent=1))

@@ -69,7 +69,9 @@ ENVS = {
         presets={"dqn": "frozenlake-dqn", "dqn-prior": "frozenlake-dqn-prior"},
     ),
     "coin-collector-5": EnvSpec("tw-coin-collector-v0", {"level": 5}),
-    "cooking": EnvSpec("tw-cooking-v0"),
+    # Greedy evaluation dominates here (5 episodes of up to 100 steps, each over ~20-40 actions); the
+    # default game's greedy wins take under 10 steps, so 50 is still plenty.
+    "cooking": EnvSpec("tw-cooking-v0", {"max_episode_steps": 50}, steps=1000),
     "overcooked-tomato": EnvSpec("overcooked-tomato-salad-v0"),
     "household-pick-place": EnvSpec("household-pick-place-v0"),
     "twx-coin-collector-4": EnvSpec("twx-coin-collector-v0", {"num_locations": 4, "include_doors": False}),

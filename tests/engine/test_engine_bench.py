@@ -113,6 +113,23 @@ def test_bench_sample_efficiency_resumes_from_kept_runs_and_refuses_other_settin
     assert "holds a run with other settings" in capsys.readouterr().err
 
 
+def test_a_run_killed_before_its_result_is_started_over(tmp_path):
+    from sandbox.results.common import kept_or_run
+
+    run_dir = tmp_path / "lake-dqn-s0"
+    run_dir.mkdir()
+    (run_dir / "metrics.csv").write_text("step\n100\n")  # what a killed invocation left behind
+    calls = []
+
+    def train():
+        calls.append(sorted(path.name for path in run_dir.iterdir()) if run_dir.exists() else None)
+        return {"final_success": 1.0}, [{"step": 10, "eval_success": 1.0}]
+
+    result, curve, kept = kept_or_run(run_dir, {"steps": 10}, train)
+    assert calls == [None] and not kept and result == {"final_success": 1.0}
+    assert kept_or_run(run_dir, {"steps": 10}, train)[2] and len(calls) == 1
+
+
 def test_frozen_lake_runs_its_tuned_presets_and_the_other_envs_the_shared_settings():
     from argparse import Namespace
 
