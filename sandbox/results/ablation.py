@@ -145,7 +145,12 @@ def run(args: argparse.Namespace) -> Report:
         write_csv(args.out_dir / f"{stem}.csv", runs),
         write_csv(args.out_dir / f"{stem}_curves.csv", curves),
         save_figure(plot(plt, arms, summary, args), args.out_dir / f"{stem}.png"),
-        write_markdown(args.out_dir / f"{stem}.md", "Ablations of DQN-Prior", describe(args, prior_config, summary[REFERENCE]["threshold"]) + " " + compute_text(runs), table),
+        write_markdown(
+            args.out_dir / f"{stem}.md",
+            "Ablations of DQN-Prior",
+            describe(args, prior_config, summary[REFERENCE]["threshold"]) + " " + compute_text(runs),
+            table,
+        ),
     ]
     settings = {
         "env": args.env, "factors": {factor: [asdict(v) for v in arm] for factor, arm in arms.items()},

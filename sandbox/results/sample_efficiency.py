@@ -135,7 +135,9 @@ def run(args: argparse.Namespace) -> Report:
         write_csv(args.out_dir / f"{stem}.csv", runs),
         write_csv(args.out_dir / f"{stem}_curves.csv", curves),
         save_figure(plot(plt, curves, runs, args), args.out_dir / f"{stem}.png"),
-        write_markdown(args.out_dir / f"{stem}.md", "Sample efficiency", describe(args, prior_config) + " " + compute_text(runs), table),
+        write_markdown(
+            args.out_dir / f"{stem}.md", "Sample efficiency", describe(args, prior_config) + " " + compute_text(runs), table
+        ),
     ]
     settings = {
         "envs": {key: env_settings(args, key) for key in args.envs},
