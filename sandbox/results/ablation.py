@@ -14,8 +14,8 @@ final success with its 95% interval, steps over DQN's, LLM calls and wall time p
 With `--keep-runs DIR` a killed ablation resumes where it stopped.
 
 The full ablation (10 variants + DQN, 5 seeds, 600 steps on coin collector) takes about
-half an hour on 2 CPU cores with a warm prior cache; `--quick` (5 variants + DQN, 2 seeds,
-300 steps) about 3 minutes.
+20 minutes of runs on 2 CPU cores with a warm prior cache; `--quick` (5 variants + DQN,
+2 seeds, 300 steps) about 3 minutes.
 """
 
 from __future__ import annotations
