@@ -125,11 +125,12 @@ def kept_or_run(
     return result, curve, False
 
 
-def train_run(config: Any, run_dir: Path) -> tuple[Any, list[dict[str, float]]]:
-    """Train through the same Trainer as `python -m sandbox train`; the agent and its metrics rows."""
-    from sandbox.training import Trainer
+def train_run(config: Any, run_dir: Path, offline: bool = False) -> tuple[Any, list[dict[str, float]]]:
+    """Train through the same Trainer as `python -m sandbox train` (or `train-offline`); the agent and
+    its metrics rows."""
+    from sandbox.training import OfflineTrainer, Trainer
 
-    trainer = Trainer(config, run_dir)
+    trainer = (OfflineTrainer if offline else Trainer)(config, run_dir)
     trainer.reset()
     rows = trainer.run()
     trainer.close()

@@ -29,6 +29,7 @@ from sandbox.results.common import (
     runs_folder,
     save_figure,
     seeds_text,
+    train_run,
     write_csv,
     write_markdown,
 )
@@ -138,7 +139,6 @@ def env_kwargs(args: argparse.Namespace, split: str) -> dict[str, Any]:
 
 def train(args: argparse.Namespace, prior_config: Any, folder: Path, agent: str, seed: int) -> Path:
     from sandbox.config import RunConfig
-    from sandbox.training import Trainer
 
     config = RunConfig()
     config.run.env, config.run.env_kwargs = args.env, env_kwargs(args, "train")
@@ -148,10 +148,7 @@ def train(args: argparse.Namespace, prior_config: Any, folder: Path, agent: str,
     config.dqn.seed, config.dqn.features, config.dqn.alpha, config.dqn.k = seed, args.features, args.alpha, args.k
     config.dqn.epsilon_decay_steps = max(1, args.steps // 2)
     config.prior = prior_config
-    trainer = Trainer(config, folder)
-    trainer.reset()
-    trainer.run()
-    trainer.close()
+    train_run(config, folder)
     return folder
 
 

@@ -33,6 +33,7 @@ from sandbox.results.common import (
     runs_folder,
     save_figure,
     seeds_text,
+    train_run,
     write_csv,
     write_markdown,
 )
@@ -140,7 +141,6 @@ def run(args: argparse.Namespace) -> Report:
 def train_behaviour(args: argparse.Namespace, env_kwargs: dict[str, Any], prior_config: Any, folder: Path) -> dict[str, Any]:
     """The online DQN whose greedy policy, mixed with ε random actions, collects the data."""
     from sandbox.config import RunConfig
-    from sandbox.training import Trainer
 
     config = RunConfig()
     config.run.env, config.run.env_kwargs, config.run.agent = args.env, dict(env_kwargs), "dqn"
@@ -149,10 +149,7 @@ def train_behaviour(args: argparse.Namespace, env_kwargs: dict[str, Any], prior_
     config.dqn.features = args.features
     config.dqn.epsilon_decay_steps = max(1, args.behaviour_steps // 2)
     config.prior = prior_config
-    trainer = Trainer(config, folder)
-    trainer.reset()
-    rows = trainer.run()
-    trainer.close()
+    rows = train_run(config, folder)[1]
     return {"run": str(folder), "steps": args.behaviour_steps, "success": rows[-1]["eval_success"]}
 
 
@@ -186,7 +183,6 @@ def train_offline(
     args: argparse.Namespace, prior_config: Any, root: Path, dataset: Path, agent: str, size: int, seed: int
 ) -> dict[str, Any]:
     from sandbox.config import RunConfig
-    from sandbox.training import OfflineTrainer
 
     config = RunConfig()
     config.run.agent, config.run.seed, config.run.steps = agent, seed, args.steps
@@ -196,10 +192,7 @@ def train_offline(
     config.dqn.cql_beta, config.dqn.features, config.dqn.seed = args.beta, args.features, seed
     config.prior = prior_config
     started = time.monotonic()
-    trainer = OfflineTrainer(config, root / f"{agent}-n{size}-s{seed}")
-    trainer.reset()
-    final = trainer.run()[-1]
-    trainer.close()
+    final = train_run(config, root / f"{agent}-n{size}-s{seed}", offline=True)[1][-1]
     return {
         "agent": agent,
         "size": size,
