@@ -36,6 +36,7 @@ from sandbox.results.common import (
     markdown_table,
     output_stem,
     progress,
+    prior_settings,
     pyplot,
     runs_folder,
     save_figure,
@@ -186,7 +187,9 @@ def kept_or_run_variant(
         name = f"dqn-prior-k{variant.k}-a{variant.alpha:g}-{variant.mode}-e{variant.floor:g}"
         label = f"dqn-prior {variant.label}"
     run_dir = root / f"{args.env}-{name}-s{seed}"
-    settings = {"env": args.env, "dqn": asdict(config.dqn), "prior": asdict(config.prior), "run": asdict(config.run)}
+    settings = {
+        "env": args.env, "dqn": asdict(config.dqn), "prior": prior_settings(config.prior), "run": asdict(config.run)
+    }
 
     def train() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         result, curve = run_one(config, run_dir, args.env)

@@ -100,6 +100,18 @@ def runs_folder(keep: Path | None) -> Iterator[Path]:
         yield Path(scratch)
 
 
+# Prior settings that change how fast an answer comes, never what it is (the prior cache ignores them
+# too): a kept run stays valid when they differ, e.g. `--threads 1` on a busier machine.
+SPEED_ONLY_PRIOR_SETTINGS = ("n_threads", "cache_path", "memory_cache_size", "server")
+
+
+def prior_settings(prior_config: Any) -> dict[str, Any]:
+    """What of the prior's config decides a run's result, for comparing kept runs."""
+    from dataclasses import asdict
+
+    return {key: value for key, value in asdict(prior_config).items() if key not in SPEED_ONLY_PRIOR_SETTINGS}
+
+
 def kept_or_run(
     run_dir: Path, settings: dict[str, Any], run: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]]
 ) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:

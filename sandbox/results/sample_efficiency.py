@@ -38,6 +38,7 @@ from sandbox.results.common import (
     mean_interval,
     output_stem,
     progress,
+    prior_settings,
     pyplot,
     runs_folder,
     save_figure,
@@ -175,7 +176,7 @@ def finished_or_run(
     """A run's row and curve, kept from an earlier invocation with the same settings or run now."""
     run_dir = root / f"{env_key}-{agent}-s{seed}"
     settings = {**env_settings(args, env_key), "eval_episodes": args.eval_episodes, "alpha": args.alpha,
-                "k": args.k, "kl_alpha": args.kl_alpha, "prior": asdict(prior_config)}  # fmt: skip
+                "k": args.k, "kl_alpha": args.kl_alpha, "prior": prior_settings(prior_config)}  # fmt: skip
     config = run_config(args, prior_config, env_key, agent, seed)
     return kept_or_run(run_dir, settings, lambda: run_one(config, run_dir, env_key))
 

@@ -108,6 +108,8 @@ def test_bench_sample_efficiency_resumes_from_kept_runs_and_refuses_other_settin
     assert capsys.readouterr().err.count("(kept from an earlier run)") == 2
     again = bench(capsys, *argv)
     assert again["runs"] == first["runs"] and again["summary"] == first["summary"]
+    assert main(["bench", *argv, "--threads", "1"]) == 0  # speed, not results: the kept runs still count
+    assert capsys.readouterr().err.count("(kept from an earlier run)") == 2
     changed = [*argv[:-len(NO_LLM)], "--alpha", "3", *NO_LLM]
     assert main(["bench", *changed]) == 2
     assert "holds a run with other settings" in capsys.readouterr().err
