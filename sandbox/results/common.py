@@ -113,11 +113,15 @@ def prior_settings(prior_config: Any) -> dict[str, Any]:
 
 
 def kept_or_run(
-    run_dir: Path, settings: dict[str, Any], run: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]]
-) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
+    run_dir: Path,
+    settings: dict[str, Any],
+    run: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]],
+    kept_only: bool = False,
+) -> tuple[dict[str, Any], list[dict[str, Any]], bool] | None:
     """A run's row and curve, read back from its `result.json` when an earlier invocation with the same
     settings finished it (so `--keep-runs DIR` resumes a killed experiment), else `run()` now and
-    leave that file behind, written atomically: a kill never leaves half of one."""
+    leave that file behind, written atomically: a kill never leaves half of one. With `kept_only`,
+    None instead of running (a report of what a long experiment has finished so far)."""
     from sandbox.storage import atomic_write_text
 
     record = run_dir / "result.json"
@@ -129,6 +133,8 @@ def kept_or_run(
                 f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
             )
         return finished["result"], finished["curve"], True
+    if kept_only:
+        return None
     if run_dir.exists():  # an earlier invocation was killed during this run: start it over
         shutil.rmtree(run_dir)
     result, curve = run()

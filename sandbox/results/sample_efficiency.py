@@ -95,6 +95,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kl-alpha", type=float, help="PPO-Prior's KL weight α·KL(π‖p_LLM) (default: [ppo] alpha)")
     parser.add_argument("--k", type=int, default=5, help="DQN-Prior's proposals per state while training")
     parser.add_argument("--features", choices=FEATURE_CHOICES, help="state features (default: each env's own)")
+    parser.add_argument(
+        "--kept-only",
+        action="store_true",
+        help="report only the runs --keep-runs DIR already holds, training none (what a long run has so far)",
+    )
     add_prior_arguments(parser)
     add_output_arguments(
         parser,
@@ -111,6 +116,8 @@ def run(args: argparse.Namespace) -> Report:
             setattr(args, key, value)
     if args.seeds < 1 or any(value is not None and value < 1 for value in (args.steps, args.eval_every)):
         raise SandboxError("--seeds, --steps and --eval-every must all be at least 1")
+    if args.kept_only and args.keep_runs is None:
+        raise SandboxError("--kept-only reports the runs in a --keep-runs DIR; pass that folder too")
     if args.kl_alpha is None:
         from agents.ppo import PPOConfig
 
@@ -118,17 +125,23 @@ def run(args: argparse.Namespace) -> Report:
     plt = pyplot()
     prior_config = prior_config_from_args(args)
     started = time.monotonic()
-    runs, curves = [], []
+    runs, curves, missing = [], [], []
     with runs_folder(args.keep_runs) as root:
         for env_key in args.envs:
             for agent in args.agents:
                 for seed in range(args.seeds):
-                    result, curve, resumed = finished_or_run(args, prior_config, root, env_key, agent, seed)
+                    found = finished_or_run(args, prior_config, root, env_key, agent, seed)
+                    if found is None:
+                        missing.append(f"{env_key} {agent} seed {seed}")
+                        continue
+                    result, curve, resumed = found
                     runs.append(result)
                     curves += curve
                     progress(args, f"{env_key:<21}{agent:<10} seed {seed}  final {result['final_success']:.0%}  "
                                    f"llm calls {result['llm_calls']}  {result['wall_s']:.0f} s"
                                    + ("  (kept from an earlier run)" if resumed else ""))  # fmt: skip
+    if not runs:
+        raise SandboxError(f"{args.keep_runs} holds no finished run with these settings; run without --kept-only first")
     summary = summarise(runs, curves)
     table = summary_table(summary)
     stem = output_stem(NAME, args.quick)
@@ -137,7 +150,10 @@ def run(args: argparse.Namespace) -> Report:
         write_csv(args.out_dir / f"{stem}_curves.csv", curves),
         save_figure(plot(plt, curves, runs, args), args.out_dir / f"{stem}.png"),
         write_markdown(
-            args.out_dir / f"{stem}.md", "Sample efficiency", describe(args, prior_config) + " " + compute_text(runs), table
+            args.out_dir / f"{stem}.md",
+            "Sample efficiency",
+            " ".join([describe(args, prior_config), compute_text(runs), missing_text(missing)]),
+            table,
         ),
     ]
     settings = {
@@ -151,6 +167,7 @@ def run(args: argparse.Namespace) -> Report:
         "settings": settings,
         "summary": summary,
         "runs": runs,
+        "missing": missing,
         "wall_s": round(time.monotonic() - started, 1),
         "files": [str(path) for path in files],
     }
@@ -172,13 +189,14 @@ def env_settings(args: argparse.Namespace, env_key: str) -> dict[str, Any]:
 
 def finished_or_run(
     args: argparse.Namespace, prior_config: Any, root: Path, env_key: str, agent: str, seed: int
-) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
-    """A run's row and curve, kept from an earlier invocation with the same settings or run now."""
+) -> tuple[dict[str, Any], list[dict[str, Any]], bool] | None:
+    """A run's row and curve, kept from an earlier invocation with the same settings or run now
+    (None with --kept-only when it is not kept)."""
     run_dir = root / f"{env_key}-{agent}-s{seed}"
     settings = {**env_settings(args, env_key), "eval_episodes": args.eval_episodes, "alpha": args.alpha,
                 "k": args.k, "kl_alpha": args.kl_alpha, "prior": prior_settings(prior_config)}  # fmt: skip
     config = run_config(args, prior_config, env_key, agent, seed)
-    return kept_or_run(run_dir, settings, lambda: run_one(config, run_dir, env_key))
+    return kept_or_run(run_dir, settings, lambda: run_one(config, run_dir, env_key), kept_only=args.kept_only)
 
 
 def run_config(args: argparse.Namespace, prior_config: Any, env_key: str, agent: str, seed: int) -> Any:
@@ -320,6 +338,12 @@ def describe(args: argparse.Namespace, prior_config: Any) -> str:
         f"the whole budget in the mean. Success over the run is the mean of every greedy evaluation (the area under "
         f"the learning curve over its length). LLM calls count queries the model answered (cache misses)."
     )
+
+
+def missing_text(missing: list[str]) -> str:
+    if not missing:
+        return ""
+    return f"Not in this report (--kept-only; not finished when it was written): {', '.join(missing)}."
 
 
 def budgets_text(args: argparse.Namespace) -> str:

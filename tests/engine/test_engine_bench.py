@@ -110,8 +110,12 @@ def test_bench_sample_efficiency_resumes_from_kept_runs_and_refuses_other_settin
     assert again["runs"] == first["runs"] and again["summary"] == first["summary"]
     assert main(["bench", *argv, "--threads", "1"]) == 0  # speed, not results: the kept runs still count
     assert capsys.readouterr().err.count("(kept from an earlier run)") == 2
-    changed = [*argv[:-len(NO_LLM)], "--alpha", "3", *NO_LLM]
-    assert main(["bench", *changed]) == 2
+    partial = bench(capsys, *argv, "--seeds", "2", "--kept-only")  # the last --seeds wins
+    assert partial["runs"] == first["runs"]  # seed 1 was never run: reported missing, not trained
+    assert partial["missing"] == ["frozenlake-4x4 dqn seed 1", "frozenlake-4x4 random seed 1"]
+    assert "Not in this report" in open(partial["files"][3]).read()
+    assert not (tmp_path / "runs" / "frozenlake-4x4-dqn-s1").exists()
+    assert main(["bench", *argv, "--alpha", "3"]) == 2
     assert "holds a run with other settings" in capsys.readouterr().err
 
 
@@ -248,6 +252,7 @@ def test_bench_generalisation_skips_a_missing_test_prior_with_its_reason(capsys,
         (["offline", "--sizes", "0"], "at least 1"),
         (["generalisation", "--env", "TextFrozenLake-v0"], "household"),
         (["ablation", "--floor-values", "1.5"], "[0, 1]"),
+        (["sample-efficiency", "--kept-only"], "--keep-runs"),
         (["ablation", "--k-values", "0"], "at least 1"),
     ],
 )
