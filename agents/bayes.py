@@ -159,3 +159,33 @@ def masked_entropy(log_p: "torch.Tensor", mask: "torch.Tensor") -> "torch.Tensor
     """Row-wise Shannon entropy in nats over padded action sets (see `masked_kl_divergence`)."""
     log_p = log_p.masked_fill(~mask, 0.0)
     return -(log_p.exp() * log_p).masked_fill(~mask, 0.0).sum(dim=-1)
+
+
+def skill_prior(optimal: Sequence[bool], skill: float) -> FloatArray:
+    """The oracle's prior over A given which actions are optimal (O) and a skill S in [-1, 1].
+
+    S >= 0: mass S spread evenly over O, the rest uniform over A, so `prior_skill` measures
+    exactly S. S < 0: mass |S| over A \\ O, the rest uniform (a confidently wrong prior;
+    at S = -1 nothing is left on O). Without an O (or with every action in it) there is
+    nothing to prefer: uniform.
+    """
+    if not -1.0 <= skill <= 1.0:
+        raise ValueError(f"skill must be in [-1, 1], got {skill}")
+    mask = np.asarray(optimal, dtype=bool)
+    favoured = mask if skill >= 0 else ~mask
+    base = uniform(mask.size)
+    if not favoured.any() or favoured.all():
+        return base
+    return abs(skill) * favoured / favoured.sum() + (1.0 - abs(skill)) * base
+
+
+def prior_skill(probs: Sequence[float] | FloatArray, optimal: Sequence[bool]) -> float:
+    """(p(O) − u) / (1 − u) with u = |O|/|A|: 0 for uniform, 1 with all mass on O, < 0 worse than uniform.
+
+    Undefined (NaN) when O is empty or every action is optimal: such a state tells priors apart in nothing.
+    """
+    mask = np.asarray(optimal, dtype=bool)
+    u = mask.sum() / mask.size
+    if u in (0.0, 1.0):
+        return float("nan")
+    return float((np.asarray(probs, dtype=np.float64)[mask].sum() - u) / (1.0 - u))

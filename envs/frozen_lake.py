@@ -16,6 +16,7 @@ from typing import Any
 import gymnasium
 from gymnasium.envs.toy_text.frozen_lake import MAPS, FrozenLakeEnv
 
+from envs.optimal import OptimalActionsUnknown, action_value, first_steps_of_shortest_paths, in_action_order, state_values
 from envs.options import OptionError, check_bool, check_choice
 from envs.text import ACTION_MAX_LENGTH, normalize_command, text_space
 
@@ -23,6 +24,8 @@ TASK = "Cross the frozen lake from the start to the goal without falling into a 
 OBSERVATION_MAX_LENGTH = 1024
 MAP_NAMES = ("4x4", "8x8")
 TILES = "SFHG"
+SLIPPERY_GAMMA = 0.99  # the discount the slippery lake's optimal moves are defined with (the agents' gamma)
+VALUE_TIE = 1e-9  # moves whose values differ by less are equally optimal
 
 # Fixed order of the admissible moves, with gymnasium's action index and (row, col) step.
 MOVES: dict[str, tuple[int, tuple[int, int]]] = {
@@ -76,7 +79,8 @@ class TextFrozenLakeEnv(gymnasium.Env[str, str]):
         misleading: bool = False,
     ) -> None:
         rows = lake_rows(map_name, desc)
-        self._lake = FrozenLakeEnv(desc=rows, is_slippery=check_bool("is_slippery", is_slippery))
+        self.is_slippery = check_bool("is_slippery", is_slippery)
+        self._lake = FrozenLakeEnv(desc=rows, is_slippery=self.is_slippery)
         self._tile_words = _MISLEADING_TILE_WORDS if check_bool("misleading", misleading) else _TILE_WORDS
         self.grid: tuple[str, ...] = tuple(rows)
         self.n_rows, self.n_cols = len(rows), len(rows[0])
@@ -84,6 +88,7 @@ class TextFrozenLakeEnv(gymnasium.Env[str, str]):
         self.action_space = text_space(ACTION_MAX_LENGTH, min_length=1)
         self._position = self._find("S")
         self._won = self._lost = False
+        self._values: dict[int, float] | None = None  # the slippery lake's V*, computed on first use
 
     def _find(self, tile: str) -> tuple[int, int]:
         return next((row, col) for row, line in enumerate(self.grid) for col, char in enumerate(line) if char == tile)
@@ -199,3 +204,54 @@ class TextFrozenLakeEnv(gymnasium.Env[str, str]):
                     previous[neighbour] = (position, move)
                     queue.append(neighbour)
         return None
+
+    def optimal_actions(self, along_walkthrough: bool = False) -> tuple[str, ...]:
+        """Every move on a shortest safe path to a goal (breadth-first); on a slippery lake,
+        every move of maximal value (value iteration). Empty once the episode is over."""
+        if self._won or self._lost:
+            return ()
+        if self.is_slippery:
+            best = self._best_slippery_moves()
+        else:
+            best = first_steps_of_shortest_paths(self._position, self._safe_steps, self._is_goal)
+        if not best:
+            row, col = self._position
+            raise OptimalActionsUnknown(f"no move reaches the goal from row {row + 1}, column {col + 1}")
+        return in_action_order((f"go {move}" for move in best), self._info()["admissible_commands"])
+
+    def _is_goal(self, position: tuple[int, int]) -> bool:
+        return self.grid[position[0]][position[1]] == "G"
+
+    def _safe_steps(self, position: tuple[int, int]) -> list[tuple[str, tuple[int, int]]]:
+        """Moves onto ice or a goal (a hole ends the episode); a goal is never left."""
+        if self._is_goal(position):
+            return []
+        steps = []
+        for move in self._moves_from(position):
+            d_row, d_col = MOVES[move][1]
+            after = (position[0] + d_row, position[1] + d_col)
+            if self.grid[after[0]][after[1]] != "H":
+                steps.append((move, after))
+        return steps
+
+    def _best_slippery_moves(self) -> frozenset[str] | None:
+        transitions = self._lake.unwrapped.P
+
+        def moves(state: int) -> list[int]:
+            row, col = divmod(state, self.n_cols)
+            if self.grid[row][col] in "HG":
+                return []
+            return [MOVES[move][0] for move in self._moves_from((row, col))]
+
+        if self._values is None:
+            states = range(self.n_rows * self.n_cols)
+            self._values = state_values(states, moves, lambda s, a: transitions[s][a], SLIPPERY_GAMMA)
+        state = self._position[0] * self.n_cols + self._position[1]
+        q = {
+            move: action_value(state, MOVES[move][0], self._values, lambda s, a: transitions[s][a], SLIPPERY_GAMMA)
+            for move in self._moves_from(self._position)
+        }
+        best = max(q.values(), default=0.0)
+        if best <= 0.0:
+            return None
+        return frozenset(move for move, value in q.items() if value >= best - VALUE_TIE)

@@ -58,6 +58,7 @@ from typing import Any
 
 import gymnasium
 
+from envs.optimal import OptimalActionsUnknown, first_steps_of_shortest_paths, in_action_order
 from envs.options import check_choice
 from envs.text import ACTION_MAX_LENGTH, normalize_command, text_space
 
@@ -379,6 +380,21 @@ class TextOvercookedEnv(gymnasium.Env[str, str]):
             "score": len(kitchen.rewarded) + int(kitchen.served),
             "max_score": len(self.recipe.ingredients) + 1,
         }
+
+    def optimal_actions(self, along_walkthrough: bool = False) -> tuple[str, ...]:
+        """Every macro-action (in its words here) that starts a shortest plan to a correct delivery."""
+        if self._kitchen.served:
+            return ()
+
+        def successors(kitchen: Kitchen) -> list[tuple[str, Kitchen]]:
+            if kitchen.served:
+                return []
+            return [(wording(m, kitchen, self.recipe), act(kitchen, self.recipe, m).kitchen) for m in self.recipe.macros]
+
+        best = first_steps_of_shortest_paths(self._kitchen, successors, lambda kitchen: kitchen.served)
+        if not best:
+            raise OptimalActionsUnknown(f"no plan serves the {self.recipe.name} from this kitchen")
+        return in_action_order(best, self._info()["admissible_commands"])
 
     def walkthrough(self) -> list[str] | None:
         """A shortest macro-action plan that serves the salad (breadth-first over the kitchen's states)."""

@@ -42,6 +42,7 @@ from typing import Any
 import gymnasium
 
 from envs.errors import EnvError
+from envs.optimal import OptimalActionsUnknown, next_walkthrough_command
 from envs.options import OptionError, check_choice, check_int
 from envs.text import ACTION_MAX_LENGTH, OBSERVATION_MAX_LENGTH, normalize_command, sanitize_text, text_space
 
@@ -234,6 +235,7 @@ class ScienceWorldEnv(gymnasium.Env[str, str]):
         self._kinds = {type_id: object_kind(name) for name, type_id in self._sim.get_object_types().items()}
         self._commands: list[str] = []
         self._walkthroughs: dict[int, list[str]] = {}
+        self._last_info: dict[str, Any] = {}
         self._score = 0
         self._task = ""
         self._started = False
@@ -283,6 +285,21 @@ class ScienceWorldEnv(gymnasium.Env[str, str]):
                     self._sim.server.step(command)
         return list(self._walkthroughs[self._variation]) or None
 
+    def optimal_actions(self, along_walkthrough: bool = False) -> tuple[str, ...]:
+        """The gold path's next command while the episode follows it (`along_walkthrough`);
+        ScienceWorld knows no optimal actions anywhere else."""
+        if not self._started:
+            raise EnvError("call reset() before asking for optimal actions")
+        info = self._last_info
+        if info["won"] or info["lost"]:
+            return ()
+        source = f"ScienceWorld {self.task} variation {self._variation}"
+        if not along_walkthrough:
+            raise OptimalActionsUnknown(
+                f"{source} gives only a gold path from its start, not the optimal actions of every state"
+            )
+        return next_walkthrough_command(self.walkthrough(), self._commands, info["admissible_commands"], source)
+
     def close(self) -> None:
         if self._sim is not None:
             self._sim.close()
@@ -295,7 +312,7 @@ class ScienceWorldEnv(gymnasium.Env[str, str]):
         server = self._sim.server
         score = round(100 * server.getScore())
         valid = self._sim.get_valid_action_object_combinations_with_templates()
-        return {
+        self._last_info = {
             "admissible_commands": admissible_actions(valid, self._templates, self._kinds, self.max_actions),
             "task": self._task,
             "won": bool(server.getCompleted()) and score > 0,
@@ -306,6 +323,7 @@ class ScienceWorldEnv(gymnasium.Env[str, str]):
             "inventory": sanitize_text(self._sim.inventory().strip()),
             "game": f"scienceworld {self.task} variation {self._variation} ({self.split})",
         }
+        return dict(self._last_info)
 
 
 def make_scienceworld_env(

@@ -18,6 +18,7 @@ import gymnasium
 
 from envs.errors import EnvError
 from envs.games import challenge_settings, find_or_make_game
+from envs.optimal import OptimalActionsUnknown, next_walkthrough_command
 from envs.options import check_int, check_path
 from envs.text import ACTION_MAX_LENGTH, OBSERVATION_MAX_LENGTH, normalize_command, sanitize_text, text_space
 
@@ -118,6 +119,8 @@ class TextWorldEnv(gymnasium.Env[str, str]):
         self._game_path = self.game_paths[0]
         self._score = 0
         self._started = False
+        self._state: Any = None  # the game state TextWorld last returned
+        self._commands: list[str] = []  # this episode's commands, to follow the walkthrough
 
     def _game(self, path: Path) -> Any:
         if path not in self._games:
@@ -145,6 +148,8 @@ class TextWorldEnv(gymnasium.Env[str, str]):
         state = self._reset_game(self._game_path)
         self._score = state["score"]
         self._started = True
+        self._state = state
+        self._commands = []
         return self._observation(state["feedback"]), self._info(state)
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
@@ -156,6 +161,8 @@ class TextWorldEnv(gymnasium.Env[str, str]):
             state = game.state
             return _META_REPLY, 0.0, bool(state["won"] or state["lost"]), False, self._info(state)
         state, _, done = game.step(command)
+        self._state = state
+        self._commands.append(command)
         reward = float(state["score"] - self._score)
         self._score = state["score"]
         terminated = bool(state["won"] or state["lost"] or done)
@@ -170,6 +177,33 @@ class TextWorldEnv(gymnasium.Env[str, str]):
         if self._game_path not in self._walkthroughs:
             self._reset_game(self._game_path)  # no episode is running yet, so nothing is lost
         return list(self._walkthroughs[self._game_path]) or None
+
+    def optimal_actions(self, along_walkthrough: bool = False) -> tuple[str, ...]:
+        """The next command of TextWorld's winning policy from this state (`policy_commands`).
+
+        A game without a policy knows only its walkthrough: with `along_walkthrough`, its next
+        command while the episode has followed it."""
+        if not self._started:
+            raise EnvError("call reset() before asking for optimal actions")
+        state = self._state
+        if state["won"] or state["lost"]:
+            return ()
+        admissible = list(state["admissible_commands"] or [])
+        policy = list(state["policy_commands"] or [])
+        if policy:
+            matches = tuple(action for action in admissible if action.lower() == policy[0].lower())
+            if not matches:
+                raise OptimalActionsUnknown(
+                    f"{self._game_path.name}: TextWorld's winning policy goes on with {policy[0]!r},"
+                    " which is not among the admissible commands"
+                )
+            return matches
+        if along_walkthrough:
+            return next_walkthrough_command(self.walkthrough(), self._commands, admissible, self._game_path.name)
+        raise OptimalActionsUnknown(
+            f"{self._game_path.name} has no winning policy from this state (TextWorld's policy_commands is empty);"
+            " it needs a quest that TextWorld can plan for"
+        )
 
     def close(self) -> None:
         for game in self._games.values():

@@ -22,6 +22,7 @@ from typing import Any
 import gymnasium
 
 from envs.errors import EnvError
+from envs.optimal import OptimalActionsUnknown, next_walkthrough_command
 from envs.options import OptionError, check_bool, check_choice, check_int
 from envs.text import ACTION_MAX_LENGTH, OBSERVATION_MAX_LENGTH, normalize_command, sanitize_text, text_space
 
@@ -217,6 +218,20 @@ class TextWorldExpressEnv(gymnasium.Env[str, str]):
                 for command in self._commands:
                     self._twx.step(command)
         return list(self._walkthroughs[self._seed]) or None
+
+    def optimal_actions(self, along_walkthrough: bool = False) -> tuple[str, ...]:
+        """The gold path's next command while the episode follows it (`along_walkthrough`);
+        TextWorldExpress knows no optimal actions anywhere else."""
+        if self._state is None:
+            raise EnvError("call reset() before asking for optimal actions")
+        if self._state["tasksuccess"] or self._state["taskfailure"]:
+            return ()
+        source = f"TextWorldExpress {self.game_type.twx_name} seed {self._seed}"
+        if not along_walkthrough:
+            raise OptimalActionsUnknown(
+                f"{source} gives only a gold path from its start, not the optimal actions of every state"
+            )
+        return next_walkthrough_command(self.walkthrough(), self._commands, sorted(self._state["validActions"]), source)
 
     def _winning_prefix(self, commands: list[str]) -> list[str]:
         for number, command in enumerate(commands, start=1):

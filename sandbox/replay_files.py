@@ -56,6 +56,7 @@ def state_from_json(payload: dict[str, Any]) -> TextState:
         observation=payload["observation"],
         actions=tuple(payload["actions"]),
         history=tuple((action, observation) for action, observation in payload["history"]),
+        optimal=None if payload.get("optimal") is None else tuple(payload["optimal"]),
     )
 
 

@@ -18,6 +18,8 @@ import numpy as np
 
 from agents.base import Agent
 from agents.decision import Candidate, Decision, TextState
+from agents.prior.types import reads_optimal_actions
+from envs.optimal import OptimalActionsUnknown, optimal_actions
 from sandbox.errors import SandboxError
 
 
@@ -50,14 +52,21 @@ class StepRecord:
         return bool(self.info.get("won", False))
 
 
-def text_state(family: str, observation: str, info: dict[str, Any], history: tuple[tuple[str, str], ...]) -> TextState:
-    """Turn the env's (observation, info) into the agent's text state."""
+def text_state(
+    family: str,
+    observation: str,
+    info: dict[str, Any],
+    history: tuple[tuple[str, str], ...],
+    optimal: tuple[str, ...] | None = None,
+) -> TextState:
+    """Turn the env's (observation, info) into the agent's text state (with the env's optimal actions, if given)."""
     return TextState(
         family=family,
         task=str(info.get("task", "")),
         observation=str(observation).strip(),
         actions=tuple(info.get("admissible_commands", ())),
         history=history,
+        optimal=optimal,
     )
 
 
@@ -74,10 +83,13 @@ class Session:
         history_length: int = 0,
         learn: bool = True,
         act_rng: np.random.Generator | None = None,
+        track_optimal: bool | None = None,
     ) -> None:
         self.env = env
         self.agent = agent
         self.family = family
+        # Attach the env's optimal actions to every state: by default only when the agent's prior reads them (the oracle).
+        self.track_optimal = reads_optimal_actions(getattr(agent, "prior", None)) if track_optimal is None else track_optimal
         self.seed = seed
         self.learn = learn
         self.act_rng = act_rng  # None: the agent's own RNG (training); evaluation passes a private one
@@ -104,7 +116,7 @@ class Session:
         self._history.clear()
         self.episode_actions = []
         self.info = dict(info)
-        self.state = text_state(self.family, observation, info, ())
+        self.state = text_state(self.family, observation, info, (), self._optimal())
         self.done = False
         self._pending = None
         return self.state
@@ -164,11 +176,20 @@ class Session:
         # (a, o) pairs: each action with the observation it was taken at, so the history of s'
         # ends with the action that led to s' and reads as a transcript.
         self._history.append((action, self.state.observation))
-        self.state = text_state(self.family, observation, info, tuple(self._history))
+        self.state = text_state(self.family, observation, info, tuple(self._history), self._optimal())
         self.info = dict(info)
         self.done = bool(terminated or truncated)
         self._pending = None
         return self.state, float(reward), bool(terminated), bool(truncated)
+
+    def _optimal(self) -> tuple[str, ...] | None:
+        """O at the env's current state when tracked; an env that cannot say stops the run with its reason."""
+        if not self.track_optimal:
+            return None
+        try:
+            return optimal_actions(self.env)
+        except OptimalActionsUnknown as error:
+            raise SandboxError(f"the optimal actions are unknown: {error}") from None
 
     def replay_actions(self, actions: list[str]) -> None:
         """Re-enter an episode after a resume: re-apply its actions to the freshly reset env.

@@ -29,4 +29,5 @@ class PriorConfig:
     cache_path: str | None = "saves/prior_cache.sqlite"  # None disables the disk cache
     memory_cache_size: int = 4096  # LRU entries kept in memory
     templates_dir: str | None = "saves/prompts"  # user prompt templates, <family>.toml; None: built-in ones only
+    variant: str = "default"  # a named set of the options above (agents/prior/variants.py), applied by build_prior
     server: str = ""  # "http://HOST:PORT" of a `python -m sandbox prior-server` to ask instead of loading the model here

@@ -25,9 +25,11 @@ from agents.prior.models import (
     inspect_gguf,
     resolve_model_path,
 )
+from agents.prior.oracle import OraclePrior, is_oracle_model
 from agents.prior.prompts import FittedPrompt, PromptTemplate, fit_prompt, render_prompt, template_for
 from agents.prior.templates import check_template, load_templates
 from agents.prior.types import ActionPrior, PriorQuery, PriorResult, PriorStats, Proposal
+from agents.prior.variants import apply_variant
 
 if TYPE_CHECKING:
     from agents.prior.backend import LlamaBackend  # imported on first use: it loads llama.cpp
@@ -360,8 +362,13 @@ class LlamaPrior:
 
 
 def build_prior(config: PriorConfig) -> ActionPrior:
-    """The prior a config asks for: "uniform" needs no model (nor a server); with `server` set, the
-    model runs in a `python -m sandbox prior-server`; anything else is a GGUF on llama.cpp here."""
+    """The prior a config asks for, its variant's settings in force: "uniform" needs no model (nor a
+    server), "oracle:skill=S" reads the env's optimal actions; with `server` set, the model runs in a
+    `python -m sandbox prior-server`; anything else is a GGUF on llama.cpp here."""
+    config = apply_variant(config)
+    if is_oracle_model(config.model):
+        validate_config(config)
+        return OraclePrior(config)
     if config.model == UNIFORM_MODEL:
         validate_config(config)
         return UniformPrior(config)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -19,6 +19,10 @@ class PriorQuery:
     observation: str
     actions: tuple[str, ...]  # the admissible actions, in the env's order
     history: tuple[tuple[str, str], ...] = ()  # recent (action, observation it was taken at), oldest first
+    # The env's optimal actions here, attached by the session only for a prior that reads them (the
+    # oracle; see `reads_optimal_actions`). Never in a prompt or a cache key of a language model, and
+    # not part of the state's identity.
+    optimal: tuple[str, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,9 @@ class ActionPrior(Protocol):
     def prompt_for(self, query: PriorQuery) -> str: ...
 
     def close(self) -> None: ...
+
+
+def reads_optimal_actions(prior: object | None) -> bool:
+    """Whether `prior` reads `PriorQuery.optimal` (the oracle does, by a `reads_optimal_actions = True`
+    attribute): the session then asks the env for its optimal actions at every state."""
+    return bool(getattr(prior, "reads_optimal_actions", False))

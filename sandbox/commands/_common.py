@@ -64,7 +64,14 @@ def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = T
     group.add_argument(
         "--prior-model",
         default=defaults.model,
-        help="smollm2-135m (embedded default), gemma-3-270m, uniform, or a path to a .gguf file",
+        help="smollm2-135m (embedded default), gemma-3-270m, uniform, oracle:skill=S (S in [-1, 1]: knows the"
+        " env's optimal actions), or a path to a .gguf file",
+    )
+    group.add_argument(
+        "--prior-variant",
+        default=defaults.variant,
+        metavar="NAME",
+        help="a named set of scoring options (see agents/prior/variants.py: default, length-norm)",
     )
     group.add_argument("--prior-mode", choices=PRIOR_MODES, default=defaults.mode)
     group.add_argument("--prior-temperature", type=float, default=defaults.temperature)
@@ -116,6 +123,7 @@ def prior_config_from_args(args: argparse.Namespace) -> "PriorConfig":  # noqa: 
         cache_path=none_or(args.prior_cache),
         templates_dir=none_or(args.templates_dir),
         server=args.prior_server,
+        variant=args.prior_variant,
     )
 
 

@@ -42,6 +42,7 @@ PRIOR_FLAGS = {
     "prior_cache": "cache_path",
     "templates_dir": "templates_dir",
     "prior_server": "server",
+    "prior_variant": "variant",
 }
 
 

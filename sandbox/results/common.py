@@ -109,7 +109,10 @@ def prior_settings(prior_config: Any) -> dict[str, Any]:
     """What of the prior's config decides a run's result, for comparing kept runs."""
     from dataclasses import asdict
 
-    return {key: value for key, value in asdict(prior_config).items() if key not in SPEED_ONLY_PRIOR_SETTINGS}
+    settings = {key: value for key, value in asdict(prior_config).items() if key not in SPEED_ONLY_PRIOR_SETTINGS}
+    if settings.get("variant") == "default":
+        del settings["variant"]  # runs kept before variants existed stay valid
+    return settings
 
 
 def kept_or_run(

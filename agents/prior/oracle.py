@@ -1,0 +1,123 @@
+"""The oracle prior: a prior whose quality is set by hand, `--prior-model oracle:skill=S`.
+
+At each state it reads the env's optimal actions O (attached to the query by the session,
+see `PriorQuery.optimal`) and answers `bayes.skill_prior`: for S >= 0 mass S on O and the
+rest uniform, so its skill is exactly S; for S < 0 mass |S| on the other actions. It speaks
+the LLM prior's interface (score mode; sample mode as k seeded draws from that distribution;
+the exact cache; the floor; stats), asks no language model (`llm_calls` stays 0, its answers'
+mode is "oracle"), and so every agent, the UI, `bench` and `sweep` use it unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import time
+
+import numpy as np
+
+from agents import bayes
+from agents.errors import PriorError
+from agents.prior.cache import PriorCache, cache_key, cached_answer, result_to_json
+from agents.prior.config import PriorConfig
+from agents.prior.types import PriorQuery, PriorResult, PriorStats, Proposal
+
+ORACLE_MODEL = "oracle"
+ORACLE_MODE = "oracle"  # the answers' mode: like "uniform", no language model was consulted
+_SPEC = re.compile(r"^oracle(?::skill=(?P<skill>[^,\s]+))?$")
+SPEC_HINT = "write it as oracle:skill=S with S in [-1, 1], e.g. --prior-model oracle:skill=0.5"
+
+
+def is_oracle_model(model: str) -> bool:
+    return model == ORACLE_MODEL or model.startswith(f"{ORACLE_MODEL}:")
+
+
+def oracle_skill(model: str) -> float:
+    """S from "oracle:skill=S" ("oracle" alone is skill 1); a one-line PriorError otherwise."""
+    match = _SPEC.match(model)
+    if match is None:
+        raise PriorError(f"bad oracle prior {model!r}: {SPEC_HINT}")
+    if match["skill"] is None:
+        return 1.0
+    try:
+        skill = float(match["skill"])
+    except ValueError:
+        raise PriorError(f"bad oracle skill {match['skill']!r}: {SPEC_HINT}") from None
+    if not -1.0 <= skill <= 1.0:
+        raise PriorError(f"oracle skill must be in [-1, 1], got {skill:g}: {SPEC_HINT}")
+    return skill
+
+
+class OraclePrior:
+    """p(a|s) from the env's optimal actions and a skill dial; no language model."""
+
+    reads_optimal_actions = True  # the session attaches O to every query it makes
+
+    def __init__(self, config: PriorConfig) -> None:
+        self.config = config
+        self.skill = oracle_skill(config.model)
+        self.model_name = f"{ORACLE_MODEL}:skill={self.skill:g}"
+        self.gpu_layers = 0
+        self.stats = PriorStats()
+        self._cache = PriorCache(None, config.memory_cache_size)  # answers cost microseconds: never on disk
+
+    def __call__(self, query: PriorQuery) -> PriorResult:
+        started = time.perf_counter()
+        optimal = self._optimal_mask(query)
+        key = cache_key(
+            {
+                "model": self.model_name,
+                "mode": self.config.mode,
+                "actions": list(query.actions),
+                "optimal": [bool(flag) for flag in optimal],
+                **({"k": self.config.k, "seed": self.config.seed} if self.config.mode == "sample" else {}),
+            }
+        )
+        hit = cached_answer(self._cache, key, self.stats, started)
+        if hit is not None:
+            return self._with_floor(hit)
+        probs = bayes.skill_prior(optimal, self.skill)
+        result = PriorResult(model=self.model_name, mode=ORACLE_MODE, actions=query.actions, probs=probs)
+        if self.config.mode == "sample":
+            result = self._sampled(result, key)
+        ms = (time.perf_counter() - started) * 1000
+        self._cache.put(key, result_to_json(result))
+        self.stats.calls += 1
+        self.stats.last_ms = ms
+        return self._with_floor(dataclasses.replace(result, ms=ms))
+
+    def _optimal_mask(self, query: PriorQuery) -> np.ndarray:
+        if not query.actions:
+            raise PriorError("the state has no admissible actions; a prior needs at least one")
+        if query.optimal is None:
+            raise PriorError(
+                "the oracle prior needs the env's optimal actions at each state and this state carries none;"
+                " run it in a session (train, play, bench), which asks the env for them"
+            )
+        unknown = sorted(set(query.optimal) - set(query.actions))
+        if unknown:
+            raise PriorError(f"the optimal actions {', '.join(map(repr, unknown))} are not among the state's actions")
+        chosen = set(query.optimal)
+        return np.array([action in chosen for action in query.actions], dtype=bool)
+
+    def _sampled(self, result: PriorResult, key: str) -> PriorResult:
+        """k draws from the oracle's distribution, seeded by the state, and their empirical frequency:
+        the same answer every time the state comes back, as a cached LLM's samples are."""
+        rng = np.random.default_rng([self.config.seed, int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)])
+        draws = rng.choice(len(result.actions), size=self.config.k, p=result.probs)
+        proposals = tuple(Proposal(result.actions[i], result.actions[i], "exact") for i in draws)
+        probs = bayes.empirical_prior([proposal.action for proposal in proposals], result.actions)
+        return dataclasses.replace(result, probs=probs, proposals=proposals)
+
+    def _with_floor(self, result: PriorResult) -> PriorResult:
+        if self.config.epsilon == 0:
+            return result
+        return dataclasses.replace(result, probs=bayes.mix_uniform(result.probs, self.config.epsilon))
+
+    def prompt_for(self, query: PriorQuery) -> str:
+        """The oracle reads no prompt."""
+        return ""
+
+    def close(self) -> None:
+        self._cache.close()
