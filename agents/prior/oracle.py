@@ -71,7 +71,13 @@ class OraclePrior:
                 "mode": self.config.mode,
                 "actions": list(query.actions),
                 "optimal": [bool(flag) for flag in optimal],
-                **({"k": self.config.k, "seed": self.config.seed} if self.config.mode == "sample" else {}),
+                # Sample mode draws per state (as an LLM reading the observation would), score mode's answer
+                # depends on the actions and O alone.
+                **(
+                    {"k": self.config.k, "seed": self.config.seed, "task": query.task, "observation": query.observation}
+                    if self.config.mode == "sample"
+                    else {}
+                ),
             }
         )
         hit = cached_answer(self._cache, key, self.stats, started)
