@@ -11,6 +11,7 @@ EXPERIMENTS = {
     "sample-efficiency": "sandbox.results.sample_efficiency",
     "offline": "sandbox.results.offline",
     "prior": "sandbox.results.prior",
+    "prior-quality": "sandbox.results.prior_quality",
     "generalisation": "sandbox.results.generalisation",
     "ablation": "sandbox.results.ablation",
 }

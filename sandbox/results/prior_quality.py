@@ -1,0 +1,387 @@
+"""Prior quality as one number: walk each family's walkthrough and score the prior at every decision.
+
+At every decision of the walk it records |A|, the prior over A and the optimal actions O
+(envs/optimal.py: every shortest-path move on Frozen Lake and every shortest-plan macro in
+Overcooked; TextWorld's winning policy; the gold path's next command for TextWorldExpress,
+ScienceWorld and the household games). With u = |O|/|A| it reports, per family and overall
+(the mean over families):
+
+- skill = (p(O) - u) / (1 - u): 0 is uniform, 1 puts all mass on O, below 0 is worse than uniform;
+- top-1: the share of decisions whose most probable action is optimal (ties split evenly,
+  so the uniform prior scores u);
+- log(p(O)/u), mean over decisions: large negative values expose a prior confidently wrong;
+- ms per query and tokens evaluated per query (the cache is off, so every query is computed).
+
+Decisions where every action is optimal (u = 1) tell priors apart in nothing and are left out;
+so are states whose O the env cannot name (a gold command ScienceWorld's action filter left
+out): the table counts them. Rows: each prior model, each prior variant of the LLM models
+(agents/prior/variants.py), the uniform prior and the oracle (`oracle:skill=S`, whose skill
+measures as S: a check of this benchmark).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from sandbox.results.common import (
+    Report,
+    add_output_arguments,
+    markdown_table,
+    output_stem,
+    pyplot,
+    save_figure,
+    write_csv,
+    write_markdown,
+)
+
+HELP = "prior quality: skill, top-1, log(p(O)/u), ms and tokens per query along each family's walkthrough"
+NAME = "prior_quality"
+DEFAULT_PRIORS = ("smollm2-135m", "gemma-3-270m", "uniform", "oracle:skill=1")
+P_FLOOR = 1e-9  # log(p(O)/u) floors p(O) here: a prior with no mass on O scores about -20, not -inf
+OPTIONAL_MODELS = ("gemma-3-270m",)  # skipped with a note when not installed, unless named explicitly
+
+
+@dataclass(frozen=True)
+class Game:
+    """One walk: an env id with its options, under the family it is reported in."""
+
+    family: str
+    env_id: str
+    options: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        options = ",".join(f"{key}={value}" for key, value in self.options.items() if key != "desc")
+        return f"{self.env_id}({options})" if options else self.env_id
+
+
+def _random_lake(size: int, seed: int) -> dict[str, Any]:
+    from gymnasium.envs.toy_text.frozen_lake import generate_random_map
+
+    return {"desc": generate_random_map(size=size, seed=seed), "map_seed": seed}
+
+
+def _games(quick: bool) -> list[Game]:
+    """Three games (or seeds) per family, fewer with --quick; ScienceWorld and household splits both."""
+    seeds = (0,) if quick else (0, 1, 2)
+    games: list[Game] = []
+    for size in (4, 8):
+        family = f"frozenlake-{size}x{size}"
+        games.append(Game(family, "TextFrozenLake-v0", {"map_name": f"{size}x{size}"}))
+        games += [Game(family, "TextFrozenLake-v0", _random_lake(size, seed)) for seed in (1, 2)[: 1 if quick else 2]]
+    for challenge, options in (("coin-collector", {"level": 5}), ("treasure-hunter", {"level": 5}), ("cooking", {})):
+        games += [Game(f"tw-{challenge}", f"tw-{challenge}-v0", {**options, "game_seed": seed}) for seed in seeds]
+    games += [Game("overcooked", f"overcooked-{recipe}-v0", {}) for recipe in ("tomato-salad", "tomato-lettuce-salad")]
+    from envs.household import FAMILIES
+
+    families = ("pick-place", "heat-place") if quick else tuple(FAMILIES)
+    for split in ("train", "unseen"):
+        games += [
+            Game(f"household-{split}", f"household-{family}-v0", {"split": split, "game_seed": seed})
+            for family in families
+            for seed in seeds
+        ]
+    for game_type in ("coin-collector",) if quick else ("coin-collector", "commonsense", "map-reader"):
+        games += [Game("textworld-express", f"twx-{game_type}-v0", {"game_seed": seed}) for seed in seeds]
+    for task in ("lifespan-longest-lived",) if quick else ("lifespan-longest-lived", "lifespan-shortest-lived"):
+        games += [Game("scienceworld", "scienceworld-v0", {"task": task, "variation": seed}) for seed in seeds]
+    return games
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One state of a walk: what a prior is asked, and which of its actions are optimal."""
+
+    family: str
+    game: str
+    step: int
+    query: Any  # PriorQuery, with `optimal` set
+    skipped: str = ""  # why no O could be named here
+
+
+def walk(game: Game, history: int) -> list[Decision]:
+    """Follow the game's walkthrough from its start, naming O at every state on the way."""
+    from envs import env_family, make_env
+    from envs.optimal import OptimalActionsUnknown, optimal_actions
+    from sandbox.errors import SandboxError
+    from sandbox.session import text_state
+
+    options = {key: value for key, value in game.options.items() if key != "map_seed"}
+    env = make_env(game.env_id, **options)
+    try:
+        observation, info = env.reset(seed=0)
+        walkthrough = env.unwrapped.walkthrough() or []
+        steps: deque[tuple[str, str]] = deque(maxlen=history)
+        decisions = []
+        for step, command in enumerate(walkthrough):
+            skipped = ""
+            try:
+                optimal: tuple[str, ...] | None = optimal_actions(env, along_walkthrough=True)
+            except OptimalActionsUnknown as error:
+                optimal, skipped = None, str(error)
+            query = text_state(env_family(game.env_id), observation, info, tuple(steps), optimal)
+            decisions.append(Decision(game.family, game.name, step, query, skipped))
+            steps.append((command, query.observation))
+            observation, _, terminated, truncated, info = env.step(command)
+            if terminated or truncated:
+                break
+        if not info.get("won"):
+            raise SandboxError(f"{game.name}: its walkthrough does not win; this is a bug in the env")
+        return decisions
+    finally:
+        env.close()
+
+
+@dataclass(frozen=True)
+class Scored:
+    family: str
+    game: str
+    step: int
+    n_actions: int
+    n_optimal: int
+    skill: float
+    top1: float
+    log_ratio: float
+    ms: float
+    tokens: int
+    probs: str
+    optimal: str
+
+
+def score(decisions: list[Decision], prior: Any) -> list[Scored]:
+    """Ask the prior at every informative decision (0 < u < 1)."""
+    from agents import bayes
+
+    scored = []
+    for decision in decisions:
+        query = decision.query
+        if decision.skipped or len(query.optimal) in (0, len(query.actions)):
+            continue
+        result = prior(query)
+        mask = np.array([action in query.optimal for action in query.actions])
+        probs = np.asarray(result.probs, dtype=np.float64)
+        u = mask.mean()
+        best = np.flatnonzero(probs >= probs.max() - 1e-12)
+        scored.append(
+            Scored(
+                family=decision.family,
+                game=decision.game,
+                step=decision.step,
+                n_actions=len(query.actions),
+                n_optimal=int(mask.sum()),
+                skill=bayes.prior_skill(probs, mask),
+                top1=float(mask[best].mean()),
+                log_ratio=math.log(max(float(probs[mask].sum()), P_FLOOR) / u),
+                ms=result.ms,
+                tokens=result.tokens_evaluated,
+                probs=" ".join(f"{p:.4g}" for p in probs),
+                optimal="|".join(query.optimal),
+            )
+        )
+    return scored
+
+
+def summary(label: str, variant: str, family: str, rows: list[Scored]) -> dict[str, Any]:
+    if not rows:
+        empty = dict.fromkeys(("skill", "top1", "log_ratio", "ms_per_query", "tokens_per_query"), math.nan)
+        return {"prior": label, "variant": variant, "family": family, "decisions": 0, **empty}
+    return {
+        "prior": label,
+        "variant": variant,
+        "family": family,
+        "decisions": len(rows),
+        "skill": float(np.mean([row.skill for row in rows])),
+        "top1": float(np.mean([row.top1 for row in rows])),
+        "log_ratio": float(np.mean([row.log_ratio for row in rows])),
+        "ms_per_query": float(np.mean([row.ms for row in rows])),
+        "tokens_per_query": float(np.mean([row.tokens for row in rows])),
+    }
+
+
+def overall(label: str, variant: str, family_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The mean over families (each family counts once, however long its walks)."""
+    keys = ("skill", "top1", "log_ratio", "ms_per_query", "tokens_per_query")
+    return {
+        "prior": label,
+        "variant": variant,
+        "family": "overall",
+        "decisions": sum(row["decisions"] for row in family_rows),
+        **{key: float(np.nanmean([row[key] for row in family_rows])) for key in keys},
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--priors",
+        default=",".join(DEFAULT_PRIORS),
+        help="comma-separated prior models: embedded names, uniform, oracle:skill=S, GGUF paths"
+        f" (default: {','.join(DEFAULT_PRIORS)}; gemma-3-270m only if installed)",
+    )
+    parser.add_argument(
+        "--variants", default="default", help="comma-separated prior variants scored for each LLM model (default: default)"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="llama.cpp CPU threads (1 on a shared machine)")
+    parser.add_argument("--n-ctx", type=int, default=2048, help="llama.cpp context length")
+    add_output_arguments(parser, "a subset (one game per family, two household families) in under 10 minutes on 2 cores")
+
+
+def _prior_rows(args: argparse.Namespace) -> tuple[list[tuple[str, str, Any]], list[str]]:
+    """(label, variant, PriorConfig) per row, and notes on the priors left out."""
+    from agents.errors import PriorError
+    from agents.prior import PriorConfig
+    from agents.prior.oracle import is_oracle_model
+    from agents.prior.priors import UNIFORM_MODEL
+    from agents.prior.variants import apply_variant, check_variant
+    from sandbox.errors import SandboxError
+
+    variants = [name.strip() for name in args.variants.split(",") if name.strip()]
+    named = [name.strip() for name in args.priors.split(",") if name.strip()]
+    try:
+        for variant in variants:
+            check_variant(variant)
+    except PriorError as error:
+        raise SandboxError(str(error)) from None
+    base = PriorConfig(cache_path=None, memory_cache_size=0, n_threads=args.threads, n_ctx=args.n_ctx, templates_dir=None)
+    rows, notes = [], []
+    for model in named:
+        if model in OPTIONAL_MODELS and args.priors == ",".join(DEFAULT_PRIORS):
+            from agents.prior.models import resolve_model_path
+
+            try:
+                resolve_model_path(model)
+            except PriorError as error:
+                notes.append(f"{model} left out: {error}")
+                continue
+        if model == UNIFORM_MODEL or is_oracle_model(model):
+            rows.append((model, "-", replace(base, model=model)))
+        else:
+            rows += [(model, variant, apply_variant(replace(base, model=model), variant)) for variant in variants]
+    if not rows:
+        raise SandboxError("no priors to score: name some with --priors")
+    return rows, notes
+
+
+def run(args: argparse.Namespace) -> Report:
+    from agents.errors import PriorError
+    from agents.prior import build_prior
+    from sandbox.errors import SandboxError
+
+    plt = pyplot()
+    started = time.perf_counter()
+    prior_rows, notes = _prior_rows(args)
+    games = _games(args.quick)
+    decisions: list[Decision] = []
+    for game in games:
+        decisions += walk(game, history=0)
+    walk_s = time.perf_counter() - started
+    families = list(dict.fromkeys(game.family for game in games))
+    summaries: list[dict[str, Any]] = []
+    per_decision: list[dict[str, Any]] = []
+    for label, variant, config in prior_rows:
+        try:
+            prior = build_prior(config)
+        except PriorError as error:
+            raise SandboxError(f"prior {label}: {error}") from None
+        prior_started = time.perf_counter()
+        scored = score(decisions, prior)
+        prior.close()
+        family_rows = [summary(label, variant, family, [r for r in scored if r.family == family]) for family in families]
+        summaries += family_rows + [overall(label, variant, family_rows)]
+        per_decision += [{"prior": label, "variant": variant, **asdict(row)} for row in scored]
+        if not args.json:
+            print(f"{label} ({variant}): {len(scored)} decisions, {time.perf_counter() - prior_started:.0f} s", flush=True)
+    seconds = time.perf_counter() - started
+    skipped = sum(bool(decision.skipped) for decision in decisions)
+    trivial = sum(
+        not decision.skipped and len(decision.query.optimal) in (0, len(decision.query.actions)) for decision in decisions
+    )
+    data: dict[str, Any] = {
+        "experiment": "prior-quality",
+        "quick": args.quick,
+        "threads": args.threads,
+        "games": [game.name for game in games],
+        "decisions": len(decisions),
+        "decisions_left_out": {"every_action_optimal": trivial, "optimal_unknown": skipped},
+        "rows": summaries,
+        "notes": notes,
+        "walk_s": round(walk_s, 1),
+        "wall_s": round(seconds, 1),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
+    }
+    stem = output_stem(NAME, args.quick)
+    labels = [f"{label}" + ("" if variant in ("-", "default") else f" [{variant}]") for label, variant, _ in prior_rows]
+    table = _skill_table(summaries, families, labels, prior_rows)
+    detail = _overall_table(summaries, labels, prior_rows)
+    intro = (
+        f"Walkthroughs of {len(games)} games in {len(families)} families ({len(decisions)} decisions: "
+        f"{trivial} with every action optimal and {skipped} with unknown O left out), every decision scored by each prior; "
+        f"skill = (p(O) - u)/(1 - u), u = |O|/|A|; overall = mean over families. llama.cpp on {args.threads} thread(s), "
+        f"no cache; {seconds / 60:.1f} min in all; load average {data['load_average']}."
+        + "".join(f"\n\n{note}" for note in notes)
+        + "\n\nRegenerate: `python -m sandbox bench prior-quality"
+        + (" --quick" if args.quick else "")
+        + f" --priors {args.priors} --variants {args.variants} --threads {args.threads}`"
+    )
+    files = [
+        write_csv(args.out_dir / f"{stem}.csv", summaries),
+        write_csv(args.out_dir / f"{stem}_decisions.csv", per_decision),
+        save_figure(_figure(plt, summaries, families, labels, prior_rows), args.out_dir / f"{stem}.png"),
+        write_markdown(args.out_dir / f"{stem}.md", "Prior quality", intro, f"{table}\n{detail}"),
+    ]
+    data["files"] = [str(path) for path in files]
+    return Report(data, f"{table}\n{detail}\n{intro}\n\nwrote {', '.join(str(path) for path in files)}")
+
+
+def _lookup(summaries: list[dict[str, Any]], label: str, variant: str, family: str) -> dict[str, Any]:
+    return next(row for row in summaries if (row["prior"], row["variant"], row["family"]) == (label, variant, family))
+
+
+def _skill_table(summaries: list[dict[str, Any]], families: list[str], labels: list[str], prior_rows: list) -> str:
+    rows = []
+    for name, (label, variant, _) in zip(labels, prior_rows):
+        cells = []
+        for family in [*families, "overall"]:
+            row = _lookup(summaries, label, variant, family)
+            cells.append("-" if not row["decisions"] else f"{row['skill']:.2f}")
+        rows.append([name, *cells])
+    return markdown_table(["skill", *families, "overall"], rows)
+
+
+def _overall_table(summaries: list[dict[str, Any]], labels: list[str], prior_rows: list) -> str:
+    rows = []
+    for name, (label, variant, _) in zip(labels, prior_rows):
+        row = _lookup(summaries, label, variant, "overall")
+        rows.append(
+            [
+                name,
+                f"{row['skill']:.2f}",
+                f"{row['top1']:.0%}",
+                f"{row['log_ratio']:.2f}",
+                f"{row['ms_per_query']:.1f}",
+                f"{row['tokens_per_query']:.0f}",
+                row["decisions"],
+            ]
+        )
+    return markdown_table(["prior", "skill", "top-1", "mean log(p(O)/u)", "ms/query", "tokens/query", "decisions"], rows)
+
+
+def _figure(plt: Any, summaries: list[dict[str, Any]], families: list[str], labels: list[str], prior_rows: list) -> Any:
+    columns = [*families, "overall"]
+    figure, axes = plt.subplots(figsize=(max(6, 0.9 * len(columns) * max(1, len(labels)) / 2), 3.5))
+    width = 0.8 / len(labels)
+    for index, (name, (label, variant, _)) in enumerate(zip(labels, prior_rows)):
+        values = [_lookup(summaries, label, variant, family)["skill"] for family in columns]
+        axes.bar(np.arange(len(columns)) + index * width, values, width, label=name)
+    axes.axhline(0, color="black", linewidth=0.8)
+    axes.set_xticks(np.arange(len(columns)) + 0.4 - width / 2, columns, rotation=30, ha="right")
+    axes.set_ylabel("skill = (p(O) - u)/(1 - u)")
+    axes.legend(fontsize="small")
+    return figure

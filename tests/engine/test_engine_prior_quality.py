@@ -1,0 +1,87 @@
+"""`python -m sandbox bench prior-quality`: skill, top-1 and log(p(O)/u) by hand on a small case, and
+the experiment end to end on two tiny games with priors that need no model."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from agents.prior import PriorQuery, PriorResult
+from sandbox.cli import main
+from sandbox.results import prior_quality
+from sandbox.results.prior_quality import Decision, Game, overall, score, summary
+
+ACTIONS = ("a", "b", "c", "d")
+
+
+class FixedPrior:
+    """Answers a fixed distribution per observation."""
+
+    def __init__(self, answers: dict[str, list[float]]) -> None:
+        self.answers = answers
+
+    def __call__(self, query: PriorQuery) -> PriorResult:
+        probs = np.array(self.answers[query.observation])
+        return PriorResult(model="fixed", mode="score", actions=query.actions, probs=probs, ms=2.0, tokens_evaluated=7)
+
+
+def decision(observation: str, optimal: tuple[str, ...], family: str = "f") -> Decision:
+    query = PriorQuery(family="textworld", task="t", observation=observation, actions=ACTIONS, optimal=optimal)
+    return Decision(family, "g", 0, query)
+
+
+def test_skill_top1_and_log_ratio_by_hand() -> None:
+    prior = FixedPrior({"one": [0.4, 0.2, 0.2, 0.2], "two": [0.1, 0.1, 0.4, 0.4], "all": [1, 0, 0, 0]})
+    rows = score([decision("one", ("a",)), decision("two", ("a", "b")), decision("all", ACTIONS)], prior)
+    assert len(rows) == 2  # every action optimal: nothing to tell priors apart, left out
+    one, two = rows
+    # u = 1/4, p(O) = 0.4: skill (0.4 - 0.25) / 0.75 = 0.2; the argmax a is optimal.
+    assert (one.skill, one.top1, one.log_ratio) == (pytest.approx(0.2), 1.0, pytest.approx(math.log(0.4 / 0.25)))
+    # u = 1/2, p(O) = 0.2: skill (0.2 - 0.5) / 0.5 = -0.6; the tied argmax {c, d} holds no optimal action.
+    assert (two.skill, two.top1, two.log_ratio) == (pytest.approx(-0.6), 0.0, pytest.approx(math.log(0.2 / 0.5)))
+    family = summary("fixed", "default", "f", rows)
+    assert family["skill"] == pytest.approx(-0.2) and family["top1"] == 0.5 and family["decisions"] == 2
+    assert (family["ms_per_query"], family["tokens_per_query"]) == (2.0, 7.0)
+
+
+def test_ties_split_top1_so_uniform_scores_u() -> None:
+    rows = score([decision("u", ("b",))], FixedPrior({"u": [0.25] * 4}))
+    assert (rows[0].skill, rows[0].top1) == (0.0, 0.25)
+
+
+def test_overall_is_the_mean_over_families() -> None:
+    prior = FixedPrior({"one": [0.4, 0.2, 0.2, 0.2], "two": [0.1, 0.1, 0.4, 0.4]})
+    rows = score([decision("one", ("a",), "x"), decision("one", ("a",), "x"), decision("two", ("a", "b"), "y")], prior)
+    families = [summary("p", "default", name, [row for row in rows if row.family == name]) for name in ("x", "y")]
+    assert overall("p", "default", families)["skill"] == pytest.approx((0.2 - 0.6) / 2)
+
+
+def test_bench_prior_quality_end_to_end(capsys, tmp_path, monkeypatch) -> None:
+    games = [
+        Game("lake", "TextFrozenLake-v0", {"desc": ["SFF", "FHF", "FFG"]}),
+        Game("kitchen", "overcooked-tomato-salad-v0", {}),
+    ]
+    monkeypatch.setattr(prior_quality, "_games", lambda quick: games)
+    argv = ["bench", "prior-quality", "--quick", "--priors", "uniform,oracle:skill=0.5,oracle:skill=-1"]
+    assert main([*argv, "--out-dir", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    skills = {(row["prior"], row["family"]): row["skill"] for row in report["rows"]}
+    for family in ("lake", "kitchen", "overall"):
+        assert skills[("uniform", family)] == pytest.approx(0.0)
+        assert skills[("oracle:skill=0.5", family)] == pytest.approx(0.5)  # the oracle's skill S measures as S
+        assert skills[("oracle:skill=-1", family)] < 0
+    with open(tmp_path / "prior_quality_quick_decisions.csv") as stream:
+        decisions = list(csv.DictReader(stream))
+    minus_one = [row for row in decisions if row["prior"] == "oracle:skill=-1"]
+    assert minus_one and all(row["top1"] == "0.0" for row in minus_one)  # S = -1: no mass on O
+    assert {path.rsplit(".", 1)[1] for path in report["files"]} == {"csv", "png", "md"}
+
+
+def test_unknown_variant_is_one_line(capsys, tmp_path) -> None:
+    assert main(["bench", "prior-quality", "--variants", "pmi", "--out-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error:") and "unknown prior variant 'pmi'" in error and "\n" not in error
