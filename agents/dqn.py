@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -22,51 +22,14 @@ import torch
 
 from agents import bayes
 from agents.base import load_training_tensors, restore_rng, rng_state, training_tensors
+from agents.configs import DQNConfig
 from agents.decision import Candidate, Decision, TextState, Transition, state_text
 from agents.errors import AgentError
 from agents.features import FeatureCache, build_encoder
 from agents.prior.types import ActionPrior, PriorResult
 from agents.proposals import draw_proposals
 from agents.qnet import QHead, max_q_per_group, q_values
-from agents.registry import EXPLORATION_RULES
 from agents.replay import ReplayBuffer
-
-
-@dataclass
-class DQNConfig:
-    """Hyperparameters (defaults: the paper's Overcooked settings, α=10, k=5)."""
-
-    alpha: float = 10.0  # posterior sharpness: q ∝ p_LLM·exp(α·Q)
-    k: int = 5  # proposals drawn from the prior per state while training
-    eval_k: int = 15  # proposals per state when acting greedily (the paper uses up to 15 at test)
-    explore: str = "posterior"  # DQN-Prior: sample the posterior, or ε-greedy over proposals
-    gamma: float = 0.99
-    lr: float = 5e-4
-    batch_size: int = 64
-    buffer_size: int = 4000
-    learning_starts: int = 64  # transitions collected before the first update
-    train_every: int = 1  # env steps per gradient step
-    target_every: int = 20  # updates between target syncs
-    target_tau: float = 1.0  # 1 = hard copy; 0.005 with target_every=1 = the paper's soft update
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    epsilon_decay_steps: int = 2000
-    cql_beta: float = 5.0  # offline agents only: weight of CQL's conservative penalty
-    hidden: tuple[int, ...] = (64, 64)
-    features: str = "minilm"  # "minilm" (frozen sentence encoder) or "hash" (no model)
-    feature_cache_size: int = 50_000
-    seed: int = 0
-
-    def validate(self) -> None:
-        if self.explore not in EXPLORATION_RULES:
-            raise AgentError(f"explore must be one of {', '.join(EXPLORATION_RULES)}, got {self.explore!r}")
-        if self.k < 1 or self.eval_k < 1:
-            raise AgentError(f"k and eval_k (proposals per state) must be at least 1, got {self.k} and {self.eval_k}")
-        if not 0.0 < self.target_tau <= 1.0:
-            raise AgentError(f"target_tau must be in (0, 1], got {self.target_tau}")
-        for name in ("batch_size", "buffer_size", "train_every", "target_every", "epsilon_decay_steps"):
-            if getattr(self, name) < 1:
-                raise AgentError(f"{name} must be at least 1, got {getattr(self, name)}")
 
 
 class DQNAgent:

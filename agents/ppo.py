@@ -33,6 +33,7 @@ from torch import nn
 
 from agents import bayes
 from agents.base import load_training_tensors, restore_rng, rng_state, training_tensors
+from agents.configs import PPOConfig
 from agents.decision import Candidate, Decision, TextState, state_text
 from agents.errors import AgentError
 from agents.features import FeatureCache, build_encoder
@@ -43,48 +44,6 @@ PRIOR_FLOOR = 1e-8
 """Smallest p_LLM(a|s) the KL and the prior logits see. KL(π‖p) is infinite where π has mass
 and p none (sample-mode priors give zeros), so zeros become a large finite penalty instead;
 PriorConfig.epsilon (a uniform floor) is the principled way to give every action mass."""
-
-
-@dataclass
-class PPOConfig:
-    """Hyperparameters; defaults follow CleanRL's ppo.py except lr (the paper's 5e-4, as DQN's)."""
-
-    alpha: float = 0.1  # PPO-Prior: weight of α·KL(π(·|s) ‖ p_LLM(·|s)) in the loss
-    alpha_final: float = 0.1  # α is annealed linearly to this value ...
-    alpha_anneal_steps: int = 0  # ... over this many env steps (0: α stays constant)
-    prior_logits: bool = False  # PPO-Prior: actor logits = log p_LLM + learned residual (π = p_LLM at init)
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    lr: float = 5e-4
-    rollout_steps: int = 128  # env steps collected between updates
-    minibatches: int = 4  # per epoch; a rollout of 128 gives minibatches of 32
-    update_epochs: int = 4
-    clip_coef: float = 0.2  # PPO's ratio clip, also used for the value clip
-    clip_value_loss: bool = True
-    norm_adv: bool = True  # normalise advantages per minibatch
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    hidden: tuple[int, ...] = (64, 64)
-    features: str = "minilm"  # "minilm" (frozen sentence encoder) or "hash" (no model)
-    feature_cache_size: int = 50_000
-    seed: int = 0
-
-    def validate(self) -> None:
-        for name in ("rollout_steps", "minibatches", "update_epochs"):
-            if getattr(self, name) < 1:
-                raise AgentError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.minibatches > self.rollout_steps:
-            raise AgentError(f"minibatches ({self.minibatches}) cannot exceed rollout_steps ({self.rollout_steps})")
-        for name in ("alpha", "alpha_final", "alpha_anneal_steps", "ent_coef", "vf_coef"):
-            if getattr(self, name) < 0:
-                raise AgentError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("gamma", "gae_lambda"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise AgentError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        for name in ("lr", "clip_coef", "max_grad_norm"):
-            if not getattr(self, name) > 0:
-                raise AgentError(f"{name} must be > 0, got {getattr(self, name)}")
 
 
 # ----- the rollout and GAE -----------------------------------------------------------

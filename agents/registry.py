@@ -12,14 +12,12 @@ from agents.prior.config import PriorConfig
 
 if TYPE_CHECKING:
     from agents.base import Agent
-    from agents.dqn import DQNConfig
-    from agents.ppo import PPOConfig
+    from agents.configs import DQNConfig, PPOConfig
 
 AGENT_NAMES = ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")
 OFFLINE_AGENT_NAMES = ("cql", "cql-prior")
 POLICY_AGENT_NAMES = ("ppo", "ppo-prior")  # configured by PPOConfig, not DQNConfig
 AGENTS_WITH_PRIOR = ("dqn-prior", "ppo-prior", "llm", "cql-prior")
-EXPLORATION_RULES = ("posterior", "epsilon")
 
 
 def build_agent(
@@ -49,7 +47,8 @@ def build_agent(
     if name in OFFLINE_AGENT_NAMES:
         return CQLAgent(dqn_config, prior=prior)
     if name in POLICY_AGENT_NAMES:
-        from agents.ppo import PPOAgent, PPOConfig
+        from agents.configs import PPOConfig
+        from agents.ppo import PPOAgent
 
         return PPOAgent(ppo_config or PPOConfig(), prior=prior)
     return DQNAgent(dqn_config, prior=prior)

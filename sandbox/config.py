@@ -14,8 +14,7 @@ from typing import Any
 
 import tomli_w
 
-from agents.dqn import DQNConfig
-from agents.ppo import PPOConfig
+from agents.configs import DQNConfig, PPOConfig
 from agents.prior.config import PriorConfig
 from sandbox.errors import SandboxError
 

@@ -47,7 +47,8 @@ PRIOR_FLAGS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from agents.registry import AGENT_NAMES, EXPLORATION_RULES
+    from agents.configs import EXPLORATION_RULES
+    from agents.registry import AGENT_NAMES
 
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", type=Path, help="TOML config file (see sandbox/presets/)")

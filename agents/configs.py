@@ -1,0 +1,92 @@
+"""The agents' settings, apart from the agents: dataclasses that load without torch.
+
+`sandbox.config` reads them from TOML and the CLI lists their choices for `--help`;
+neither should pay for importing torch, and the agents import their config from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.errors import AgentError
+
+EXPLORATION_RULES = ("posterior", "epsilon")  # DQN-Prior: sample the posterior, or ε-greedy over proposals
+
+
+@dataclass
+class DQNConfig:
+    """Hyperparameters (defaults: the paper's Overcooked settings, α=10, k=5)."""
+
+    alpha: float = 10.0  # posterior sharpness: q ∝ p_LLM·exp(α·Q)
+    k: int = 5  # proposals drawn from the prior per state while training
+    eval_k: int = 15  # proposals per state when acting greedily (the paper uses up to 15 at test)
+    explore: str = "posterior"  # DQN-Prior: sample the posterior, or ε-greedy over proposals
+    gamma: float = 0.99
+    lr: float = 5e-4
+    batch_size: int = 64
+    buffer_size: int = 4000
+    learning_starts: int = 64  # transitions collected before the first update
+    train_every: int = 1  # env steps per gradient step
+    target_every: int = 20  # updates between target syncs
+    target_tau: float = 1.0  # 1 = hard copy; 0.005 with target_every=1 = the paper's soft update
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_decay_steps: int = 2000
+    cql_beta: float = 5.0  # offline agents only: weight of CQL's conservative penalty
+    hidden: tuple[int, ...] = (64, 64)
+    features: str = "minilm"  # "minilm" (frozen sentence encoder) or "hash" (no model)
+    feature_cache_size: int = 50_000
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.explore not in EXPLORATION_RULES:
+            raise AgentError(f"explore must be one of {', '.join(EXPLORATION_RULES)}, got {self.explore!r}")
+        if self.k < 1 or self.eval_k < 1:
+            raise AgentError(f"k and eval_k (proposals per state) must be at least 1, got {self.k} and {self.eval_k}")
+        if not 0.0 < self.target_tau <= 1.0:
+            raise AgentError(f"target_tau must be in (0, 1], got {self.target_tau}")
+        for name in ("batch_size", "buffer_size", "train_every", "target_every", "epsilon_decay_steps"):
+            if getattr(self, name) < 1:
+                raise AgentError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclass
+class PPOConfig:
+    """Hyperparameters; defaults follow CleanRL's ppo.py except lr (the paper's 5e-4, as DQN's)."""
+
+    alpha: float = 0.1  # PPO-Prior: weight of α·KL(π(·|s) ‖ p_LLM(·|s)) in the loss
+    alpha_final: float = 0.1  # α is annealed linearly to this value ...
+    alpha_anneal_steps: int = 0  # ... over this many env steps (0: α stays constant)
+    prior_logits: bool = False  # PPO-Prior: actor logits = log p_LLM + learned residual (π = p_LLM at init)
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    lr: float = 5e-4
+    rollout_steps: int = 128  # env steps collected between updates
+    minibatches: int = 4  # per epoch; a rollout of 128 gives minibatches of 32
+    update_epochs: int = 4
+    clip_coef: float = 0.2  # PPO's ratio clip, also used for the value clip
+    clip_value_loss: bool = True
+    norm_adv: bool = True  # normalise advantages per minibatch
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    hidden: tuple[int, ...] = (64, 64)
+    features: str = "minilm"  # "minilm" (frozen sentence encoder) or "hash" (no model)
+    feature_cache_size: int = 50_000
+    seed: int = 0
+
+    def validate(self) -> None:
+        for name in ("rollout_steps", "minibatches", "update_epochs"):
+            if getattr(self, name) < 1:
+                raise AgentError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.minibatches > self.rollout_steps:
+            raise AgentError(f"minibatches ({self.minibatches}) cannot exceed rollout_steps ({self.rollout_steps})")
+        for name in ("alpha", "alpha_final", "alpha_anneal_steps", "ent_coef", "vf_coef"):
+            if getattr(self, name) < 0:
+                raise AgentError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("gamma", "gae_lambda"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise AgentError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        for name in ("lr", "clip_coef", "max_grad_norm"):
+            if not getattr(self, name) > 0:
+                raise AgentError(f"{name} must be > 0, got {getattr(self, name)}")
