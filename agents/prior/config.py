@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agents.errors import PriorError
+
 PRIOR_MODES = ("score", "sample")
+MIN_N_CTX = 64
+MAX_SAMPLES = 255  # llama.cpp's parallel-sequence limit (256) less the prompt's sequence
 
 
 @dataclass
@@ -31,3 +35,32 @@ class PriorConfig:
     templates_dir: str | None = "saves/prompts"  # user prompt templates, <family>.toml; None: built-in ones only
     variant: str = "default"  # a named set of the options above (agents/prior/variants.py), applied by build_prior
     server: str = ""  # "http://HOST:PORT" of a `python -m sandbox prior-server` to ask instead of loading the model here
+
+
+def validate_config(config: PriorConfig) -> None:
+    """Reject settings that cannot work, naming the setting, before anything is loaded."""
+    problems = []
+    if config.mode not in PRIOR_MODES:
+        problems.append(f"mode must be one of {', '.join(PRIOR_MODES)}, got {config.mode!r}")
+    if config.mode == "score" and not config.temperature > 0:
+        problems.append(f"score-mode temperature must be > 0, got {config.temperature}")
+    if config.temperature < 0:
+        problems.append(f"temperature must be >= 0, got {config.temperature}")
+    if not 1 <= config.k <= MAX_SAMPLES:
+        problems.append(f"k must be in 1..{MAX_SAMPLES}, got {config.k}")
+    if not 0 < config.top_p <= 1:
+        problems.append(f"top_p must be in (0, 1], got {config.top_p}")
+    if config.max_new_tokens < 1:
+        problems.append(f"max_new_tokens must be >= 1, got {config.max_new_tokens}")
+    if not 0 <= config.epsilon <= 1:
+        problems.append(f"epsilon (prior floor) must be in [0, 1], got {config.epsilon}")
+    if config.history < 0:
+        problems.append(f"history must be >= 0, got {config.history}")
+    if config.n_ctx < MIN_N_CTX:
+        problems.append(f"n_ctx must be >= {MIN_N_CTX}, got {config.n_ctx}")
+    if config.n_threads < 1:
+        problems.append(f"n_threads must be >= 1, got {config.n_threads}")
+    if config.memory_cache_size < 0:
+        problems.append(f"memory_cache_size must be >= 0, got {config.memory_cache_size}")
+    if problems:
+        raise PriorError("bad prior settings: " + "; ".join(problems))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from agents import bayes
 from agents.errors import PriorError
 from agents.prior.cache import PriorCache, cache_key, cached_answer, result_to_json
-from agents.prior.config import PRIOR_MODES, PriorConfig
+from agents.prior.config import PriorConfig, validate_config
 from agents.prior.mapping import map_to_action
 from agents.prior.models import (
     chat_format_for,
@@ -28,52 +28,14 @@ from agents.prior.models import (
 from agents.prior.oracle import OraclePrior, is_oracle_model
 from agents.prior.prompts import FittedPrompt, PromptTemplate, fit_prompt, render_prompt, template_for
 from agents.prior.templates import check_template, load_templates
-from agents.prior.types import ActionPrior, PriorQuery, PriorResult, PriorStats, Proposal
+from agents.prior.types import ActionPrior, PriorQuery, PriorResult, PriorStats, Proposal, check_actions
 from agents.prior.variants import apply_variant
 
 if TYPE_CHECKING:
     from agents.prior.backend import LlamaBackend  # imported on first use: it loads llama.cpp
 
 UNIFORM_MODEL = "uniform"
-MIN_N_CTX = 64
-MAX_SAMPLES = 255  # llama.cpp's parallel-sequence limit (256) less the prompt's sequence
 MIN_SEQUENCES = 16  # context sequences made at load: room for k up to 15 (the UI may raise k later)
-
-
-def validate_config(config: PriorConfig) -> None:
-    """Reject settings that cannot work, naming the setting, before anything is loaded."""
-    problems = []
-    if config.mode not in PRIOR_MODES:
-        problems.append(f"mode must be one of {', '.join(PRIOR_MODES)}, got {config.mode!r}")
-    if config.mode == "score" and not config.temperature > 0:
-        problems.append(f"score-mode temperature must be > 0, got {config.temperature}")
-    if config.temperature < 0:
-        problems.append(f"temperature must be >= 0, got {config.temperature}")
-    if not 1 <= config.k <= MAX_SAMPLES:
-        problems.append(f"k must be in 1..{MAX_SAMPLES}, got {config.k}")
-    if not 0 < config.top_p <= 1:
-        problems.append(f"top_p must be in (0, 1], got {config.top_p}")
-    if config.max_new_tokens < 1:
-        problems.append(f"max_new_tokens must be >= 1, got {config.max_new_tokens}")
-    if not 0 <= config.epsilon <= 1:
-        problems.append(f"epsilon (prior floor) must be in [0, 1], got {config.epsilon}")
-    if config.history < 0:
-        problems.append(f"history must be >= 0, got {config.history}")
-    if config.n_ctx < MIN_N_CTX:
-        problems.append(f"n_ctx must be >= {MIN_N_CTX}, got {config.n_ctx}")
-    if config.n_threads < 1:
-        problems.append(f"n_threads must be >= 1, got {config.n_threads}")
-    if config.memory_cache_size < 0:
-        problems.append(f"memory_cache_size must be >= 0, got {config.memory_cache_size}")
-    if problems:
-        raise PriorError("bad prior settings: " + "; ".join(problems))
-
-
-def check_actions(actions: tuple[str, ...]) -> None:
-    if not actions:
-        raise PriorError("the state has no admissible actions; a prior needs at least one")
-    if len(set(actions)) != len(actions):
-        raise PriorError("the admissible actions contain duplicates; each action must appear once")
 
 
 class UniformPrior:

@@ -22,12 +22,11 @@ from urllib.parse import urlsplit
 
 from agents.errors import PriorError
 from agents.prior.cache import PriorCache, cache_key, cached_answer, result_from_dict
-from agents.prior.config import PriorConfig
-from agents.prior.priors import check_actions, validate_config
+from agents.prior.config import PriorConfig, validate_config
 from agents.prior.prompts import PromptTemplate, template_for
-from agents.prior.server import PROTOCOL, answer_settings, query_to_dict
+from agents.prior.protocol import PROTOCOL, answer_settings, query_to_dict
 from agents.prior.templates import load_templates
-from agents.prior.types import PriorQuery, PriorResult, PriorStats
+from agents.prior.types import PriorQuery, PriorResult, PriorStats, check_actions
 
 REQUEST_TIMEOUT_S = 600.0  # a request may queue behind many workers' LLM calls
 START_HINT = "start one with `python -m sandbox prior-server`"

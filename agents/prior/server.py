@@ -8,16 +8,7 @@ keeps logits for every token. Serving `LlamaPrior` itself keeps prompt-once scor
 shared across consecutive states and the exact cache (memory LRU + SQLite), shared by every
 worker; its answers are the in-process answers, bit for bit.
 
-Protocol: JSON over HTTP/1.1 (keep-alive).
-
-    GET  /info    -> {"protocol", "model", "n_ctx", "gpu_layers", "templates", "stats"}
-    POST /prior   {"settings", "query"} -> {"result", "cached", "tokens_evaluated"}
-    POST /prompt  {"settings", "query"} -> {"prompt"}
-
-`settings` are the per-request prior settings (ANSWER_SETTINGS: mode, k, temperature, ...), so
-clients with different settings share one server; the model, n_ctx, threads, GPU offload, cache
-file and prompt templates are the server's (clients check that theirs match). A PriorError becomes HTTP 400 {"error": "..."}, raised again by the
-client as the same one-line error.
+The wire format (endpoints, settings, query) is `agents.prior.protocol`, shared with the client.
 """
 
 from __future__ import annotations
@@ -32,60 +23,13 @@ from typing import Any
 
 from agents.errors import PriorError
 from agents.prior.cache import result_to_dict
-from agents.prior.config import PriorConfig
-from agents.prior.priors import LlamaPrior, validate_config
+from agents.prior.config import PriorConfig, validate_config
+from agents.prior.priors import LlamaPrior
+from agents.prior.protocol import ANSWER_SETTINGS, PROTOCOL, query_from_dict
 from agents.prior.templates import load_templates
 from agents.prior.types import PriorQuery, PriorResult
 
-PROTOCOL = 1
-# Settings a client sends with every request (everything that shapes an answer except the model itself).
-ANSWER_SETTINGS = (
-    "mode",
-    "temperature",
-    "length_norm",
-    "k",
-    "top_p",
-    "max_new_tokens",
-    "chat",
-    "epsilon",
-    "history",
-    "list_actions",
-    "seed",
-)
 MAX_BODY_BYTES = 16 * 1024 * 1024
-
-
-def answer_settings(config: PriorConfig) -> dict[str, Any]:
-    return {name: getattr(config, name) for name in ANSWER_SETTINGS}
-
-
-def query_to_dict(query: PriorQuery) -> dict[str, Any]:
-    return {
-        "family": query.family,
-        "task": query.task,
-        "observation": query.observation,
-        "actions": list(query.actions),
-        "history": [list(step) for step in query.history],
-    }
-
-
-def query_from_dict(data: Any) -> PriorQuery:
-    """A query from a request body; anything malformed is a PriorError (HTTP 400)."""
-    if not isinstance(data, dict):
-        raise PriorError("the request's query must be a JSON object")
-    texts = [data.get(name) for name in ("family", "task", "observation")]
-    actions, history = data.get("actions"), data.get("history", [])
-    if not all(isinstance(text, str) for text in texts):
-        raise PriorError("the request's query needs text fields family, task and observation")
-    if not isinstance(actions, list) or not all(isinstance(action, str) for action in actions):
-        raise PriorError("the request's query.actions must be a list of strings")
-    steps_ok = isinstance(history, list) and all(
-        isinstance(step, list) and len(step) == 2 and all(isinstance(part, str) for part in step) for step in history
-    )
-    if not steps_ok:
-        raise PriorError("the request's query.history must be a list of [action, observation] pairs")
-    family, task, observation = texts
-    return PriorQuery(family, task, observation, tuple(actions), tuple((a, o) for a, o in history))
 
 
 class PriorService:

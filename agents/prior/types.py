@@ -7,6 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
+from agents.errors import PriorError
 from agents.prior.config import PriorConfig
 
 
@@ -23,6 +24,13 @@ class PriorQuery:
     # oracle; see `reads_optimal_actions`). Never in a prompt or a cache key of a language model, and
     # not part of the state's identity.
     optimal: tuple[str, ...] | None = field(default=None, compare=False)
+
+
+def check_actions(actions: tuple[str, ...]) -> None:
+    if not actions:
+        raise PriorError("the state has no admissible actions; a prior needs at least one")
+    if len(set(actions)) != len(actions):
+        raise PriorError("the admissible actions contain duplicates; each action must appear once")
 
 
 @dataclass(frozen=True)
