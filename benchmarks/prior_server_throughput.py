@@ -43,7 +43,7 @@ def worker(config_text: str, steps: int, seed: int, barrier: Any, results: Any) 
 
     from agents.registry import build_agent
     from sandbox.session import Session
-    from sandbox.training import make_env_for
+    from sandbox.runs import make_env_for
 
     torch.set_num_threads(1)
     config = parse_config(tomllib.loads(config_text), "benchmark")

@@ -1,4 +1,5 @@
-"""Offline datasets of text transitions, with the prior's proposals at s and s'.
+"""Offline datasets of text transitions, with the prior's proposals at s and s', and the
+offline trainer that learns from one.
 
 Format: one Parquet file, one row per transition (columns in `SCHEMA`), and the
 collection settings as JSON in the file's metadata under `sandbox`. Minari was
@@ -19,8 +20,13 @@ from typing import Any
 import numpy as np
 
 from agents.decision import Decision, TextState, Transition, state_text
+from agents.registry import build_agent
+from agents.replay import ReplayBuffer
 from sandbox.errors import SandboxError
+from sandbox.runs import load_trained_agent, make_env_for
+from sandbox.session import Session, StepRecord
 from sandbox.storage import atomic_write_bytes
+from sandbox.training import Trainer
 
 FORMAT = "llm-prior-sandbox/transitions-v1"
 METADATA_KEY = b"sandbox"
@@ -109,8 +115,6 @@ def collect(
     from agents.prior import build_prior
     from agents.proposals import draw_proposals
     from envs import env_family, make_env
-    from sandbox.session import Session
-    from sandbox.training import load_trained_agent
 
     if episodes < 1:
         raise SandboxError(f"--episodes must be at least 1, got {episodes}")
@@ -227,3 +231,51 @@ def load_dataset(path: Path, *, use_prior: bool, limit: int | None = None) -> tu
             )
         )
     return info, transitions
+
+
+class OfflineTrainer(Trainer):
+    """CQL / CQL-Prior from a fixed dataset: an epoch is `eval_every` gradient steps, then an
+    online greedy evaluation in the dataset's env. Metrics, checkpoints and resume as online."""
+
+    def _build(self) -> None:
+        run = self.config.run
+        if not run.dataset:
+            raise SandboxError("offline training needs a dataset: pass --dataset saves/datasets/NAME.parquet")
+        info, transitions = load_dataset(
+            Path(run.dataset), use_prior=run.agent.endswith("-prior"), limit=run.dataset_limit or None
+        )
+        if not transitions:
+            raise SandboxError(f"dataset {run.dataset} holds no transitions")
+        run.env, run.env_kwargs = info.env, dict(info.env_kwargs)
+        self.eval_env, self.family = make_env_for(self.config)
+        self.agent = build_agent(run.agent, self.config.dqn, self.config.prior)
+        self.agent.buffer = ReplayBuffer(len(transitions))
+        for transition in transitions:
+            self.agent.buffer.add(transition)
+        self.dataset_size = len(transitions)
+
+    @property
+    def steps_done(self) -> int:
+        return self.agent.updates if self.agent else 0
+
+    def run_epoch(self, on_step: Callable[[StepRecord], None] | None = None) -> dict[str, float]:
+        assert self.agent is not None, "call reset() first"
+        target = self._epoch_target()
+        while self.steps_done < target:
+            self._losses.append(self.agent.update()["loss"])
+            if self.steps_done >= self._next_checkpoint:
+                self.save_checkpoint()
+        row = self._evaluate_and_log()
+        if self.finished:
+            self.save_checkpoint()
+        return row
+
+    def _progress_state(self) -> dict[str, Any]:
+        return {"updates": self.steps_done, "dataset_size": self.dataset_size}
+
+    def _restore_progress(self, progress: dict[str, Any]) -> None:
+        if int(progress["dataset_size"]) != self.dataset_size:
+            raise SandboxError(
+                f"the dataset now holds {self.dataset_size} transitions but the run was trained on "
+                f"{progress['dataset_size']}; resume with the same dataset"
+            )

@@ -151,7 +151,7 @@ def _env_entry(entry: Any, base: RunConfig, source: str) -> dict[str, Any]:
 
 def expand(sweep: Sweep, out_dir: Path) -> list[Trial]:
     """Every grid point as a trial config (the same overrides `train`'s flags make), validated up front."""
-    from agents.prior.priors import validate_config
+    from agents.prior.config import validate_config
     from agents.registry import AGENT_NAMES
 
     grid = sweep.grid
@@ -201,7 +201,7 @@ def trial_alpha(config: RunConfig) -> float:
 
 def finished_row(trial: Trial) -> dict[str, Any] | None:
     """The final metrics row if the trial's latest checkpoint is at its step budget, else None."""
-    from sandbox.training import latest_checkpoint
+    from sandbox.runs import latest_checkpoint
 
     if not trial.run_dir.is_dir():
         return None
@@ -249,7 +249,8 @@ def train_trial(config_text: str, run_dir: str) -> dict[str, Any]:
     resuming it continues exactly. The prior is closed at the end, since Ray reuses the worker.
     """
     from sandbox.cli import user_error_types
-    from sandbox.training import CHECKPOINTS, LATEST, Trainer
+    from sandbox.runs import CHECKPOINTS, LATEST
+    from sandbox.training import Trainer
 
     stop = threading.Event()
 

@@ -15,8 +15,6 @@ a resumed run continues the same trajectory as an uninterrupted one.
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import time
 from collections import deque
 from collections.abc import Callable
@@ -30,21 +28,23 @@ import torch
 from agents.base import Agent
 from agents.prior.templates import load_templates, template_path
 from agents.registry import build_agent
-from agents.replay import ReplayBuffer
 from sandbox.config import RunConfig, load_config
 from sandbox.errors import SandboxError
 from sandbox.metrics import EPISODE_FIELDS, EpisodeTally, episode_metrics, summarise
 from sandbox.replay_files import header_json, prune_episodes, write_episode
-from sandbox.session import Session, StepRecord
-from sandbox.storage import (
-    append_csv_row,
-    atomic_write_text,
-    is_complete_checkpoint,
-    load_checkpoint,
-    remove_temporaries,
-    restoring_checkpoint,
-    save_checkpoint,
+from sandbox.runs import (
+    CHECKPOINTS,
+    LATEST,
+    latest_checkpoint,
+    make_env_for,
+    prior_stats,
+    read_csv_rows,
+    restore_prior_stats,
+    rewrite_csv,
+    save_run_checkpoint,
 )
+from sandbox.session import Session, StepRecord
+from sandbox.storage import append_csv_row, atomic_write_text, load_checkpoint, remove_temporaries, restoring_checkpoint
 
 # metrics.csv: one row per greedy evaluation; the eval_ columns are the metrics schema's means.
 METRIC_COLUMNS = (
@@ -63,8 +63,6 @@ EPISODE_COLUMNS = ("episode", "step", *EPISODE_FIELDS)
 EPISODES = "episodes"  # replay files of the newest training and evaluation episodes
 PROMPTS = "prompts"  # the prompt templates the run started with (see Trainer._pin_prompt_templates)
 EVAL_SEED = 1_000_000  # evaluation episodes use their own seeds, disjoint from training's
-CHECKPOINTS = "checkpoints"
-LATEST = "latest"
 
 
 @dataclass(frozen=True)
@@ -85,14 +83,6 @@ class EvalResult:
     @property
     def mean_steps(self) -> float:
         return self.metrics["steps"]
-
-
-def make_env_for(config: RunConfig, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None):
-    from envs import env_family, make_env
-
-    env_id = env_id or config.run.env
-    kwargs = config.run.env_kwargs if env_kwargs is None else env_kwargs
-    return make_env(env_id, **kwargs), env_family(env_id)
 
 
 def evaluate(
@@ -331,7 +321,6 @@ class Trainer:
         """Atomic: the new checkpoint folder appears whole, then `latest` is switched to it."""
         assert self.agent is not None, "call reset() first"
         tensors, agent_state = self.agent.state_dict()
-        prior = getattr(self.agent, "prior", None)
         state = {
             "agent": agent_state,
             "session": self._progress_state(),
@@ -344,17 +333,10 @@ class Trainer:
                 "elapsed_s": self._elapsed_before + time.monotonic() - self._started,
                 "metrics": self.metrics,
             },
-            "prior_stats": asdict(prior.stats) if prior is not None else None,
+            "prior_stats": prior_stats(self.agent.prior),
         }
-        root = self.run_dir / CHECKPOINTS
-        folder = root / f"step_{self.steps_done:09d}"
-        save_checkpoint(folder, tensors, state)
-        atomic_write_text(root / LATEST, folder.name + "\n")
+        folder = save_run_checkpoint(self.run_dir, self.steps_done, tensors, state)
         self._next_checkpoint = state["trainer"]["next_checkpoint"]
-        for old in sorted(root.glob("step_*"))[:-3]:
-            for item in old.iterdir():
-                item.unlink()
-            old.rmdir()
         return folder
 
     def _progress_state(self) -> dict[str, Any]:
@@ -397,109 +379,14 @@ class Trainer:
         self._next_checkpoint = int(trainer["next_checkpoint"])
         self._elapsed_before = float(trainer["elapsed_s"])
         self.metrics = [dict(row) for row in trainer["metrics"]]
-        prior = getattr(self.agent, "prior", None)
-        if prior is not None and state.get("prior_stats"):
-            for key, value in state["prior_stats"].items():
-                setattr(prior.stats, key, value)
-        # metrics.csv may hold rows logged after this checkpoint: rewrite it to match.
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS)
-        writer.writeheader()
-        writer.writerows(self.metrics)
-        atomic_write_text(self.run_dir / "metrics.csv", buffer.getvalue())
+        restore_prior_stats(self.agent.prior, state.get("prior_stats"))
+        # The logs may hold rows written after this checkpoint: rewrite them to match it.
+        rewrite_csv(self.run_dir / "metrics.csv", METRIC_COLUMNS, self.metrics)
         self._truncate_episodes_csv()
 
     def _truncate_episodes_csv(self) -> None:
         """Keep the rows of the episodes the checkpoint had finished (runs from before episodes.csv get one)."""
         finished = self.session.episode - (0 if self.session.done else 1) if self.session else 0
         path = self.run_dir / "episodes.csv"
-        rows = []
-        if path.is_file():
-            with open(path, newline="") as stream:
-                rows = [row for row in csv.DictReader(stream) if row.get("episode") and int(row["episode"]) <= finished]
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EPISODE_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-        atomic_write_text(path, buffer.getvalue())
-
-
-class OfflineTrainer(Trainer):
-    """CQL / CQL-Prior from a fixed dataset: an epoch is `eval_every` gradient steps, then an
-    online greedy evaluation in the dataset's env. Metrics, checkpoints and resume as online."""
-
-    def _build(self) -> None:
-        from sandbox.datasets import load_dataset
-
-        run = self.config.run
-        if not run.dataset:
-            raise SandboxError("offline training needs a dataset: pass --dataset saves/datasets/NAME.parquet")
-        info, transitions = load_dataset(
-            Path(run.dataset), use_prior=run.agent.endswith("-prior"), limit=run.dataset_limit or None
-        )
-        if not transitions:
-            raise SandboxError(f"dataset {run.dataset} holds no transitions")
-        run.env, run.env_kwargs = info.env, dict(info.env_kwargs)
-        self.eval_env, self.family = make_env_for(self.config)
-        self.agent = build_agent(run.agent, self.config.dqn, self.config.prior)
-        self.agent.buffer = ReplayBuffer(len(transitions))
-        for transition in transitions:
-            self.agent.buffer.add(transition)
-        self.dataset_size = len(transitions)
-
-    @property
-    def steps_done(self) -> int:
-        return self.agent.updates if self.agent else 0
-
-    def run_epoch(self, on_step: Callable[[StepRecord], None] | None = None) -> dict[str, float]:
-        assert self.agent is not None, "call reset() first"
-        target = self._epoch_target()
-        while self.steps_done < target:
-            self._losses.append(self.agent.update()["loss"])
-            if self.steps_done >= self._next_checkpoint:
-                self.save_checkpoint()
-        row = self._evaluate_and_log()
-        if self.finished:
-            self.save_checkpoint()
-        return row
-
-    def _progress_state(self) -> dict[str, Any]:
-        return {"updates": self.steps_done, "dataset_size": self.dataset_size}
-
-    def _restore_progress(self, progress: dict[str, Any]) -> None:
-        if int(progress["dataset_size"]) != self.dataset_size:
-            raise SandboxError(
-                f"the dataset now holds {self.dataset_size} transitions but the run was trained on "
-                f"{progress['dataset_size']}; resume with the same dataset"
-            )
-
-
-def latest_checkpoint(run_dir: Path) -> Path:
-    root = run_dir / CHECKPOINTS
-    pointer = root / LATEST
-    if not pointer.is_file():
-        raise SandboxError(f"{run_dir} has no checkpoint; is it a run folder written by `python -m sandbox train`?")
-    folder = root / pointer.read_text().strip()
-    if not folder.exists():
-        # Killed while a checkpoint of the same step was being replaced: take the newest whole one.
-        whole = [item for item in sorted(root.glob("step_*")) if is_complete_checkpoint(item)]
-        if whole:
-            return whole[-1]
-    return folder
-
-
-def load_trained_agent(run_dir: Path, prior_model: str | None = None) -> tuple[RunConfig, Agent]:
-    """Rebuild a run's agent from its config and latest checkpoint (for eval, the UI, demos).
-
-    `prior_model` swaps the LLM the agent consults for another (its Q stays): the
-    generalisation test of a Q trained with one LLM's prior acting with another's.
-    """
-    config = load_config(run_dir / "config.toml")
-    if prior_model is not None:
-        config.prior.model = prior_model
-    agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
-    folder = latest_checkpoint(run_dir)
-    tensors, state = load_checkpoint(folder)
-    with restoring_checkpoint(folder, agent.name, state):
-        agent.load_state_dict(tensors, state["agent"])
-    return config, agent
+        rows = [row for row in read_csv_rows(path) if row.get("episode") and int(row["episode"]) <= finished]
+        rewrite_csv(path, EPISODE_COLUMNS, rows)

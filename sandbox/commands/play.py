@@ -79,7 +79,7 @@ def run_headless(config: RunConfig) -> int:
     """One episode as plain text: each decision's table, the action taken, what happened."""
     from agents.registry import build_agent
     from sandbox.session import Session
-    from sandbox.training import make_env_for
+    from sandbox.runs import make_env_for
 
     env, family = make_env_for(config)
     agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sandbox.commands._common import prior_config_from_args
     from sandbox.config import RunConfig
-    from sandbox.training import OfflineTrainer
+    from sandbox.datasets import OfflineTrainer
 
     if args.resume:
         trainer = OfflineTrainer.resume(args.resume)

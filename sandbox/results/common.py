@@ -149,7 +149,8 @@ def kept_or_run(
 def train_run(config: Any, run_dir: Path, offline: bool = False) -> tuple[Any, list[dict[str, float]]]:
     """Train through the same Trainer as `python -m sandbox train` (or `train-offline`); the agent and
     its metrics rows."""
-    from sandbox.training import OfflineTrainer, Trainer
+    from sandbox.datasets import OfflineTrainer
+    from sandbox.training import Trainer
 
     trainer = (OfflineTrainer if offline else Trainer)(config, run_dir)
     trainer.reset()

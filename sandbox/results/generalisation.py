@@ -155,7 +155,8 @@ def train(args: argparse.Namespace, prior_config: Any, folder: Path, agent: str,
 def evaluate_run(
     args: argparse.Namespace, run_dir: Path, agent: str, seed: int, split: str, model: str | None
 ) -> dict[str, Any]:
-    from sandbox.training import evaluate, load_trained_agent, make_env_for
+    from sandbox.runs import load_trained_agent, make_env_for
+    from sandbox.training import evaluate
 
     config, trained = load_trained_agent(run_dir, prior_model=model)
     env, family = make_env_for(config, args.env, env_kwargs(args, split))

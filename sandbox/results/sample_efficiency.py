@@ -251,7 +251,8 @@ def evaluate_once(config: Any) -> tuple[Any, list[dict[str, float]]]:
     """The LLM-only and random agents: one greedy evaluation, on evaluation episodes of their own per seed
     (the trainer's evaluation seeds are the same for every seed, which would make their seeds copies)."""
     from agents.registry import build_agent
-    from sandbox.training import EVAL_SEED, evaluate, make_env_for
+    from sandbox.runs import make_env_for
+    from sandbox.training import EVAL_SEED, evaluate
 
     agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
     env, family = make_env_for(config)

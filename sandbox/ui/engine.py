@@ -34,7 +34,8 @@ from sandbox.metrics import EpisodeTally
 from sandbox.replay_files import EpisodeRecorder, header_json
 from sandbox.session import Session, StepRecord
 from sandbox.storage import load_checkpoint, restoring_checkpoint, save_checkpoint
-from sandbox.training import EvalResult, evaluate, make_env_for
+from sandbox.runs import make_env_for, prior_stats, restore_prior_stats
+from sandbox.training import EvalResult, evaluate
 
 SESSIONS_DIR = "sessions"
 EPISODES_DIR = "episodes"
@@ -393,13 +394,12 @@ class SessionController:
         with self.lock:
             session = self._require()
             tensors, agent_state = session.agent.state_dict()
-            prior = session.agent.prior
             state = {
                 "config_toml": self.config.to_toml(),
                 "agent": agent_state,
                 "session": {"episode": session.episode, "total_steps": session.total_steps, "learn": session.learn},
                 "history": asdict(self.history),
-                "prior_stats": asdict(prior.stats) if prior is not None else None,
+                "prior_stats": prior_stats(session.agent.prior),
             }
             stamp = time.strftime("%Y%m%d-%H%M%S")
             folder = self.saves_dir / SESSIONS_DIR / f"{stamp}-{self.config.run.env}-{self.config.run.agent}"
@@ -427,10 +427,7 @@ class SessionController:
                 raise
             self._install(session, config)
             self.history = history
-            prior = session.agent.prior
-            if prior is not None and state.get("prior_stats"):
-                for key, value in state["prior_stats"].items():
-                    setattr(prior.stats, key, value)
+            restore_prior_stats(session.agent.prior, state.get("prior_stats"))
             return self.new_episode()
 
     def with_run_settings(self, **changes: Any) -> RunConfig:

@@ -12,7 +12,7 @@ from agents.prior.config import PriorConfig
 from agents.prior.priors import UniformPrior
 from agents.registry import build_agent
 from sandbox.session import Session, human_decision
-from sandbox.training import make_env_for
+from sandbox.runs import make_env_for
 from sandbox.ui.explain import alpha_sweep, explain
 from sandbox.ui.widgets.decision_table import bar, why_text
 from sandbox.ui.widgets.status_bar import pack

@@ -8,9 +8,8 @@ import pytest
 
 from agents.prior.config import PriorConfig
 from sandbox.config import RunConfig
-from sandbox.datasets import DatasetInfo, collect, load_dataset
+from sandbox.datasets import DatasetInfo, OfflineTrainer, collect, load_dataset
 from sandbox.errors import SandboxError
-from sandbox.training import OfflineTrainer
 
 UNIFORM = PriorConfig(model="uniform", cache_path=None)
 
