@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from sandbox.commands._common import print_json
+from sandbox.arguments import print_json
 
 NAME = "bench"
 HELP = "run an experiment (sample-efficiency, offline, prior, prior-quality, generalisation, ablation) into docs/results/: CSV, table, plot"

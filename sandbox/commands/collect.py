@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.commands._common import add_env_arguments, add_prior_arguments, parse_key_values, print_json, prior_config_from_args
+from sandbox.arguments import add_env_arguments, add_prior_arguments, parse_key_values, print_json, prior_config_from_args
 
 NAME = "collect"
 HELP = "record transitions of a behaviour policy (random, llm or a trained RUN) with prior proposals at s and s'"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.commands._common import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
+from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
 
 NAME = "demo"
 HELP = "teaching lessons: Bayes rule, what α does, a wrong prior, prior vs no prior (without NAME: list them)"

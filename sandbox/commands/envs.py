@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sandbox.commands._common import print_json
+from sandbox.arguments import print_json
 
 NAME = "envs"
 HELP = "list the registered environments"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.commands._common import parse_key_values, print_json
+from sandbox.arguments import parse_key_values, print_json
 
 NAME = "eval"
 HELP = "evaluate a trained run greedily (success rate, return, steps, normalised score, invalid actions, LLM cost)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from sandbox.commands._common import print_json
+from sandbox.arguments import print_json
 from sandbox.errors import SandboxError
 
 NAME = "make-game"

@@ -10,13 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sandbox.commands._common import (
-    FEATURE_CHOICES,
-    add_env_arguments,
-    add_prior_arguments,
-    parse_key_values,
-    prior_config_from_args,
-)
+from sandbox.arguments import FEATURE_CHOICES, add_env_arguments, add_prior_arguments, parse_key_values, prior_config_from_args
 
 if TYPE_CHECKING:  # imported for real inside the functions: --help must not load torch
     from sandbox.config import RunConfig

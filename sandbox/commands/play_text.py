@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from sandbox.commands._common import add_env_arguments, parse_key_values
+from sandbox.arguments import add_env_arguments, parse_key_values
 
 NAME = "play-text"
 HELP = "play an environment yourself: type a command's number or any command, 'quit' to stop"

@@ -5,13 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from sandbox.commands._common import (
-    add_env_arguments,
-    add_prior_arguments,
-    parse_key_values,
-    print_json,
-    prior_config_from_args,
-)
+from sandbox.arguments import add_env_arguments, add_prior_arguments, parse_key_values, print_json, prior_config_from_args
 
 NAME = "prior"
 HELP = "show the LLM prior over the admissible actions of an environment's first state"

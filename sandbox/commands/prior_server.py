@@ -9,7 +9,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from sandbox.commands._common import none_or, print_json
+from sandbox.arguments import none_or, print_json
 from sandbox.errors import SandboxError
 
 if TYPE_CHECKING:

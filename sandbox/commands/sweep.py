@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sandbox.commands._common import print_json
+from sandbox.arguments import print_json
 
 NAME = "sweep"
 HELP = "train a grid of runs (env × agent × seed × α × k) on local Ray or a Ray cluster; rerun to resume"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.commands._common import FEATURE_CHOICES, add_prior_arguments, none_or, parse_key_values, run_trainer
+from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, none_or, parse_key_values
+from sandbox.commands._common import run_trainer
 
 NAME = "train"
 HELP = "train an agent headless (progress bar, periodic greedy eval, metrics.csv, TensorBoard, checkpoints)"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.commands._common import FEATURE_CHOICES, add_prior_arguments, run_trainer
+from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments
+from sandbox.commands._common import run_trainer
 
 NAME = "train-offline"
 HELP = "train CQL or CQL-Prior from a dataset written by `collect` (same metrics, checkpoints and eval)"
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sandbox.commands._common import prior_config_from_args
+    from sandbox.arguments import prior_config_from_args
     from sandbox.config import RunConfig
     from sandbox.datasets import OfflineTrainer
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sandbox.commands._common import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
+from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
 from sandbox.results.common import (
     Interval,
     Report,

@@ -20,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from sandbox.commands._common import FEATURE_CHOICES, add_prior_arguments, parse_key_values, prior_config_from_args
+from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, parse_key_values, prior_config_from_args
 from sandbox.results.common import (
     Interval,
     Report,

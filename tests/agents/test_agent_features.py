@@ -7,7 +7,7 @@ import torch
 
 from agents.errors import AgentError
 from agents.features import FEATURE_KINDS, ConcatEncoder, FeatureCache, HashingEncoder, build_encoder
-from sandbox.commands._common import FEATURE_CHOICES
+from sandbox.arguments import FEATURE_CHOICES
 
 LAKE_STATES = (
     "You are at row 2, column 3 of a 4x4 frozen lake. The goal is 2 rows south and 1 column east of you.",

@@ -1,0 +1,130 @@
+"""Argument groups and output helpers shared by the commands and the experiments (`sandbox.results`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from sandbox.errors import SandboxError
+from sandbox.metrics import finite
+
+FEATURE_CHOICES = ("minilm", "hash", "minilm+hash")  # agents.features.FEATURE_KINDS, without importing torch for --help
+
+
+def add_env_arguments(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument(
+        "--env",
+        required=required,
+        default=None if required else "TextFrozenLake-v0",
+        help="environment id (see `python -m sandbox envs`)",
+    )
+    parser.add_argument(
+        "--env-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment option, repeatable (e.g. --env-arg level=5)",
+    )
+
+
+def parse_key_values(pairs: list[str]) -> dict[str, Any]:
+    """Parse KEY=VALUE strings; values are read as JSON when they parse (numbers, bools), else kept as text."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise SandboxError(f"option {pair!r} is not KEY=VALUE; write it like --env-arg level=5")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+def print_json(payload: dict[str, Any]) -> None:
+    """Commands that report numbers print exactly one JSON object with --json (NaN becomes null)."""
+    json.dump(finite(payload), sys.stdout, sort_keys=False, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = True) -> None:
+    """The prior's settings as CLI flags; `prior_config_from_args` turns them into a PriorConfig.
+
+    With `with_defaults=False` every flag defaults to None, so a config file's value wins
+    unless the flag is given.
+    """
+    from agents.prior.config import PRIOR_MODES, PriorConfig
+
+    defaults = PriorConfig()
+    group = parser.add_argument_group("prior")
+    group.add_argument(
+        "--prior-model",
+        default=defaults.model,
+        help="smollm2-135m (embedded default), gemma-3-270m, uniform, oracle:skill=S (S in [-1, 1]: knows the"
+        " env's optimal actions), or a path to a .gguf file",
+    )
+    group.add_argument(
+        "--prior-variant",
+        default=defaults.variant,
+        metavar="NAME",
+        help="a named set of scoring options (see agents/prior/variants.py: default, length-norm)",
+    )
+    group.add_argument("--prior-mode", choices=PRIOR_MODES, default=defaults.mode)
+    group.add_argument("--prior-temperature", type=float, default=defaults.temperature)
+    group.add_argument(
+        "--length-norm", action="store_const", const=True, default=False, help="score mode: mean token log-prob"
+    )
+    group.add_argument("--prior-k", type=int, default=defaults.k, help="sample mode: completions per state")
+    group.add_argument("--prior-epsilon", type=float, default=defaults.epsilon, help="uniform floor mixed into the prior")
+    group.add_argument("--n-gpu-layers", type=int, default=defaults.n_gpu_layers, help="llama.cpp layers to offload (-1 = all)")
+    group.add_argument("--n-ctx", type=int, default=defaults.n_ctx)
+    group.add_argument("--threads", type=int, default=defaults.n_threads)
+    group.add_argument("--prior-seed", type=int, default=defaults.seed)
+    group.add_argument(
+        "--prior-cache",
+        default=defaults.cache_path,
+        help="SQLite file of the exact prior cache ('none' disables it)",
+    )
+    group.add_argument(
+        "--templates-dir",
+        default=defaults.templates_dir,
+        metavar="DIR",
+        help="folder of prompt templates, <family>.toml, that replace the built-in ones ('none': built-in only)",
+    )
+    group.add_argument(
+        "--prior-server",
+        default=defaults.server,
+        metavar="URL",
+        help="ask a `python -m sandbox prior-server` at this http://HOST:PORT instead of loading the model here",
+    )
+    if not with_defaults:
+        for action in group._group_actions:
+            action.default = None
+
+
+def prior_config_from_args(args: argparse.Namespace) -> "PriorConfig":  # noqa: F821
+    from agents.prior.config import PriorConfig
+
+    return PriorConfig(
+        model=args.prior_model,
+        mode=args.prior_mode,
+        temperature=args.prior_temperature,
+        length_norm=args.length_norm,
+        k=args.prior_k,
+        epsilon=args.prior_epsilon,
+        n_gpu_layers=args.n_gpu_layers,
+        n_ctx=args.n_ctx,
+        n_threads=args.threads,
+        seed=args.prior_seed,
+        cache_path=none_or(args.prior_cache),
+        templates_dir=none_or(args.templates_dir),
+        server=args.prior_server,
+        variant=args.prior_variant,
+    )
+
+
+def none_or(path: str | None) -> str | None:
+    """A path flag's value; 'none' (any case) turns the feature off."""
+    return None if path is None or str(path).lower() == "none" else path
