@@ -20,7 +20,9 @@ install: $(STAMP)
 play: $(STAMP)
 	$(PY) -m sandbox play
 
+# lint-imports: the layering contracts of pyproject.toml ([tool.importlinter]), deferred imports included.
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 benchmarks: $(STAMP)
