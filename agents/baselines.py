@@ -9,6 +9,7 @@ import torch
 
 from agents import bayes
 from agents.base import restore_rng, rng_state
+from agents.configs import DQNConfig
 from agents.decision import Candidate, Decision, TextState
 from agents.errors import AgentError
 from agents.prior.types import ActionPrior
@@ -42,6 +43,11 @@ class LLMAgent(_NonLearner):
         self.always_greedy = greedy
         self.rng = np.random.default_rng(seed)
 
+    @classmethod
+    def from_config(cls, config: DQNConfig, prior: ActionPrior | None) -> "LLMAgent":
+        """How `agents.registry.make_agent` builds it: only the config's seed counts."""
+        return cls(prior, seed=config.seed)
+
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
         if not state.actions:
             raise AgentError("the state has no admissible actions to choose from")
@@ -66,6 +72,11 @@ class RandomAgent(_NonLearner):
 
     def __init__(self, seed: int = 0) -> None:
         self.rng = np.random.default_rng(seed)
+
+    @classmethod
+    def from_config(cls, config: DQNConfig, prior: ActionPrior | None) -> "RandomAgent":
+        """How `agents.registry.make_agent` builds it: only the config's seed counts."""
+        return cls(seed=config.seed)
 
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
         if not state.actions:

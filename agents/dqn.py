@@ -53,6 +53,11 @@ class DQNAgent:
         # max and the next action see the same candidate set (one draw per visit).
         self._pending: tuple[TextState, tuple[str, ...], PriorResult | None] | None = None
 
+    @classmethod
+    def from_config(cls, config: DQNConfig, prior: ActionPrior | None) -> "DQNAgent":
+        """How `agents.registry.make_agent` builds it (CQL and CQL-Prior inherit it)."""
+        return cls(config, prior)
+
     # ----- acting ---------------------------------------------------------------------
 
     @property

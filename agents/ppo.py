@@ -168,6 +168,11 @@ class PPOAgent:
         # clears it after the prior's settings change, as for DQN-Prior.
         self._pending: tuple[TextState, PriorResult] | None = None
 
+    @classmethod
+    def from_config(cls, config: PPOConfig, prior: ActionPrior | None) -> "PPOAgent":
+        """How `agents.registry.make_agent` builds it."""
+        return cls(config, prior)
+
     @property
     def alpha(self) -> float:
         """The KL weight now: α, linearly annealed to α_final over `alpha_anneal_steps` env steps."""

@@ -41,14 +41,14 @@ def worker(config_text: str, steps: int, seed: int, barrier: Any, results: Any) 
     """One training worker: a warm-up step (imports, connection, model load) outside the timing, then `steps`."""
     import torch
 
-    from agents.registry import build_agent
+    from agents.registry import make_agent
     from sandbox.session import Session
     from sandbox.runs import make_env_for
 
     torch.set_num_threads(1)
     config = parse_config(tomllib.loads(config_text), "benchmark")
     env, family = make_env_for(config)
-    agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
+    agent = make_agent(config)
     session = Session(env, agent, family=family, seed=seed)
 
     def step() -> None:

@@ -38,16 +38,35 @@ class RunSettings:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+# The agents' config sections; each agent reads one (its `config` in agents.registry).
+AGENT_SECTIONS: dict[str, type] = {"dqn": DQNConfig, "ppo": PPOConfig}
+
+
 @dataclass
 class RunConfig:
     run: RunSettings = field(default_factory=RunSettings)
-    dqn: DQNConfig = field(default_factory=DQNConfig)
-    ppo: PPOConfig = field(default_factory=PPOConfig)  # read by the ppo and ppo-prior agents only
+    dqn: DQNConfig = field(default_factory=DQNConfig)  # DQN, DQN-Prior, CQL, CQL-Prior; llm and random read its seed
+    ppo: PPOConfig = field(default_factory=PPOConfig)  # PPO, PPO-Prior
     prior: PriorConfig = field(default_factory=PriorConfig)
 
     def to_toml(self) -> str:
-        payload = {name: _strip_none(asdict(getattr(self, name))) for name in ("run", "dqn", "ppo", "prior")}
+        payload = {name: _strip_none(asdict(getattr(self, name))) for name in ("run", *AGENT_SECTIONS, "prior")}
         return tomli_w.dumps(payload)
+
+    def agent_sections(self) -> list[Any]:
+        return [getattr(self, name) for name in AGENT_SECTIONS]
+
+    def set_agent_settings(self, **settings: Any) -> None:
+        """Set each setting in every agent section that has it: `--alpha`, `--features` or a seed mean
+        the same to every agent that reads them, whichever section it reads them from."""
+        for name, value in settings.items():
+            for section in self.agent_sections():
+                if hasattr(section, name):
+                    setattr(section, name, value)
+
+    def validate_agents(self) -> None:
+        for section in self.agent_sections():
+            section.validate()
 
 
 def _strip_none(section: dict[str, Any]) -> dict[str, Any]:
@@ -94,12 +113,11 @@ def _section(cls: type, values: dict[str, Any], source: str, name: str) -> Any:
 
 
 def parse_config(payload: dict[str, Any], source: str) -> RunConfig:
-    sections = {"run": RunSettings, "dqn": DQNConfig, "ppo": PPOConfig, "prior": PriorConfig}
+    sections = {"run": RunSettings, **AGENT_SECTIONS, "prior": PriorConfig}
     for key in payload:
         if key not in sections:
             raise SandboxError(f"unknown section [{key}] in {source}; valid sections: {', '.join(sections)}")
     built = {name: _section(cls, payload.get(name, {}), source, name) for name, cls in sections.items()}
-    built["dqn"].hidden = tuple(built["dqn"].hidden)
     return RunConfig(**built)
 
 

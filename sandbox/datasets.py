@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from agents.decision import Decision, TextState, Transition, state_text
-from agents.registry import build_agent
+from agents.registry import make_agent
 from agents.replay import ReplayBuffer
 from sandbox.errors import SandboxError
 from sandbox.runs import load_trained_agent, make_env_for
@@ -248,7 +248,7 @@ class OfflineTrainer(Trainer):
             raise SandboxError(f"dataset {run.dataset} holds no transitions")
         run.env, run.env_kwargs = info.env, dict(info.env_kwargs)
         self.eval_env, self.family = make_env_for(self.config)
-        self.agent = build_agent(run.agent, self.config.dqn, self.config.prior)
+        self.agent = make_agent(self.config)
         self.agent.buffer = ReplayBuffer(len(transitions))
         for transition in transitions:
             self.agent.buffer.add(transition)

@@ -20,7 +20,7 @@ import numpy as np
 from agents import bayes
 from agents.base import Agent
 from agents.decision import Candidate, Decision, TextState
-from agents.ppo import PPOAgent
+from agents.registry import acts_on
 from agents.prior.priors import UNIFORM_MODEL, LlamaPrior
 from agents.prior.templates import parse_template, template_path, template_to_toml
 from agents.prior.types import PriorResult
@@ -76,7 +76,7 @@ def posterior_under(agent: Agent, state: TextState, decision: Decision, result: 
     rows = {row.action: row for row in decision.candidates}
     q_values = [rows[action].q_value for action in state.actions]
     likelihood: list[float | None] = [rows[action].likelihood for action in state.actions]
-    if isinstance(agent, PPOAgent):
+    if acts_on(agent) == "policy":
         posterior = agent.policy(state, result)
     elif decision.alpha is not None and all(q is not None for q in q_values):
         breakdown = bayes.posterior(result.probs, np.array(q_values, dtype=np.float64), decision.alpha)

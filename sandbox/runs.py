@@ -18,7 +18,7 @@ import torch
 
 from agents.base import Agent
 from agents.prior.types import ActionPrior
-from agents.registry import build_agent
+from agents.registry import make_agent
 from sandbox.config import RunConfig, load_config
 from sandbox.errors import SandboxError
 from sandbox.storage import (
@@ -80,7 +80,7 @@ def load_trained_agent(run_dir: Path, prior_model: str | None = None) -> tuple[R
     config = load_config(run_dir / "config.toml")
     if prior_model is not None:
         config.prior.model = prior_model
-    agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
+    agent = make_agent(config)
     folder = latest_checkpoint(run_dir)
     tensors, state = load_checkpoint(folder)
     with restoring_checkpoint(folder, agent.name, state):

@@ -164,13 +164,13 @@ def expand(sweep: Sweep, out_dir: Path) -> list[Trial]:
         config.run.env = env["id"]
         config.run.env_kwargs = {key: value for key, value in env.items() if key != "id"}
         config.run.agent = agent
-        config.run.seed = config.dqn.seed = config.ppo.seed = seed
+        config.run.seed = seed
+        config.set_agent_settings(seed=seed)
         if alpha is not None:  # as `train --alpha`: DQN's posterior sharpness, PPO's KL weight
-            config.dqn.alpha = config.ppo.alpha = alpha
+            config.set_agent_settings(alpha=alpha)
         if k is not None:
-            config.dqn.k = k
-        config.dqn.validate()
-        config.ppo.validate()
+            config.set_agent_settings(k=k)
+        config.validate_agents()
         validate_config(config.prior)
         name = trial_name(config)
         trials.append(Trial(name, config, (out_dir / name).resolve()))
@@ -191,9 +191,9 @@ def trial_name(config: RunConfig) -> str:
 
 def trial_alpha(config: RunConfig) -> float:
     """The α the trial's agent reads: PPO agents' KL weight, every other agent's posterior sharpness."""
-    from agents.registry import POLICY_AGENT_NAMES
+    from agents.registry import agent_config
 
-    return config.ppo.alpha if config.run.agent in POLICY_AGENT_NAMES else config.dqn.alpha
+    return agent_config(config).alpha
 
 
 # ----- where a trial stands --------------------------------------------------------------

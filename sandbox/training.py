@@ -27,7 +27,7 @@ import torch
 
 from agents.base import Agent
 from agents.prior.templates import load_templates, template_path
-from agents.registry import build_agent
+from agents.registry import make_agent
 from sandbox.config import RunConfig, load_config
 from sandbox.errors import SandboxError
 from sandbox.metrics import EPISODE_FIELDS, EpisodeTally, episode_metrics, summarise
@@ -178,7 +178,7 @@ class Trainer:
         run = self.config.run
         env, self.family = make_env_for(self.config)
         self.eval_env, _ = make_env_for(self.config)
-        self.agent = build_agent(run.agent, self.config.dqn, self.config.prior, self.config.ppo)
+        self.agent = make_agent(self.config)
         self.session = Session(env, self.agent, family=self.family, seed=run.seed, history_length=self.config.prior.history)
 
     @property

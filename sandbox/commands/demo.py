@@ -41,17 +41,11 @@ def run(args: argparse.Namespace) -> int:
         raise SandboxError(f"unknown lesson {args.lesson!r}; lessons: {', '.join(LESSONS)}")
     if args.steps is not None and args.steps < 1:
         raise SandboxError(f"--steps must be at least 1, got {args.steps}")
-    from agents.dqn import DQNConfig
-    from agents.ppo import PPOConfig
     from sandbox.config import RunConfig, RunSettings
     from sandbox.ui.screens.demo import DemoApp
 
     # Each lesson picks its own env options and agent; the prior and the seed are the user's.
-    config = RunConfig(
-        run=RunSettings(seed=args.seed),
-        dqn=DQNConfig(features=args.features, seed=args.seed),
-        ppo=PPOConfig(features=args.features, seed=args.seed),
-        prior=prior_config_from_args(args),
-    )
+    config = RunConfig(run=RunSettings(seed=args.seed), prior=prior_config_from_args(args))
+    config.set_agent_settings(features=args.features, seed=args.seed)
     DemoApp(args.lesson, config, saves_dir=args.saves, train_steps=args.steps).run()
     return 0

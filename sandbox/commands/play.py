@@ -41,16 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The run config the UI starts from: env, agent and seed from flags, DQN/PPO defaults, the prior's flags."""
-    from agents.dqn import DQNConfig
-    from agents.ppo import PPOConfig
     from sandbox.config import RunConfig, RunSettings
 
-    return RunConfig(
+    config = RunConfig(
         run=RunSettings(env=args.env, agent=args.agent, seed=args.seed, env_kwargs=parse_key_values(args.env_arg)),
-        dqn=DQNConfig(features=args.features, seed=args.seed),
-        ppo=PPOConfig(features=args.features, seed=args.seed),
         prior=prior_config_from_args(args),
     )
+    config.set_agent_settings(features=args.features, seed=args.seed)
+    return config
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,12 +69,12 @@ def run(args: argparse.Namespace) -> int:
 
 def run_headless(config: RunConfig) -> int:
     """One episode as plain text: each decision's table, the action taken, what happened."""
-    from agents.registry import build_agent
+    from agents.registry import make_agent
     from sandbox.session import Session
     from sandbox.runs import make_env_for
 
     env, family = make_env_for(config)
-    agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
+    agent = make_agent(config)
     session = Session(env, agent, family=family, seed=config.run.seed, history_length=config.prior.history)
     state = session.reset()
     print(f"Task: {state.task}\n\n{state.observation}\n")

@@ -21,15 +21,11 @@ OVERRIDES = {
     "eval_episodes": ("run", "eval_episodes"),
     "checkpoint_every": ("run", "checkpoint_every"),
     "keep_episodes": ("run", "keep_episodes"),
-    "alpha": ("dqn", "alpha"),
-    "k": ("dqn", "k"),
-    "explore": ("dqn", "explore"),
-    "features": ("dqn", "features"),
     "prior_mode": ("prior", "mode"),
 }
-# Flags PPO agents read from [ppo] too: --alpha is their KL weight α·KL(π‖p_LLM), --features
-# their encoder. Both sections are set; the trained agent reads only its own.
-PPO_FLAGS = {"alpha": "alpha", "features": "features"}
+# Agent settings: each is set in every agent section that has it (RunConfig.set_agent_settings), e.g.
+# --alpha is DQN's posterior sharpness and PPO's KL weight α·KL(π‖p_LLM); the agent reads only its own.
+AGENT_FLAGS = ("alpha", "k", "explore", "features")
 PRIOR_FLAGS = {
     "prior_model": "model",
     "prior_temperature": "temperature",
@@ -97,10 +93,7 @@ def build_config(args: argparse.Namespace):
         value = getattr(args, flag, None)
         if value is not None:
             setattr(getattr(config, section), name, value)
-    for flag, name in PPO_FLAGS.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            setattr(config.ppo, name, value)
+    config.set_agent_settings(**{flag: getattr(args, flag) for flag in AGENT_FLAGS if getattr(args, flag, None) is not None})
     for flag, name in PRIOR_FLAGS.items():
         value = getattr(args, flag, None)
         if value is None:
@@ -110,9 +103,8 @@ def build_config(args: argparse.Namespace):
         config.run.env_kwargs = parse_key_values(args.env_arg)
     elif args.env:
         config.run.env_kwargs = {}
-    config.dqn.seed = config.ppo.seed = config.run.seed
-    config.dqn.validate()
-    config.ppo.validate()
+    config.set_agent_settings(seed=config.run.seed)
+    config.validate_agents()
     return config
 
 

@@ -168,13 +168,15 @@ def evaluate_run(
 def evaluate_llm(args: argparse.Namespace, prior_config: Any, seed: int, split: str, model: str) -> dict[str, Any]:
     from dataclasses import replace
 
-    from agents.dqn import DQNConfig
-    from agents.registry import build_agent
+    from agents.registry import make_agent
     from envs import env_family, make_env
+    from sandbox.config import RunConfig, RunSettings
     from sandbox.training import evaluate
 
     config = replace(prior_config, model=model)
-    agent = build_agent("llm", DQNConfig(seed=seed), config)
+    run_config = RunConfig(run=RunSettings(agent="llm", seed=seed), prior=config)
+    run_config.set_agent_settings(seed=seed)
+    agent = make_agent(run_config)
     env = make_env(args.env, **env_kwargs(args, split))
     started = time.monotonic()
     result = evaluate(agent, env, env_family(args.env), episodes=args.eval_episodes, history=config.history)

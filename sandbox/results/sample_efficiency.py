@@ -250,11 +250,11 @@ def run_one(config: Any, run_dir: Path, env_key: str) -> tuple[dict[str, Any], l
 def evaluate_once(config: Any) -> tuple[Any, list[dict[str, float]]]:
     """The LLM-only and random agents: one greedy evaluation, on evaluation episodes of their own per seed
     (the trainer's evaluation seeds are the same for every seed, which would make their seeds copies)."""
-    from agents.registry import build_agent
+    from agents.registry import make_agent
     from sandbox.runs import make_env_for
     from sandbox.training import EVAL_SEED, evaluate
 
-    agent = build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
+    agent = make_agent(config)
     env, family = make_env_for(config)
     seed = EVAL_SEED + config.run.seed * config.run.eval_episodes
     result = evaluate(agent, env, family, episodes=config.run.eval_episodes, history=config.prior.history, seed=seed)

@@ -23,10 +23,9 @@ import torch
 
 from agents.base import Agent
 from agents.decision import Decision, TextState
-from agents.dqn import DQNConfig
 from agents.prior.config import PRIOR_MODES
 from agents.prior.priors import UNIFORM_MODEL
-from agents.registry import build_agent
+from agents.registry import acts_on, make_agent
 from sandbox.branching import Fork, adopt, check_forkable, start_fork
 from sandbox.config import RunConfig, parse_config
 from sandbox.errors import SandboxError
@@ -52,14 +51,10 @@ def use_one_torch_thread() -> None:
     torch.set_num_threads(1)
 
 
-def posterior_settings(agent: Agent | None) -> DQNConfig | None:
-    """The live α and k of a Q-based agent (DQN, DQN-Prior); None for agents without a posterior over Q."""
-    config = getattr(agent, "config", None)
-    return config if isinstance(config, DQNConfig) else None
-
-
-def default_agent(config: RunConfig) -> Agent:
-    return build_agent(config.run.agent, config.dqn, config.prior, config.ppo)
+def posterior_settings(agent: Agent | None) -> Any:
+    """The config holding the live α and k of an agent that acts on p_LLM·exp(α·Q) (DQN, DQN-Prior);
+    None for agents without a posterior over Q."""
+    return agent.config if agent is not None and acts_on(agent) == "q" else None
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ class Builders:
     """How a config becomes an env and an agent; tests swap in a scripted prior here."""
 
     env: Callable[[RunConfig], tuple[gym.Env, str]] = make_env_for
-    agent: Callable[[RunConfig], Agent] = default_agent
+    agent: Callable[[RunConfig], Agent] = make_agent
 
 
 @dataclass

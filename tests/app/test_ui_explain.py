@@ -10,7 +10,7 @@ from agents.decision import TextState
 from agents.dqn import DQNAgent
 from agents.prior.config import PriorConfig
 from agents.prior.priors import UniformPrior
-from agents.registry import build_agent
+from agents.registry import make_agent
 from sandbox.session import Session, human_decision
 from sandbox.runs import make_env_for
 from sandbox.ui.explain import alpha_sweep, explain
@@ -76,7 +76,7 @@ def test_human_decisions_are_explained() -> None:
 )
 def test_every_agent_gets_an_explanation(agent: str, words: str) -> None:
     config = fast_config(agent)
-    built = build_agent(agent, config.dqn, config.prior, config.ppo)
+    built = make_agent(config)
     if agent.startswith("ppo"):  # one rollout and update, so π has moved away from where it started
         env, family = make_env_for(config)
         session = Session(env, built, family=family)

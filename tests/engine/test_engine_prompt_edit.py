@@ -9,7 +9,7 @@ import pytest
 
 from agents import bayes
 from agents.prior import TEMPLATES, PriorConfig
-from agents.registry import build_agent
+from agents.registry import make_agent
 from envs import make_env
 from sandbox.errors import SandboxError
 from sandbox.prompt_edit import prompt_view, rescore, save_template
@@ -26,7 +26,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def agent_with_tiny_prior(name: str, tiny_model: Path, **prior: object):
     settings = {"temperature": 20.0, "n_ctx": 1024, "n_threads": 1, "cache_path": None, **prior}
     config = fast_config(name, PriorConfig(model=str(tiny_model), **settings))
-    return build_agent(name, config.dqn, config.prior, config.ppo)
+    return make_agent(config)
 
 
 def lake_state():
@@ -73,7 +73,7 @@ def test_saving_a_template_writes_it_and_the_prior_uses_it(tiny_model: Path, tmp
 @pytest.mark.parametrize(("name", "prior"), [("dqn", "uniform"), ("dqn-prior", "uniform")])
 def test_agents_without_a_prompt_have_nothing_to_edit(name: str, prior: str) -> None:
     config = fast_config(name, PriorConfig(model=prior, cache_path=None))
-    agent = build_agent(name, config.dqn, config.prior, config.ppo)
+    agent = make_agent(config)
     state = lake_state()
     with pytest.raises(SandboxError, match="to edit a prompt"):
         prompt_view(agent, state, agent.act(state))

@@ -1,0 +1,72 @@
+"""One registry, one `make_agent(run_config)`: every agent is built from its own config section, and
+an agent registered once is known to the builder, the CLI choices and the UI's live settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents import registry
+from agents.baselines import RandomAgent
+from agents.errors import AgentError
+from agents.registry import AGENT_NAMES, AGENTS, AGENTS_WITH_PRIOR, OFFLINE_AGENT_NAMES, AgentSpec, make_agent
+from sandbox.config import RunConfig, RunSettings
+from sandbox.ui.engine import posterior_settings
+from tests.app.support import fast_config
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+def test_every_registered_agent_is_built_from_its_own_section(name: str) -> None:
+    config = fast_config(name)
+    agent = make_agent(config)
+    spec = AGENTS[name]
+    assert agent.name == name
+    assert type(agent) is spec.load()
+    assert (agent.prior is not None) == spec.uses_prior
+    if hasattr(agent, "config"):
+        assert agent.config is getattr(config, spec.config)
+
+
+def test_the_name_lists_come_from_the_registrations() -> None:
+    assert AGENT_NAMES == ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")
+    assert OFFLINE_AGENT_NAMES == ("cql", "cql-prior")
+    assert set(AGENTS_WITH_PRIOR) == {"dqn-prior", "ppo-prior", "llm", "cql-prior"}
+
+
+def test_an_unknown_agent_is_a_one_line_error() -> None:
+    with pytest.raises(AgentError, match="unknown agent 'sarsa'; choose one of dqn, dqn-prior"):
+        make_agent(RunConfig(run=RunSettings(agent="sarsa")))
+
+
+class CautiousAgent(RandomAgent):
+    """A stand-in for a new agent: a class with `from_config`, reading the dqn section."""
+
+    name = "cautious"
+
+    def __init__(self, config, prior) -> None:
+        super().__init__(seed=config.seed)
+        self.config = config
+        self.prior = prior
+
+    @classmethod
+    def from_config(cls, config, prior) -> "CautiousAgent":
+        return cls(config, prior)
+
+
+def test_one_registration_makes_a_new_agent_buildable_and_steerable(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = AgentSpec("cautious", f"{__name__}:CautiousAgent", "dqn", uses_prior=True, acts_on="q")
+    monkeypatch.setitem(AGENTS, "cautious", spec)
+    config = fast_config("cautious")
+    config.set_agent_settings(seed=7)
+    agent = make_agent(config)
+    assert isinstance(agent, CautiousAgent) and agent.config.seed == 7 and agent.prior is not None
+    assert posterior_settings(agent) is config.dqn  # the UI's α and k controls reach it
+    assert registry.acts_on(agent) == "q"
+
+
+def test_agent_settings_reach_every_section_that_has_them() -> None:
+    config = RunConfig()
+    config.set_agent_settings(alpha=3.0, k=7, features="hash", seed=5)
+    assert (config.dqn.alpha, config.ppo.alpha) == (3.0, 3.0)
+    assert config.dqn.k == 7 and not hasattr(config.ppo, "k")
+    assert config.dqn.features == config.ppo.features == "hash"
+    assert config.dqn.seed == config.ppo.seed == 5
