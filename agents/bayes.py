@@ -127,6 +127,11 @@ def posterior(
     )
 
 
+def nats(value: float) -> float:
+    """An entropy or KL divergence as shown and logged: ≥ 0, without rounding noise or -0.0."""
+    return max(value, 0.0) + 0.0
+
+
 def entropy(probs: Sequence[float] | FloatArray) -> float:
     """Shannon entropy in nats (0·log 0 = 0)."""
     values = np.asarray(probs, dtype=np.float64)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -57,11 +57,6 @@ class Telemetry:
         return payload
 
 
-def _nats(value: float) -> float:
-    """Entropies and KL divergences are ≥ 0: drop rounding noise and -0.0."""
-    return max(value, 0.0) + 0.0
-
-
 @dataclass(frozen=True)
 class Decision:
     """The chosen action and the full breakdown behind it."""
@@ -73,6 +68,10 @@ class Decision:
     epsilon: float | None = None
     proposals: tuple[str, ...] = ()  # the k proposals (with duplicates): the support of acting and of the Bellman max
     prior_result: PriorResult | None = None
+    # Bayes rule as the agent applied it, aligned with the agent's candidates (a typed command a person
+    # adds comes after them): the prior it acted on (DQN-Prior: each action's share of the k proposals),
+    # Q, α, likelihood and posterior. None for agents that do not act on p·exp(α·Q) (LLM, random, PPO).
+    breakdown: bayes.Posterior | None = field(default=None, compare=False)
 
     def candidate(self, action: str) -> Candidate | None:
         return next((row for row in self.candidates if row.action == action), None)
@@ -88,9 +87,9 @@ class Decision:
             cache_hit=result.cached if consulted else None,
             tokens_evaluated=result.tokens_evaluated if result is not None else 0,
             ms=result.ms if result is not None else 0.0,
-            prior_entropy=_nats(bayes.entropy(prior)),
-            posterior_entropy=_nats(bayes.entropy(posterior)),
-            kl=_nats(bayes.kl_divergence(posterior, prior)),
+            prior_entropy=bayes.nats(bayes.entropy(prior)),
+            posterior_entropy=bayes.nats(bayes.entropy(posterior)),
+            kl=bayes.nats(bayes.kl_divergence(posterior, prior)),
         )
 
 

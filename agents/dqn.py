@@ -96,8 +96,7 @@ class DQNAgent:
             raise AgentError("the state has no admissible actions to choose from")
         rng = self.rng if rng is None else rng
         proposals, prior_result = self._propose(state, rng, self.config.eval_k if greedy else None)
-        counts = Counter(proposals)
-        acting_prior = np.array([counts.get(action, 0) / len(proposals) for action in state.actions])
+        acting_prior = bayes.empirical_prior(proposals, state.actions)
         q = self.q_for_actions(state, state.actions)
         breakdown = bayes.posterior(acting_prior, q, self.config.alpha)
         support = np.flatnonzero(acting_prior > 0)
@@ -113,6 +112,7 @@ class DQNAgent:
             index, rule = best_in_support, "greedy"
 
         full_prior = prior_result.probs if prior_result is not None else bayes.uniform(len(state.actions))
+        counts = Counter(proposals)
         candidates = tuple(
             Candidate(
                 action=action,
@@ -132,6 +132,7 @@ class DQNAgent:
             epsilon=None if rule == "posterior-sample" or greedy else self.epsilon,
             proposals=proposals if self.prior is not None else (),
             prior_result=prior_result,
+            breakdown=breakdown,
         )
 
     # ----- learning -------------------------------------------------------------------

@@ -76,6 +76,7 @@ def posterior_under(agent: Agent, state: TextState, decision: Decision, result: 
     rows = {row.action: row for row in decision.candidates}
     q_values = [rows[action].q_value for action in state.actions]
     likelihood: list[float | None] = [rows[action].likelihood for action in state.actions]
+    breakdown = None
     if acts_on(agent) == "policy":
         posterior = agent.policy(state, result)
     elif decision.alpha is not None and all(q is not None for q in q_values):
@@ -100,6 +101,7 @@ def posterior_under(agent: Agent, state: TextState, decision: Decision, result: 
         alpha=decision.alpha,
         epsilon=decision.epsilon,
         prior_result=result,
+        breakdown=breakdown,
     )
 
 

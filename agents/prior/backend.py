@@ -39,6 +39,7 @@ import llama_cpp._internals as llama_internals
 import numpy as np
 from llama_cpp.llama_chat_format import ChatFormatterResponse, Jinja2ChatFormatter, format_gemma
 
+from agents.bayes import log_softmax
 from agents.errors import PriorError
 from agents.prior.models import expected_gpu_layers, gpu_offload_supported
 
@@ -100,12 +101,6 @@ def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
             break
         length += 1
     return length
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    values = logits.astype(np.float64)
-    top = values.max()
-    return values - top - np.log(np.exp(values - top).sum())
 
 
 def draw_token(logits: np.ndarray, rng: np.random.Generator, temperature: float, top_p: float) -> int:

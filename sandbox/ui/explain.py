@@ -1,8 +1,9 @@
-"""Read a Decision back as Bayes rule, through agents.bayes, for the "why" panel and the lessons.
+"""Read a Decision back as Bayes rule for the "why" panel and the lessons.
 
-The agent already did the math; this module only picks out the arrays it used (the
-prior it acted with, Q, α) and asks `agents.bayes` for the posterior, entropies and
-KL divergence, so what the panel shows is exactly what the agent computed.
+The agent already did the math: a Q-based decision carries its `breakdown` (the prior it
+acted on, Q, α, likelihood, posterior), which this module reads as it is; entropies and
+KL divergence come from `agents.bayes`. Only `alpha_sweep` computes new posteriors: the
+same prior and Q under other values of α.
 """
 
 from __future__ import annotations
@@ -14,11 +15,6 @@ import numpy as np
 
 from agents import bayes
 from agents.decision import Candidate, Decision
-
-
-def nats(value: float) -> float:
-    """Entropies and KL divergences are ≥ 0: drop rounding noise and -0.0, so they print as 0.00."""
-    return max(value, 0.0) + 0.0
 
 
 @dataclass(frozen=True)
@@ -38,12 +34,12 @@ class Explanation:
 
     @property
     def prior_entropy(self) -> float:
-        return nats(bayes.entropy(self.prior))
+        return bayes.nats(bayes.entropy(self.prior))
 
     @property
     def uniform_entropy(self) -> float:
         """The most uncertain a prior over these actions can be, for scale."""
-        return nats(bayes.entropy(bayes.uniform(len(self.rows))))
+        return bayes.nats(bayes.entropy(bayes.uniform(len(self.rows))))
 
     @property
     def acting(self) -> np.ndarray:
@@ -59,26 +55,18 @@ class Explanation:
 
     @property
     def posterior_entropy(self) -> float:
-        return nats(bayes.entropy(self.acting))
+        return bayes.nats(bayes.entropy(self.acting))
 
     @property
     def kl(self) -> float:
         """KL(posterior ‖ prior) in nats: how far Q (or a learned policy) moved the agent from the prior."""
-        return nats(bayes.kl_divergence(self.acting, self.prior))
+        return bayes.nats(bayes.kl_divergence(self.acting, self.prior))
 
     @property
     def evidence(self) -> float:
         """Σ_a prior·likelihood: the normaliser that turns the products into the posterior."""
         assert self.breakdown is not None
         return float(np.sum(self.breakdown.prior * self.breakdown.likelihood))
-
-
-def acting_prior(decision: Decision, rows: Sequence[Candidate]) -> tuple[np.ndarray, str]:
-    """DQN-Prior acts on the share of the k proposals per action (its estimate of p_LLM); others on p_LLM."""
-    if decision.proposals:
-        counts = np.array([row.proposal_count for row in rows], dtype=np.float64)
-        return counts / len(decision.proposals), f"share of k={len(decision.proposals)}"
-    return np.array([row.prior for row in rows], dtype=np.float64), "p_LLM"
 
 
 def agent_rows(decision: Decision) -> tuple[Candidate, ...]:
@@ -91,12 +79,14 @@ def agent_rows(decision: Decision) -> tuple[Candidate, ...]:
 
 
 def explain(decision: Decision) -> Explanation:
+    """DQN-Prior acted on each action's share of the k proposals (its estimate of p_LLM), other agents on p_LLM."""
     rows = agent_rows(decision)
-    prior, label = acting_prior(decision, rows)
-    breakdown = None
-    if rows and rows[0].q_value is not None and decision.alpha is not None:
-        q = np.array([row.q_value for row in rows], dtype=np.float64)
-        breakdown = bayes.posterior(prior, q, decision.alpha)
+    breakdown = decision.breakdown
+    if breakdown is not None:
+        prior = breakdown.prior
+    else:
+        prior = np.array([row.prior for row in rows], dtype=np.float64)
+    label = f"share of k={len(decision.proposals)}" if decision.proposals else "p_LLM"
     chosen = next((i for i, row in enumerate(rows) if row.action == decision.action), None)
     return Explanation(decision, rows, prior, label, breakdown, chosen)
 

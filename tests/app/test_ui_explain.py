@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from rich.text import Text
@@ -11,8 +13,9 @@ from agents.dqn import DQNAgent
 from agents.prior.config import PriorConfig
 from agents.prior.priors import UniformPrior
 from agents.registry import make_agent
-from sandbox.session import Session, human_decision
+from sandbox.replay_files import decision_from_json, decision_to_json
 from sandbox.runs import make_env_for
+from sandbox.session import Session, human_decision
 from sandbox.ui.explain import alpha_sweep, explain
 from sandbox.ui.widgets.decision_table import bar, why_text
 from sandbox.ui.widgets.status_bar import pack
@@ -44,6 +47,21 @@ def test_posterior_breakdown_matches_the_agents_decision() -> None:
     assert explanation.kl >= 0 and explanation.prior_entropy <= explanation.uniform_entropy + 1e-12
     text = why_text(explanation).plain
     assert f"posterior {explanation.breakdown.posterior[i]:.2f}" in text and "KL(posterior‖prior)" in text
+
+
+def test_the_panel_reads_the_bayes_rule_the_agent_acted_on() -> None:
+    """One view per decision: the agent's own breakdown, not a recomputation, and the same after a replay file."""
+    decision = dqn_prior().act(STATE)
+    breakdown = decision.breakdown
+    counts = np.array([row.proposal_count for row in decision.candidates], dtype=np.float64)
+    assert np.array_equal(breakdown.prior, counts / len(decision.proposals))  # the share of the k proposals
+    assert explain(decision).breakdown is breakdown
+    replayed = decision_from_json(json.loads(json.dumps(decision_to_json(decision))))
+    for name in ("prior", "q_values", "likelihood", "posterior"):
+        assert np.array_equal(getattr(replayed.breakdown, name), getattr(breakdown, name))
+    legacy = decision_to_json(decision)
+    del legacy["acting_prior"]  # a file written before the acting prior was stored
+    assert np.array_equal(decision_from_json(legacy).breakdown.posterior, breakdown.posterior)
 
 
 def test_alpha_sweep_goes_from_the_prior_to_argmax_q() -> None:

@@ -14,7 +14,7 @@ from textual_plotext import PlotextPlot
 
 from agents import bayes
 from sandbox.ui.engine import LearningHistory
-from sandbox.ui.explain import Explanation, nats
+from sandbox.ui.explain import Explanation
 from sandbox.ui.widgets.decision_table import POSTERIOR_COLOR, PRIOR_COLOR, Q_COLOR, bar
 from sandbox.ui.widgets.learning_pane import SUCCESS_WINDOW, rolling_mean
 
@@ -46,7 +46,7 @@ class AlphaSweepTable(DataTable):
                 cells.append(cell)
             name = Text(row.action + " ", style="bold" if row.action == explanation.decision.action else "")
             self.add_row(name, *cells)
-        entropies = [f" {nats(bayes.entropy(posterior.posterior)):.2f}" for posterior in posteriors]
+        entropies = [f" {bayes.nats(bayes.entropy(posterior.posterior)):.2f}" for posterior in posteriors]
         cells = ["H (nats) ", f" {explanation.prior_entropy:.2f}", "", *entropies]
         self.add_row(*(Text(cell, style="italic") for cell in cells))
 
