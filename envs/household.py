@@ -3,7 +3,7 @@
 Six task families, as in ALFWorld (Shridhar et al. 2021): put an object in/on a receptacle,
 put two of them there, examine an object under a lamp, and clean (sink), heat (microwave)
 or cool (fridge) an object before putting it away. TextWorld 1.7's built-in logic has no
-cleaning, heating, cooling or lamps, so `_LOGIC` adds them as TextWorld types with rules
+cleaning, heating, cooling or lamps, so `household.twl` adds them as TextWorld types with rules
 (what the Python state tracker and the admissible commands follow) and Inform 7 code (what
 the compiled game does and prints; TextWorld reads a win from the game's "The End").
 "Examine the book under the desklamp" is the rule `examine/lamp`: examining an object you
@@ -46,7 +46,7 @@ _OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
 @dataclass(frozen=True)
 class Receptacle:
     name: str
-    tw_type: str  # "c" container, "s" supporter, or one of _LOGIC's appliance types
+    tw_type: str  # "c" container, "s" supporter, or one of household.twl's appliance types
     rooms: tuple[str, ...]
 
     @property
@@ -295,14 +295,22 @@ def _walkthrough(family: str, plan: _Plan, names: list[str], place: str) -> list
     return commands + [verb.format(name, place) for name in names]
 
 
+# Household rules for TextWorld (household.twl, beside this module): each type's `rules` drive
+# TextWorld's state tracking and admissible commands, its `inform7` code makes the compiled game
+# behave the same way. Things the logic gives no cleanliness or temperature stay "unwashable" /
+# "inert" in Inform, so the game refuses to clean or heat them exactly when TextWorld offers no command.
+HOUSEHOLD_LOGIC = Path(__file__).with_name("household.twl")
+
+
 @cache
 def knowledge_base() -> Any:
-    """TextWorld's built-in logic plus `_LOGIC`, parsed once."""
+    """TextWorld's built-in logic plus the household types of `HOUSEHOLD_LOGIC`, parsed once."""
     from textworld.generator.data import LOGIC_DATA_PATH, TEXT_GRAMMARS_PATH, KnowledgeBase
     from textworld.logic import GameLogic
 
     builtin = [Path(path).read_text() for path in sorted(glob.glob(os.path.join(LOGIC_DATA_PATH, "*.twl")))]
-    return KnowledgeBase(GameLogic.parse("\n".join([*builtin, _LOGIC])), TEXT_GRAMMARS_PATH)
+    household = HOUSEHOLD_LOGIC.read_text(encoding="utf-8")
+    return KnowledgeBase(GameLogic.parse("\n".join([*builtin, household])), TEXT_GRAMMARS_PATH)
 
 
 def build_game(family: str, split: str, seed: int) -> Any:
@@ -411,208 +419,3 @@ def make_household_env(
         games_dir = check_path("games_dir", games_dir)
     seeds = range(game_seed, game_seed + n_games)
     return TextWorldEnv([find_or_make_household_game(family, split, seed, games_dir).path for seed in seeds])
-
-
-# Household rules for TextWorld: each type's `rules` drive TextWorld's state tracking and
-# admissible commands, its `inform7` code makes the compiled game behave the same way.
-# Things the logic gives no cleanliness or temperature stay "unwashable" / "inert" in
-# Inform, so the game refuses to clean or heat them exactly when TextWorld offers no command.
-_LOGIC = '''
-type sink : s {
-    predicates {
-        dirty(o);
-        clean(o);
-    }
-
-    rules {
-        clean/sink :: $at(P, r) & $at(sink, r) & $in(o, I) & dirty(o) -> clean(o);
-    }
-
-    constraints {
-        clean1 :: dirty(o) & clean(o) -> fail();
-    }
-
-    inform7 {
-        type {
-            kind :: "sink-like";
-            definition :: "sink-like is fixed in place.";
-        }
-
-        predicates {
-            dirty(o) :: "The {o} is dirty";
-            clean(o) :: "The {o} is clean";
-        }
-
-        commands {
-            clean/sink :: "clean {o} with {sink}" :: "cleaning the {o} with the {sink}";
-        }
-
-        code :: """
-            A thing can be unwashable, dirty or clean. A thing is usually unwashable.
-            Report examining a dirty thing: say "It is dirty."
-            Report examining a clean thing: say "It is clean."
-
-            Understand the command "clean" as something new.
-            Cleaning it with is an action applying to two things.
-            Understand "clean [something] with/in/at [something]" as cleaning it with.
-            Check cleaning something with something when the player does not carry the noun:
-                say "You need to hold [the noun] first." instead.
-            Check cleaning something with something when the second noun is not a sink-like:
-                say "Things are cleaned at a sink." instead.
-            Check cleaning something with something when the noun is unwashable:
-                say "[The noun] cannot be cleaned." instead.
-            Check cleaning something with something when the noun is clean:
-                say "[The noun] is already clean." instead.
-            Carry out cleaning something with something:
-                now the noun is clean.
-            Report cleaning something with something:
-                say "You clean [the noun] with [the second noun]."
-        """;
-    }
-}
-
-type microwave : c {
-    predicates {
-        tepid(o);
-        hot(o);
-        cold(o);
-    }
-
-    rules {
-        heat/tepid :: $at(P, r) & $at(microwave, r) & $in(o, I) & tepid(o) -> hot(o);
-        heat/cold :: $at(P, r) & $at(microwave, r) & $in(o, I) & cold(o) -> hot(o);
-    }
-
-    constraints {
-        temperature1 :: tepid(o) & hot(o) -> fail();
-        temperature2 :: tepid(o) & cold(o) -> fail();
-        temperature3 :: hot(o) & cold(o) -> fail();
-    }
-
-    inform7 {
-        type {
-            kind :: "microwave-like";
-        }
-
-        predicates {
-            tepid(o) :: "The {o} is tepid";
-            hot(o) :: "The {o} is hot";
-            cold(o) :: "The {o} is cold";
-        }
-
-        commands {
-            heat/tepid :: "heat {o} with {microwave}" :: "heating the {o} with the {microwave}";
-            heat/cold :: "heat {o} with {microwave}" :: "heating the {o} with the {microwave}";
-        }
-
-        code :: """
-            A thing can be inert, tepid, hot or cold. A thing is usually inert.
-            Report examining a hot thing: say "It is hot."
-            Report examining a cold thing: say "It is cold."
-
-            Understand the command "heat" as something new.
-            Heating it with is an action applying to two things.
-            Understand "heat [something] with/in [something]" as heating it with.
-            Check heating something with something when the player does not carry the noun:
-                say "You need to hold [the noun] first." instead.
-            Check heating something with something when the second noun is not a microwave-like:
-                say "Things are heated with a microwave." instead.
-            Check heating something with something when the noun is inert:
-                say "[The noun] cannot be heated." instead.
-            Check heating something with something when the noun is hot:
-                say "[The noun] is already hot." instead.
-            Carry out heating something with something:
-                now the noun is hot.
-            Report heating something with something:
-                say "You heat [the noun] with [the second noun]."
-        """;
-    }
-}
-
-type fridge : c {
-    rules {
-        cool/tepid :: $at(P, r) & $at(fridge, r) & $in(o, I) & tepid(o) -> cold(o);
-        cool/hot :: $at(P, r) & $at(fridge, r) & $in(o, I) & hot(o) -> cold(o);
-    }
-
-    inform7 {
-        type {
-            kind :: "fridge-like";
-        }
-
-        commands {
-            cool/tepid :: "cool {o} with {fridge}" :: "cooling the {o} with the {fridge}";
-            cool/hot :: "cool {o} with {fridge}" :: "cooling the {o} with the {fridge}";
-        }
-
-        code :: """
-            Understand the command "cool" as something new.
-            Cooling it with is an action applying to two things.
-            Understand "cool [something] with/in [something]" as cooling it with.
-            Check cooling something with something when the player does not carry the noun:
-                say "You need to hold [the noun] first." instead.
-            Check cooling something with something when the second noun is not a fridge-like:
-                say "Things are cooled with a fridge." instead.
-            Check cooling something with something when the noun is inert:
-                say "[The noun] cannot be cooled." instead.
-            Check cooling something with something when the noun is cold:
-                say "[The noun] is already cold." instead.
-            Carry out cooling something with something:
-                now the noun is cold.
-            Report cooling something with something:
-                say "You cool [the noun] with [the second noun]."
-        """;
-    }
-}
-
-type lamp : t {
-    predicates {
-        switched_on(lamp);
-        switched_off(lamp);
-        inspected(o);
-    }
-
-    rules {
-        switch_on/lamp :: $at(P, r) & $at(lamp, r) & switched_off(lamp) -> switched_on(lamp);
-        switch_off/lamp :: $at(P, r) & $at(lamp, r) & switched_on(lamp) -> switched_off(lamp);
-        examine/lamp :: $at(P, r) & $at(lamp, r) & $switched_on(lamp) & $in(o, I) -> inspected(o);
-    }
-
-    reverse_rules {
-        switch_on/lamp :: switch_off/lamp;
-    }
-
-    constraints {
-        lamp1 :: switched_on(lamp) & switched_off(lamp) -> fail();
-    }
-
-    inform7 {
-        type {
-            kind :: "lamp-like";
-            definition :: "lamp-like is fixed in place.";
-        }
-
-        predicates {
-            switched_on(lamp) :: "The {lamp} is switched on";
-            switched_off(lamp) :: "The {lamp} is switched off";
-            inspected(o) :: "The {o} is inspected";
-        }
-
-        commands {
-            switch_on/lamp :: "turn on {lamp}" :: "switching on the {lamp}";
-            switch_off/lamp :: "turn off {lamp}" :: "switching off the {lamp}";
-            examine/lamp :: "examine {o}" :: "examining the {o}";
-        }
-
-        code :: """
-            A lamp-like can be switched on or switched off. A lamp-like is usually switched off.
-            The can't switch on unless switchable rule does nothing when the noun is a lamp-like.
-            The can't switch off unless switchable rule does nothing when the noun is a lamp-like.
-            A thing can be inspected.
-            Definition: a room is lamplit if a switched on lamp-like is in it.
-            Carry out examining a thing carried by the player when the location is lamplit:
-                now the noun is inspected.
-        """;
-    }
-}
-'''

@@ -68,3 +68,22 @@ def test_an_import_deferred_into_a_function_counts(tmp_path, monkeypatch) -> Non
     (package / "second.py").write_text("def later():\n    from loop import first\n    return first\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert import_cycles(grimp.build_graph("loop", cache_dir=None)) == [["loop.first", "loop.second"]]
+
+
+def test_every_data_file_of_the_packages_ships_as_package_data() -> None:
+    """Files the code reads at run time (CSS, presets, the household logic, ...) must be in the wheel."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["*"]
+    data_files = [
+        path
+        for package in PACKAGES
+        for path in (root / package).rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+    ]
+    assert any(path.name == "household.twl" for path in data_files)
+    missing = [str(path.relative_to(root)) for path in data_files if not any(fnmatch.fnmatch(path.name, p) for p in patterns)]
+    assert missing == []
