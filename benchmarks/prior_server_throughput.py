@@ -51,18 +51,13 @@ def worker(config_text: str, steps: int, seed: int, barrier: Any, results: Any) 
     agent = make_agent(config)
     session = Session(env, agent, family=family, seed=seed)
 
-    def step() -> None:
-        if session.done:
-            session.reset()
-        session.step()
-
-    step()
+    session.play()
     stats = agent.prior.stats
     warm_up = (stats.llm_calls, stats.cache_hits)
     barrier.wait()
     started = time.monotonic()  # system-wide on Linux: comparable between the workers
     for _ in range(steps):
-        step()
+        session.play()
     ended = time.monotonic()
     llm_calls, cache_hits = stats.llm_calls - warm_up[0], stats.cache_hits - warm_up[1]
     results.put({"started": started, "ended": ended, "steps": steps, "llm_calls": llm_calls, "cache_hits": cache_hits})

@@ -166,6 +166,13 @@ class Session:
             episode_return=self.episode_return,
         )
 
+    def play(self, action: str | None = None, *, greedy: bool = False) -> StepRecord:
+        """A step of play that runs on across episodes: once an episode is over, the next one
+        starts (`reset`) and its first step is taken. The trainer, the UI and the benchmarks play this way."""
+        if self.done:
+            self.reset()
+        return self.step(action, greedy=greedy)
+
     def _advance(self, action: str) -> tuple[TextState, float, bool, bool]:
         """Step the env and the episode's bookkeeping (no agent involved)."""
         assert self.state is not None

@@ -195,10 +195,7 @@ class Trainer:
         assert self.session is not None, "call reset() first"
         target = self._epoch_target()
         while self.steps_done < target:
-            if self.session.done:
-                self.session.reset()
-                self._episode_records = []
-            record = self.session.step()
+            record = self.session.play()
             self._track(record)
             if on_step is not None:
                 on_step(record)

@@ -20,15 +20,14 @@ from textual.events import Resize
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
-from agents.decision import Decision
 from agents.prior.config import PRIOR_MODES
 from agents.registry import AGENT_NAMES, AGENTS_WITH_PRIOR
 from sandbox.config import RunConfig
 from sandbox.errors import SandboxError
 from sandbox.prompt_edit import editable_prior
 from sandbox.replay_files import list_episodes, load_episode
-from sandbox.ui.engine import Builders, Cancelled, SessionController, list_sessions, use_one_torch_thread
-from sandbox.ui.jobs import Job, JobRunner
+from sandbox.ui.controller import Builders, SessionController, list_sessions, use_one_torch_thread
+from sandbox.ui.jobs import Job, JobRunner, PlayJobs
 from sandbox.ui.messages import (
     Barrier,
     DecisionReady,
@@ -143,7 +142,7 @@ class SandboxApp(App[None]):
         self.autoplay = False
         self.speed_index = DEFAULT_SPEED
         self.jobs = JobRunner(self, self._job_finished)
-        self._posted_decision: Decision | None = None  # written by the engine thread only
+        self.play_jobs = PlayJobs(self, self.controller, self.jobs)
 
     # ----- layout ---------------------------------------------------------------------
 
@@ -187,46 +186,17 @@ class SandboxApp(App[None]):
         self.query_one(DecisionPanel).loading = False
         self._refresh_status()
 
-    def _llm_label(self) -> str:
-        agent = self.controller.agent
-        return "asking the LLM" if agent is not None and agent.prior is not None else "computing Q"
-
     def _job_build(self, worker: Worker) -> None:
         with self.jobs.phase("loading env, agent and prior"):
             self.controller.build()
         self.post_message(SessionReady(self.controller.config))
-        self._job_new_episode(worker)
-
-    def _job_new_episode(self, worker: Worker) -> None:
-        state = self.controller.new_episode()
-        self.post_message(EpisodeStarted(self.controller.session.episode, state))
-        self._decide(worker)
-
-    def _decide(self, worker: Worker, preview: bool = False) -> None:
-        with self.jobs.phase(self._llm_label()):
-            decision = self.controller.preview() if preview else self.controller.decide()
-        if worker.is_cancelled:
-            raise Cancelled
-        if decision is not self._posted_decision:  # a decision already on screen is not announced twice
-            self._posted_decision = decision
-            self.post_message(DecisionReady(decision, preview=preview))
+        self.play_jobs.new_episode(worker)
 
     def _step(self, worker: Worker, action: str | None = None) -> None:
-        session = self.controller.session
-        if session is None or session.done:
-            self._job_new_episode(worker)
-            return
-        if action is None:
-            self._decide(worker)
-        record = self.controller.step(action)
-        self.post_message(StepTaken(record))
-        if record.done:
-            self.post_message(EpisodeEnded(record.episode, record.t, record.episode_return, record.won))
-            history = self.controller.history
-            if self.autoplay and session.learn and len(history.returns) % AUTO_EVAL_EVERY == 0:
+        record = self.play_jobs.step(worker, action)
+        if record is not None and record.done and self.autoplay and self.controller.session.learn:
+            if len(self.controller.history.returns) % AUTO_EVAL_EVERY == 0:
                 self._job_evaluate(worker)
-        else:
-            self._decide(worker)
 
     def _job_autoplay(self, worker: Worker) -> None:
         while self.autoplay and not worker.is_cancelled:
@@ -360,14 +330,14 @@ class SandboxApp(App[None]):
         self._refresh_status()
         session = self.controller.session
         if "learn" not in changes and session is not None and not session.done and not self.autoplay:
-            self.submit("recomputing the posterior", lambda worker: self._decide(worker, preview=True))
+            self.submit("recomputing the posterior", lambda worker: self.play_jobs.decide(worker, preview=True))
 
     def action_command(self) -> None:
         self.query_one("#command", Input).focus()
 
     def action_new_episode(self) -> None:
         self.autoplay = False
-        self.submit("new episode", self._job_new_episode)
+        self.submit("new episode", self.play_jobs.new_episode)
 
     def action_cancel(self) -> None:
         if self.focused is self.query_one("#command", Input):
@@ -406,7 +376,7 @@ class SandboxApp(App[None]):
             with self.jobs.phase("loading env, agent and prior"):
                 self.controller.build(config)
             self.post_message(SessionReady(config))
-            self._job_new_episode(worker)
+            self.play_jobs.new_episode(worker)
 
         self.submit("switching", job)
 
@@ -439,7 +409,7 @@ class SandboxApp(App[None]):
             self.post_message(SessionLoaded(path))
             self.post_message(SessionReady(self.controller.config))
             self.post_message(EpisodeStarted(self.controller.session.episode, state))
-            self._decide(worker)
+            self.play_jobs.decide(worker)
 
         self.submit("load", job)
 
@@ -490,7 +460,7 @@ class SandboxApp(App[None]):
         if self.controller.session.done:
             self.query_one(DecisionPanel).show(None, "The episode is over: space or n starts the next one.")
         else:
-            self.submit("deciding", self._decide)
+            self.submit("deciding", self.play_jobs.decide)
         self._refresh_status()
 
     def action_prompt(self) -> None:
@@ -509,9 +479,9 @@ class SandboxApp(App[None]):
             return
 
         def job(worker: Worker) -> None:
-            with self.jobs.phase(self._llm_label()):
+            with self.jobs.phase(self.play_jobs.llm_label()):
                 decision = self.controller.redraw()
-            self._posted_decision = decision
+            self.play_jobs.posted = decision
             self.post_message(DecisionReady(decision, preview=True))
 
         self.submit("asking the prior with the new template", job)

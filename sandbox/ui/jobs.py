@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from sandbox.ui.engine import Cancelled
-from sandbox.ui.messages import EngineBusy
+from agents.decision import Decision
+from sandbox.session import StepRecord
+from sandbox.ui.controller import Cancelled, SessionController
+from sandbox.ui.messages import DecisionReady, EngineBusy, EpisodeEnded, EpisodeStarted, StepTaken
 
 Job = Callable[[Worker], None]
 
@@ -80,3 +82,50 @@ class JobRunner:
             yield
         finally:
             self.node.post_message(EngineBusy(None))
+
+
+class PlayJobs:
+    """The engine jobs the main screen and the lessons share: start an episode, decide, step. Each runs
+    in a worker of `node` and reports through typed messages posted to it."""
+
+    def __init__(self, node: DOMNode, controller: SessionController, runner: JobRunner) -> None:
+        self.node = node
+        self.controller = controller
+        self.runner = runner
+        self.posted: Decision | None = None  # the decision last announced (written by the engine thread only)
+
+    def llm_label(self) -> str:
+        agent = self.controller.agent
+        return "asking the LLM" if agent is not None and agent.prior is not None else "computing Q"
+
+    def decide(self, worker: Worker, preview: bool = False) -> None:
+        """The decision on the current state (recomputed after a settings change with `preview`), announced once."""
+        with self.runner.phase(self.llm_label()):
+            decision = self.controller.preview() if preview else self.controller.decide()
+        if worker.is_cancelled:
+            raise Cancelled
+        if decision is not self.posted:  # a decision already on screen is not announced twice
+            self.posted = decision
+            self.node.post_message(DecisionReady(decision, preview=preview))
+
+    def new_episode(self, worker: Worker) -> None:
+        state = self.controller.new_episode()
+        self.node.post_message(EpisodeStarted(self.controller.session.episode, state))
+        self.decide(worker)
+
+    def step(self, worker: Worker, action: str | None = None) -> StepRecord | None:
+        """The agent's step (or `action`, a person's), then the next decision. After an episode's end it
+        starts the next episode instead and returns None: its first state and decision show before a step."""
+        session = self.controller.session
+        if session is None or session.done:
+            self.new_episode(worker)
+            return None
+        if action is None:
+            self.decide(worker)
+        record = self.controller.step(action)
+        self.node.post_message(StepTaken(record))
+        if record.done:
+            self.node.post_message(EpisodeEnded(record.episode, record.t, record.episode_return, record.won))
+        else:
+            self.decide(worker)
+        return record

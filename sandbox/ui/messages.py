@@ -15,7 +15,7 @@ from agents.decision import Decision, TextState
 from sandbox.config import RunConfig
 from sandbox.session import StepRecord
 from sandbox.training import EvalResult
-from sandbox.ui.engine import LearningHistory
+from sandbox.ui.controller import LearningHistory
 
 
 class SessionReady(Message):

@@ -14,7 +14,7 @@ from textual.worker import WorkerFailed
 from sandbox.config import RunConfig
 from sandbox.errors import SandboxError
 from sandbox.ui.app import SandboxApp
-from sandbox.ui.engine import Builders
+from sandbox.ui.controller import Builders
 
 PLOT_REDRAW_S = 0.7  # the learning pane redraws twice a second
 

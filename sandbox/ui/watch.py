@@ -28,7 +28,7 @@ from sandbox.errors import SandboxError
 from sandbox.metrics import EPISODE_FIELDS
 from sandbox.replay_files import list_episodes, load_episode
 from sandbox.training import EPISODES
-from sandbox.ui.engine import LearningHistory
+from sandbox.ui.controller import LearningHistory
 from sandbox.ui.screens.replay import ReplayScreen
 from sandbox.ui.widgets.learning_pane import LearningPane
 

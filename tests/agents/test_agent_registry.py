@@ -10,7 +10,7 @@ from agents.baselines import RandomAgent
 from agents.errors import AgentError
 from agents.registry import AGENT_NAMES, AGENTS, AGENTS_WITH_PRIOR, OFFLINE_AGENT_NAMES, AgentSpec, make_agent
 from sandbox.config import RunConfig, RunSettings
-from sandbox.ui.engine import posterior_settings
+from sandbox.ui.controller import posterior_settings
 from tests.app.support import fast_config
 
 

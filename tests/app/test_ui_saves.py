@@ -114,7 +114,7 @@ async def test_episodes_are_recorded_and_replayed(make_app) -> None:
 
 def test_a_save_that_does_not_fit_is_a_one_line_error_and_keeps_the_running_session(tmp_path) -> None:
     from sandbox.errors import SandboxError
-    from sandbox.ui.engine import SessionController
+    from sandbox.ui.controller import SessionController
     from tests.app.support import fast_config
 
     controller = SessionController(fast_config("dqn"), saves_dir=tmp_path, record_episodes=False)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sandbox.errors import SandboxError
-from sandbox.ui.engine import Builders, SessionController
+from sandbox.ui.controller import Builders, SessionController
 from tests.app.support import fast_config
 
 

@@ -21,9 +21,9 @@ from textual.worker import Worker, WorkerState
 from agents.decision import Decision
 from sandbox.config import RunConfig
 from sandbox.errors import SandboxError
-from sandbox.ui.engine import Builders, Cancelled, SessionController, use_one_torch_thread
+from sandbox.ui.controller import Builders, SessionController, use_one_torch_thread
 from sandbox.ui.explain import alpha_sweep
-from sandbox.ui.jobs import JobRunner
+from sandbox.ui.jobs import JobRunner, PlayJobs
 from sandbox.ui.lessons import LESSONS, SWEEP_ALPHAS, Lesson, Page
 from sandbox.ui.messages import DecisionReady, EngineBusy, EpisodeStarted, StepTaken, TrainingProgress
 from sandbox.ui.screens.help import HelpScreen
@@ -79,6 +79,7 @@ class DemoScreen(Screen[None]):
         }
         self.controller = self.controllers[lesson.agent]
         self.jobs = JobRunner(self, self._job_finished)
+        self.play_jobs = PlayJobs(self, self.controller, self.jobs)
         self.page_index = 0
         self.decision: Decision | None = None
         self._trained: set[int] = set()  # pages whose training already ran (revisiting does not train again)
@@ -136,7 +137,7 @@ class DemoScreen(Screen[None]):
         page, index = self.page, self.page_index
         steps = self.train_steps or page.steps
         if page.action == "episode":
-            self.jobs.submit("new episode", self._job_episode)
+            self.jobs.submit("new episode", self.play_jobs.new_episode)
         elif page.action == "probe":
             self.jobs.submit("walking to the lesson's state", self._job_probe)
         elif page.action == "train" and index not in self._trained:
@@ -144,7 +145,7 @@ class DemoScreen(Screen[None]):
         elif page.action == "compare" and index not in self._trained:
             self.jobs.submit("racing the agents", lambda worker: self._job_race(worker, index, steps))
         elif page.panel in ("decision", "sweep") and self.decision is None:
-            self.jobs.submit("new episode", self._job_episode)
+            self.jobs.submit("new episode", self.play_jobs.new_episode)
 
     def _show_sweep(self) -> None:
         if self.decision is not None:
@@ -159,36 +160,17 @@ class DemoScreen(Screen[None]):
                 controller.build()
         self.app.call_from_thread(self._run_page_action)
 
-    def _post_decision(self, worker: Worker, preview: bool = False) -> None:
-        with self.jobs.phase("asking the LLM"):
-            decision = self.controller.preview() if preview else self.controller.decide()
-        if worker.is_cancelled:
-            raise Cancelled
-        self.post_message(DecisionReady(decision, preview=preview))
-
-    def _job_episode(self, worker: Worker) -> None:
-        state = self.controller.new_episode()
-        self.post_message(EpisodeStarted(self.controller.session.episode, state))
-        self._post_decision(worker)
-
     def _job_probe(self, worker: Worker) -> None:
         with self.jobs.phase("walking to the lesson's state"):
             state = self.controller.reach(self.lesson.probe)
         self.post_message(EpisodeStarted(self.controller.session.episode, state))
-        self._post_decision(worker)
+        self.play_jobs.decide(worker)
 
     def _job_step(self, worker: Worker) -> None:
-        session = self.controller.session
-        if session is None or session.done:
-            self._job_episode(worker)
-            return
-        with self.jobs.phase("asking the LLM"):
-            record = self.controller.step()
-        self.post_message(StepTaken(record))
-        if record.done:
-            self._job_episode(worker)
-        else:
-            self._post_decision(worker)
+        """A lesson goes straight on to the next episode when one ends."""
+        record = self.play_jobs.step(worker)
+        if record is not None and record.done:
+            self.play_jobs.new_episode(worker)
 
     def _train(self, worker: Worker, name: str, steps: int, done_before: int, total: int) -> None:
         controller = self.controllers[name]
@@ -235,7 +217,7 @@ class DemoScreen(Screen[None]):
             self.notify(str(error), severity="warning")
             return
         if self.controller.session is not None and not self.controller.session.done:
-            self.jobs.submit("recomputing the posterior", lambda worker: self._post_decision(worker, preview=True))
+            self.jobs.submit("recomputing the posterior", lambda worker: self.play_jobs.decide(worker, preview=True))
 
     def action_cancel(self) -> None:
         if self.jobs.cancel():

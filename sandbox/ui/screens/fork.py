@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState
 from agents.decision import Decision
 from sandbox.branching import Branch, Fork
 from sandbox.session import StepRecord
-from sandbox.ui.engine import Cancelled, SessionController
+from sandbox.ui.controller import Cancelled, SessionController
 from sandbox.ui.jobs import JobRunner
 from sandbox.ui.messages import EngineBusy
 from sandbox.ui.widgets.decision_table import HUMAN_COLOR, POSTERIOR_COLOR, DecisionPanel, DecisionTable

@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 from agents import bayes
 from agents.decision import Decision
 from sandbox.prompt_edit import PromptView, Rescore, prompt_view, render_template, rescore, save_template
-from sandbox.ui.engine import SessionController
+from sandbox.ui.controller import SessionController
 from sandbox.ui.jobs import JobRunner
 from sandbox.ui.messages import EngineBusy
 from sandbox.ui.widgets.decision_table import PRIOR_COLOR, DecisionTable

@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from sandbox.ui.engine import LearningHistory
+from sandbox.ui.controller import LearningHistory
 from sandbox.ui.widgets.metrics_table import MetricsTable
 
 PLOT_POINTS = 400  # most recent points drawn per series

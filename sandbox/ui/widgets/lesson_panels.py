@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from agents import bayes
-from sandbox.ui.engine import LearningHistory
+from sandbox.ui.controller import LearningHistory
 from sandbox.ui.explain import Explanation
 from sandbox.ui.widgets.decision_table import POSTERIOR_COLOR, PRIOR_COLOR, Q_COLOR, bar
 from sandbox.ui.widgets.learning_pane import SUCCESS_WINDOW, rolling_mean

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from sandbox.metrics import EPISODE_FIELDS
-from sandbox.ui.engine import LearningHistory
+from sandbox.ui.controller import LearningHistory
 
 HEADERS = {
     "success": "success",

@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.widgets import LoadingIndicator, Static
 
 from agents.prior.priors import UNIFORM_MODEL
-from sandbox.ui.engine import SessionController
+from sandbox.ui.controller import SessionController
 
 
 BUSY_DELAY_S = 0.25  # calls quicker than this never flash the spinner

@@ -239,20 +239,24 @@ class SessionController:
             session = self._require()
             self._apply_changes(session)
             state = session.reset()
-            self.tally = EpisodeTally()
-            if self.recorder is not None:
-                header = header_json(
-                    env=self.config.run.env,
-                    env_kwargs=self.config.run.env_kwargs,
-                    agent=self.config.run.agent,
-                    episode=session.episode,
-                    seed=session.seed + session.episode - 1,
-                    source="play",
-                    step=session.total_steps,
-                    state=state,
-                )
-                self.recorder.start(header)
+            self._episode_started(session, state, session.total_steps)
             return state
+
+    def _episode_started(self, session: Session, state: TextState, step: int) -> None:
+        """A new main episode (started at env step `step`) gets a fresh metrics tally and its own recording."""
+        self.tally = EpisodeTally()
+        if self.recorder is not None:
+            header = header_json(
+                env=self.config.run.env,
+                env_kwargs=self.config.run.env_kwargs,
+                agent=self.config.run.agent,
+                episode=session.episode,
+                seed=session.seed + session.episode - 1,
+                source="play",
+                step=step,
+                state=state,
+            )
+            self.recorder.start(header)
 
     def decide(self) -> Decision:
         """The agent's decision on the current state (an LLM call unless cached)."""
@@ -269,11 +273,15 @@ class SessionController:
             return session.preview(redraw=redraw)
 
     def step(self, action: str | None = None) -> StepRecord:
-        """One env step: the agent's action, or `action` typed or picked by a person."""
+        """One env step: the agent's action, or `action` typed or picked by a person; after an
+        episode's end, the first step of the next one (`Session.play`)."""
         with self.lock:
             session = self._require()
             self._apply_changes(session)
-            record = session.step(action=action)
+            episode = session.episode
+            record = session.play(action)
+            if session.episode != episode:
+                self._episode_started(session, record.state, session.total_steps - 1)
             self._account(record, session.total_steps)
             return record
 
@@ -357,8 +365,6 @@ class SessionController:
                 for _ in range(steps):
                     if should_stop():
                         raise Cancelled
-                    if session.done:
-                        self.new_episode()
                     on_step(self.step())
             finally:
                 session.learn = learn
