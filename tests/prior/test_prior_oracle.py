@@ -14,8 +14,9 @@ from agents.dqn import DQNConfig
 from agents.errors import PriorError
 from agents.prior import PriorConfig, PriorQuery, build_prior
 from agents.prior.oracle import OraclePrior
-from agents.registry import build_agent
+from agents.registry import make_agent
 from envs import make_env
+from sandbox.config import RunConfig, RunSettings
 from sandbox.errors import SandboxError
 from sandbox.session import Session
 
@@ -103,8 +104,15 @@ def test_sample_mode_draws_k_proposals_per_state() -> None:
     assert not np.array_equal(prior(query(observation="elsewhere")).probs, result.probs)
 
 
+def oracle_agent(name: str, **dqn: object):
+    """An agent consulting the skill-1 oracle, built as every run builds its agent."""
+    config = RunConfig(run=RunSettings(agent=name), dqn=DQNConfig(features="hash", **dqn))
+    config.prior = PriorConfig(model="oracle:skill=1")
+    return make_agent(config)
+
+
 def test_telemetry_says_no_llm_call() -> None:
-    agent = build_agent("llm", DQNConfig(features="hash"), PriorConfig(model="oracle:skill=1"))
+    agent = oracle_agent("llm")
     env = make_env("TextFrozenLake-v0")
     session = Session(env, agent, family="frozenlake", learn=False)
     session.reset(seed=0)
@@ -125,7 +133,7 @@ def start_maps(rows: list[str]) -> list[list[str]]:
 
 
 def run_greedy(env_id: str, family: str, episodes: int = 1, **options) -> list[bool]:
-    agent = build_agent("dqn-prior", DQNConfig(features="hash", alpha=0.0), PriorConfig(model="oracle:skill=1"))
+    agent = oracle_agent("dqn-prior", alpha=0.0)
     session = Session(make_env(env_id, **options), agent, family=family, learn=False)
     return [session.run_episode(greedy=True, seed=seed)[-1].won for seed in range(episodes)]
 
@@ -151,7 +159,7 @@ def test_skill_one_greedy_wins_overcooked(recipe: str) -> None:
 def test_an_env_that_cannot_name_its_optimal_actions_stops_with_one_line(
     household_games: dict[tuple[str, str], Path],
 ) -> None:
-    agent = build_agent("llm", DQNConfig(features="hash"), PriorConfig(model="oracle:skill=1"))
+    agent = oracle_agent("llm")
     env = make_env("tw-game-file-v0", path=str(household_games[("pick-place", "train")]))
     with pytest.raises(SandboxError, match="optimal actions are unknown: .* has no winning policy") as error:
         Session(env, agent, family="household").reset(seed=0)
