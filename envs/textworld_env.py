@@ -20,6 +20,7 @@ from envs.errors import EnvError
 from envs.games import challenge_settings, find_or_make_game
 from envs.optimal import OptimalActionsUnknown, next_walkthrough_command
 from envs.options import check_int, check_path
+from envs.textworld_plans import WinningPlanner
 from envs.text import ACTION_MAX_LENGTH, OBSERVATION_MAX_LENGTH, normalize_command, sanitize_text, text_space
 
 MAX_POOL_SIZE = 1000
@@ -116,6 +117,7 @@ class TextWorldEnv(gymnasium.Env[str, str]):
         self.action_space = text_space(ACTION_MAX_LENGTH, min_length=1)
         self._games: dict[Path, Any] = {}
         self._walkthroughs: dict[Path, list[str]] = {}
+        self._planners: dict[Path, WinningPlanner] = {}
         self._game_path = self.game_paths[0]
         self._score = 0
         self._started = False
@@ -179,10 +181,11 @@ class TextWorldEnv(gymnasium.Env[str, str]):
         return list(self._walkthroughs[self._game_path]) or None
 
     def optimal_actions(self, along_walkthrough: bool = False) -> tuple[str, ...]:
-        """The next command of TextWorld's winning policy from this state (`policy_commands`).
+        """O here: the next command of TextWorld's winning policy (`policy_commands`) where the game
+        has one, else every command that starts a shortest winning plan (envs/textworld_plans.py).
 
-        A game without a policy knows only its walkthrough: with `along_walkthrough`, its next
-        command while the episode has followed it."""
+        A game neither can plan for knows only its walkthrough: with `along_walkthrough`, its
+        next command while the episode has followed it."""
         if not self._started:
             raise EnvError("call reset() before asking for optimal actions")
         state = self._state
@@ -198,12 +201,23 @@ class TextWorldEnv(gymnasium.Env[str, str]):
                     " which is not among the admissible commands"
                 )
             return matches
-        if along_walkthrough:
-            return next_walkthrough_command(self.walkthrough(), self._commands, admissible, self._game_path.name)
-        raise OptimalActionsUnknown(
-            f"{self._game_path.name} has no winning policy from this state (TextWorld's policy_commands is empty);"
-            " it needs a quest that TextWorld can plan for"
-        )
+        try:
+            first = self._planner(state["game"]).first_commands(state["_game_progression"])
+        except OptimalActionsUnknown as error:
+            if along_walkthrough:
+                return next_walkthrough_command(self.walkthrough(), self._commands, admissible, self._game_path.name)
+            raise OptimalActionsUnknown(
+                f"{self._game_path.name} has no winning policy (TextWorld's policy_commands is empty) and {error}"
+            ) from None
+        if first is None:
+            raise OptimalActionsUnknown(f"{self._game_path.name}: no sequence of commands wins the game from here")
+        return tuple(action for action in admissible if action in first)
+
+    def _planner(self, game: Any) -> WinningPlanner:
+        """The current game's search for shortest winning plans, kept with its memo."""
+        if self._game_path not in self._planners:
+            self._planners[self._game_path] = WinningPlanner(game)
+        return self._planners[self._game_path]
 
     def close(self) -> None:
         for game in self._games.values():

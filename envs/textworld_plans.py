@@ -1,0 +1,126 @@
+"""Shortest winning plans of a TextWorld game from any state, by breadth-first search over its logic.
+
+TextWorld's own winning policy (`policy_commands`) exists only for quests recorded as actions;
+a quest given by its win conditions alone (the household games) has none. This search needs
+only the conditions: from the facts TextWorld's state tracker holds, it walks the game's rules
+breadth-first and names every command that starts a shortest winning plan.
+
+It stays small by leaving out the things no quest names whose rules touch nothing else
+(distractor objects: taking, putting or cleaning one changes only facts about it). An action
+on such a thing never shortens a plan and every plan stays applicable without them, so the
+shortest plans' first commands are exactly those of the full game. Successors are memoised
+per game: an episode's later states, and the next episodes', cost little.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from envs.optimal import OptimalActionsUnknown, first_steps_of_shortest_paths
+
+Facts = frozenset  # of textworld.logic.Proposition
+Node = tuple[Facts, frozenset[int]]  # the facts kept, and the quests completed so far
+
+MAX_STATES = 50_000  # distinct states one game's search may visit before it gives up
+
+
+def detachable_types(kb: Any) -> set[str]:
+    """Types whose every rule changes only facts about the thing it acts on (so an unnamed one can be left out)."""
+    types = kb.logic.types
+    detachable = set()
+    for type_ in types:
+        binding = [
+            (rule, placeholder)
+            for rule in kb.rules.values()
+            for placeholder in rule.placeholders
+            if type_.is_subtype_of(types.get(placeholder.type))
+        ]
+        if all(placeholder in fact.parameters for rule, placeholder in binding for fact in [*rule.added, *rule.removed]):
+            detachable.add(type_.name)
+    return detachable
+
+
+class WinningPlanner:
+    """The first commands of every shortest winning plan from a state of one game (None: no plan)."""
+
+    def __init__(self, game: Any, max_states: int = MAX_STATES) -> None:
+        from textworld.generator.inform7 import Inform7Game
+
+        self._game = game
+        self._kb = game.kb
+        self._inform7 = Inform7Game(game)
+        self._quests = list(game.quests)
+        self._required = frozenset(
+            index for index, quest in enumerate(self._quests) if quest.win_events and not quest.optional
+        )
+        if not self._required:
+            raise OptimalActionsUnknown("the game has no quest with win conditions to plan for")
+        named = {
+            variable
+            for quest in self._quests
+            for event in (*quest.win_events, *quest.fail_events)
+            for fact in event.condition.preconditions
+            for variable in fact.arguments
+        }
+        detachable = detachable_types(self._kb)
+        self._left_out = {
+            variable
+            for fact in game.world.state.facts
+            for variable in fact.arguments
+            if variable.type in detachable and variable not in named
+        }
+        self._max_states = max_states
+        self._successors: dict[Facts, list[tuple[str, Facts]]] = {}
+        self._answers: dict[Node, frozenset[str] | None] = {}
+
+    def kept(self, facts: Iterable[Any]) -> Facts:
+        return frozenset(fact for fact in facts if not self._left_out.intersection(fact.arguments))
+
+    def first_commands(self, progression: Any) -> frozenset[str] | None:
+        """Commands that start a shortest winning plan from TextWorld's GameProgression `progression`."""
+        completed = frozenset(index for index, quest in enumerate(progression.quest_progressions) if quest.completed)
+        start = (self.kept(progression.state.facts), completed)
+        if start not in self._answers:
+            self._answers[start] = first_steps_of_shortest_paths(start, self._next_nodes, self._is_won)
+        return self._answers[start]
+
+    def _is_won(self, node: Node) -> bool:
+        return self._required <= node[1]
+
+    def _next_nodes(self, node: Node) -> list[tuple[str, Node]]:
+        facts, completed = node
+        if self._has_failed(facts):
+            return []
+        return [(command, (after, completed | self._completed_in(after))) for command, after in self._moves(facts)]
+
+    def _moves(self, facts: Facts) -> list[tuple[str, Facts]]:
+        if facts not in self._successors:
+            if len(self._successors) >= self._max_states:
+                raise OptimalActionsUnknown(
+                    f"the search for a shortest winning plan passed {self._max_states} states; the game is too big for it"
+                )
+            from textworld.logic import State
+
+            state = State(self._kb.logic, facts)
+            actions = list(state.all_applicable_actions(self._kb.rules.values(), self._kb.types.constants_mapping))
+            commands = self._inform7.gen_commands_from_actions(actions)
+            self._successors[facts] = [
+                (command, (facts - set(action.removed)) | set(action.added)) for command, action in zip(commands, actions)
+            ]
+        return self._successors[facts]
+
+    def _completed_in(self, facts: Facts) -> frozenset[int]:
+        return frozenset(
+            index
+            for index, quest in enumerate(self._quests)
+            if any(set(event.condition.preconditions) <= facts for event in quest.win_events)
+        )
+
+    def _has_failed(self, facts: Facts) -> bool:
+        return any(
+            set(event.condition.preconditions) <= facts
+            for quest in self._quests
+            if not quest.optional
+            for event in quest.fail_events
+        )
