@@ -8,9 +8,12 @@ the order of its admissible commands (empty once the episode is over):
   lake every move of maximal value (value iteration, gamma = 0.99).
 - Overcooked: every macro-action that starts a shortest plan to a correct delivery
   (breadth-first over the kitchen's states).
-- TextWorld games (coin collector, treasure hunter, cooking, household): the next command
-  of TextWorld's winning policy (`policy_commands`) from this state.
-- TextWorldExpress, ScienceWorld and TextWorld games without a policy know a gold path from
+- TextWorld games with a winning policy (coin collector, treasure hunter, cooking): the next
+  command of TextWorld's policy (`policy_commands`) from this state; it re-plans after detours.
+- TextWorld games whose quests give win conditions only (household, and such game files):
+  every command that starts a shortest winning plan (breadth-first over the game's logic
+  state, envs/textworld_plans.py), from any state.
+- TextWorldExpress, ScienceWorld and TextWorld games without quests know a gold path from
   the start only: with `along_walkthrough=True` its next command, while the episode has
   followed it; otherwise `OptimalActionsUnknown` says what is missing.
 """

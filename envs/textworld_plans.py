@@ -36,7 +36,8 @@ def detachable_types(kb: Any) -> set[str]:
             for placeholder in rule.placeholders
             if type_.is_subtype_of(types.get(placeholder.type))
         ]
-        if all(placeholder in fact.parameters for rule, placeholder in binding for fact in [*rule.added, *rule.removed]):
+        changes = ((placeholder, fact) for rule, placeholder in binding for fact in [*rule.added, *rule.removed])
+        if all(placeholder in fact.parameters for placeholder, fact in changes):
             detachable.add(type_.name)
     return detachable
 
@@ -47,22 +48,22 @@ class WinningPlanner:
     def __init__(self, game: Any, max_states: int = MAX_STATES) -> None:
         from textworld.generator.inform7 import Inform7Game
 
-        self._game = game
         self._kb = game.kb
         self._inform7 = Inform7Game(game)
-        self._quests = list(game.quests)
-        self._required = frozenset(
-            index for index, quest in enumerate(self._quests) if quest.win_events and not quest.optional
-        )
+        quests = list(game.quests)
+        self._required = frozenset(i for i, quest in enumerate(quests) if quest.win_events and not quest.optional)
         if not self._required:
             raise OptimalActionsUnknown("the game has no quest with win conditions to plan for")
-        named = {
-            variable
-            for quest in self._quests
-            for event in (*quest.win_events, *quest.fail_events)
-            for fact in event.condition.preconditions
-            for variable in fact.arguments
-        }
+        # Each quest's win conditions (any one event's facts win it), and the facts that lose the game.
+        self._wins = [[frozenset(event.condition.preconditions) for event in quest.win_events] for quest in quests]
+        self._losses = [
+            frozenset(event.condition.preconditions)
+            for quest in quests
+            if not quest.optional
+            for event in quest.fail_events
+        ]
+        conditions = [*(win for wins in self._wins for win in wins), *self._losses]
+        named = {variable for facts in conditions for fact in facts for variable in fact.arguments}
         detachable = detachable_types(self._kb)
         self._left_out = {
             variable
@@ -71,7 +72,8 @@ class WinningPlanner:
             if variable.type in detachable and variable not in named
         }
         self._max_states = max_states
-        self._successors: dict[Facts, list[tuple[str, Facts]]] = {}
+        self._expanded = 0  # states the current search has expanded
+        self._successors: dict[Facts, list[tuple[str, Facts]]] = {}  # memo, emptied when it reaches max_states
         self._answers: dict[Node, frozenset[str] | None] = {}
 
     def kept(self, facts: Iterable[Any]) -> Facts:
@@ -82,6 +84,10 @@ class WinningPlanner:
         completed = frozenset(index for index, quest in enumerate(progression.quest_progressions) if quest.completed)
         start = (self.kept(progression.state.facts), completed)
         if start not in self._answers:
+            if len(self._successors) >= self._max_states:
+                self._successors.clear()
+                self._answers.clear()
+            self._expanded = 0
             self._answers[start] = first_steps_of_shortest_paths(start, self._next_nodes, self._is_won)
         return self._answers[start]
 
@@ -90,37 +96,27 @@ class WinningPlanner:
 
     def _next_nodes(self, node: Node) -> list[tuple[str, Node]]:
         facts, completed = node
-        if self._has_failed(facts):
+        if any(loss <= facts for loss in self._losses):
             return []
+        self._expanded += 1
+        if self._expanded > self._max_states:
+            raise OptimalActionsUnknown(
+                f"the search for a shortest winning plan passed {self._max_states} states, too many to finish"
+            )
         return [(command, (after, completed | self._completed_in(after))) for command, after in self._moves(facts)]
 
     def _moves(self, facts: Facts) -> list[tuple[str, Facts]]:
         if facts not in self._successors:
-            if len(self._successors) >= self._max_states:
-                raise OptimalActionsUnknown(
-                    f"the search for a shortest winning plan passed {self._max_states} states; the game is too big for it"
-                )
             from textworld.logic import State
 
             state = State(self._kb.logic, facts)
             actions = list(state.all_applicable_actions(self._kb.rules.values(), self._kb.types.constants_mapping))
             commands = self._inform7.gen_commands_from_actions(actions)
             self._successors[facts] = [
-                (command, (facts - set(action.removed)) | set(action.added)) for command, action in zip(commands, actions)
+                (command, (facts - set(action.removed)) | set(action.added))
+                for command, action in zip(commands, actions)
             ]
         return self._successors[facts]
 
     def _completed_in(self, facts: Facts) -> frozenset[int]:
-        return frozenset(
-            index
-            for index, quest in enumerate(self._quests)
-            if any(set(event.condition.preconditions) <= facts for event in quest.win_events)
-        )
-
-    def _has_failed(self, facts: Facts) -> bool:
-        return any(
-            set(event.condition.preconditions) <= facts
-            for quest in self._quests
-            if not quest.optional
-            for event in quest.fail_events
-        )
+        return frozenset(index for index, wins in enumerate(self._wins) if any(win <= facts for win in wins))

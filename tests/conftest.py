@@ -50,3 +50,19 @@ def household_games(games_dir: Path) -> dict[tuple[str, str], Path]:
         for family in FAMILIES
         for split in SPLITS
     }
+
+
+@pytest.fixture(scope="session")
+def questless_game(household_games: dict[tuple[str, str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pick-place train game with its quests cut from the .json: a game file with a walkthrough
+    but nothing to plan for, as a user's hand-made game might be."""
+    import json
+    import shutil
+
+    source = household_games[("pick-place", "train")]
+    target = tmp_path_factory.mktemp("questless") / source.name
+    shutil.copy(source, target)
+    data = json.loads(source.with_suffix(".json").read_text())
+    data["quests"] = []
+    target.with_suffix(".json").write_text(json.dumps(data))
+    return target

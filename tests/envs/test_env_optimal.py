@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
-from envs import make_env
+from envs import make_env, textworld_plans
+from envs.household import FAMILIES, SPLITS
 from envs.optimal import OptimalActionsUnknown, first_steps_of_shortest_paths, optimal_actions
+from envs.textworld_plans import WinningPlanner, detachable_types
 
 
 def lake(desc: list[str], slippery: bool = False):
@@ -126,10 +129,95 @@ def test_textworld_policy_replans_after_a_detour(tw_games: dict[str, Path]) -> N
     assert optimal_actions(env) == (first,)
 
 
-def test_household_games_know_only_their_walkthrough(household_games: dict[tuple[str, str], Path]) -> None:
+def play(env, commands: list[str]) -> dict:
+    info: dict = {}
+    for command in commands:
+        *_, info = env.step(command)
+    return info
+
+
+def test_household_replans_from_a_detour(household_games: dict[tuple[str, str], Path]) -> None:
+    # Put the newspaper on the armchair (west room); it starts on the desk (east room, with a drawer).
     env = make_env("tw-game-file-v0", path=str(household_games[("pick-place", "train")]))
+    env.reset(seed=0)
+    assert env.unwrapped.walkthrough() == ["go east", "take newspaper from desk", "go west", "put newspaper on armchair"]
+    assert optimal_actions(env) == ("go east",)
+    play(env, ["go east", "take newspaper from desk", "open drawer", "insert newspaper into drawer", "go west"])
+    assert optimal_actions(env) == ("go east",)  # the newspaper is back east, in the open drawer
+    play(env, ["go east", "close drawer"])
+    assert optimal_actions(env) == ("open drawer",)
+    play(env, ["open drawer", "take newspaper from drawer", "drop newspaper"])
+    assert optimal_actions(env) == ("take newspaper",)  # from the floor
+    env.step("take newspaper")
+    assert optimal_actions(env) == ("go west",)
+    env.step("go west")
+    assert optimal_actions(env) == ("put newspaper on armchair",)
+    *_, info = env.step("put newspaper on armchair")
+    assert info["won"] and optimal_actions(env) == ()
+
+
+def test_household_names_every_first_move_of_a_shortest_plan(household_games: dict[tuple[str, str], Path]) -> None:
+    # Two vases, on the coffeetable and the diningtable, go on the tvstand, all in one room:
+    # either vase can be taken first, and with one in hand, putting it or taking the other are both optimal.
+    env = make_env("tw-game-file-v0", path=str(household_games[("pick-two-place", "train")]))
+    env.reset(seed=0)
+    assert optimal_actions(env) == ("take vase 1 from coffeetable", "take vase 2 from diningtable")
+    env.step("take vase 1 from coffeetable")
+    assert optimal_actions(env) == ("put vase 1 on tvstand", "take vase 2 from diningtable")
+    env.step("take vase 2 from diningtable")
+    assert optimal_actions(env) == ("put vase 1 on tvstand", "put vase 2 on tvstand")
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_household_family_names_its_optimal_actions_from_the_start(
+    household_games: dict[tuple[str, str], Path], family: str, split: str
+) -> None:
+    env = make_env("tw-game-file-v0", path=str(household_games[(family, split)]))
     _, info = env.reset(seed=0)
-    with pytest.raises(OptimalActionsUnknown, match="no winning policy"):
+    walkthrough = env.unwrapped.walkthrough()
+    assert walkthrough[0] in optimal_actions(env)
+    steps = 0
+    while not info["won"]:
+        optimal = optimal_actions(env)
+        assert optimal and set(optimal) <= set(info["admissible_commands"])
+        *_, info = env.step(optimal[-1])  # the last, not the walkthrough's first, where there are several
+        steps += 1
+    assert steps == len(walkthrough)  # the generated walkthrough is itself a shortest plan
+
+
+def test_leaving_distractors_out_of_the_search_changes_no_answer(
+    household_games: dict[tuple[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = make_env("tw-game-file-v0", path=str(household_games[("clean-place", "unseen")]))
+    _, info = env.reset(seed=0)
+    game = env.unwrapped._state["game"]
+    assert detachable_types(game.kb) == {"t", "o", "f"}  # keys open locks, so k is never left out
+    small = WinningPlanner(game)
+    monkeypatch.setattr(textworld_plans, "detachable_types", lambda kb: set())
+    full = WinningPlanner(game)
+    rng = random.Random(0)
+    for _ in range(12):  # a random walk, distractors touched, compared at every state
+        progression = env.unwrapped._state["_game_progression"]
+        assert small.first_commands(progression) == full.first_commands(progression)
+        *_, terminated, _, info = env.step(rng.choice(info["admissible_commands"]))
+        if terminated:
+            _, info = env.reset(seed=0)
+    assert len(small._successors) < len(full._successors)
+
+
+def test_a_search_too_big_to_finish_says_so(household_games: dict[tuple[str, str], Path]) -> None:
+    env = make_env("tw-game-file-v0", path=str(household_games[("heat-place", "train")]))
+    env.reset(seed=0)
+    planner = WinningPlanner(env.unwrapped._state["game"], max_states=10)
+    with pytest.raises(OptimalActionsUnknown, match="passed 10 states, too many to finish"):
+        planner.first_commands(env.unwrapped._state["_game_progression"])
+
+
+def test_a_game_without_quests_knows_only_its_walkthrough(questless_game: Path) -> None:
+    env = make_env("tw-game-file-v0", path=str(questless_game))
+    _, info = env.reset(seed=0)
+    with pytest.raises(OptimalActionsUnknown, match="no winning policy .* no quest with win conditions"):
         optimal_actions(env)
     walkthrough = env.unwrapped.walkthrough()
     for command in walkthrough:
