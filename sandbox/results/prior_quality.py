@@ -2,8 +2,9 @@
 
 At every decision of the walk it records |A|, the prior over A and the optimal actions O
 (envs/optimal.py: every shortest-path move on Frozen Lake and every shortest-plan macro in
-Overcooked; TextWorld's winning policy; the gold path's next command for TextWorldExpress,
-ScienceWorld and the household games). With u = |O|/|A| it reports, per family and overall
+Overcooked; TextWorld's winning policy; every first command of a shortest winning plan in the
+household games; the gold path's next command for TextWorldExpress and ScienceWorld). With
+u = |O|/|A| it reports, per family and overall
 (the mean over families):
 
 - skill = (p(O) - u) / (1 - u): 0 is uniform, 1 puts all mass on O, below 0 is worse than uniform;
