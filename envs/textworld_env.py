@@ -20,8 +20,8 @@ from envs.errors import EnvError
 from envs.games import challenge_settings, find_or_make_game
 from envs.optimal import OptimalActionsUnknown, next_walkthrough_command
 from envs.options import check_int, check_path
-from envs.textworld_plans import WinningPlanner
 from envs.text import ACTION_MAX_LENGTH, OBSERVATION_MAX_LENGTH, normalize_command, sanitize_text, text_space
+from envs.textworld_plans import WinningPlanner
 
 MAX_POOL_SIZE = 1000
 

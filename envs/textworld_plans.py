@@ -22,7 +22,7 @@ from envs.optimal import OptimalActionsUnknown, first_steps_of_shortest_paths
 Facts = frozenset  # of textworld.logic.Proposition
 Node = tuple[Facts, frozenset[int]]  # the facts kept, and the quests completed so far
 
-MAX_STATES = 50_000  # distinct states one game's search may visit before it gives up
+MAX_STATES = 50_000  # states one search may expand before it gives up; also the memo's size
 
 
 def detachable_types(kb: Any) -> set[str]:
