@@ -27,7 +27,9 @@ repacking off.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from typing import TypeVar
 import llama_cpp
 import llama_cpp._internals as llama_internals
 import numpy as np
+from llama_cpp._logger import llama_log_callback as LLAMA_CPP_PYTHON_LOG_CALLBACK
 from llama_cpp.llama_chat_format import ChatFormatterResponse, Jinja2ChatFormatter, format_gemma
 
 from agents.bayes import log_softmax
@@ -54,6 +57,9 @@ DEFAULT_MIN_ROWS = 8
 MAX_BATCH = 512
 
 LLAMA_LOGGER = logging.getLogger("llama-cpp-python")  # where llama-cpp-python routes llama.cpp's log
+# What llama.cpp's loader logs about where it put each layer (the output layer is number n_layers) and its weights.
+LAYER_DEVICE_LINE = re.compile(r"load_tensors: layer +(\d+) assigned to device (\S+),")
+WEIGHTS_BUFFER_LINE = re.compile(r"load_tensors: +(\S+) model buffer size = +([\d.]+) MiB")
 
 T = TypeVar("T")
 
@@ -84,14 +90,41 @@ class _DecodeFailed(Exception):
 
 
 @contextmanager
-def quiet_llama() -> Iterator[None]:
-    """Silence llama.cpp while loading: some of its notes are logged at a level verbose=False lets through."""
-    previous = LLAMA_LOGGER.level
-    LLAMA_LOGGER.setLevel(logging.CRITICAL + 1)
+def captured_llama_log() -> Iterator[list[str]]:
+    """llama.cpp's log lines, collected instead of printed, while the block runs (then llama-cpp-python's own
+    logger again): the loader's lines say where each layer really went, which n_gpu_layers only requests."""
+    lines: list[str] = []
+
+    @llama_cpp.llama_log_callback
+    def collect(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        lines.append(text.decode("utf-8", errors="replace"))
+
+    llama_cpp.llama_log_set(collect, ctypes.c_void_p(0))
     try:
-        yield
+        yield lines
     finally:
-        LLAMA_LOGGER.setLevel(previous)
+        llama_cpp.llama_log_set(LLAMA_CPP_PYTHON_LOG_CALLBACK, ctypes.c_void_p(0))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where llama.cpp put the model: each layer's device (repeating layers, then the output layer) and
+    the weights' MiB per buffer (e.g. {"CUDA0": 2000.5, "CPU_Mapped": 250.0})."""
+
+    layer_devices: tuple[str, ...]
+    weights_mib: dict[str, float]
+
+    @property
+    def gpu_layers(self) -> int:
+        """Layers on a device other than the CPU, counted as llama.cpp counts n_gpu_layers (output layer included)."""
+        return sum(device != "CPU" for device in self.layer_devices)
+
+
+def parse_placement(log: Sequence[str]) -> Placement:
+    text = "".join(log)
+    devices = dict((int(layer), device) for layer, device in LAYER_DEVICE_LINE.findall(text))
+    weights = {buffer: float(mib) for buffer, mib in WEIGHTS_BUFFER_LINE.findall(text)}
+    return Placement(tuple(devices[layer] for layer in sorted(devices)), weights)
 
 
 def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
@@ -140,7 +173,7 @@ class LlamaBackend:
         model_params.load_mode = llama_cpp.LLAMA_LOAD_MODE_NONE
         model_params.use_extra_bufts = False  # no weight repacking: it makes log-probs depend on batch layout
         try:
-            with quiet_llama():
+            with captured_llama_log() as load_log:
                 self._model = llama_internals.LlamaModel(path_model=str(path), params=model_params, verbose=False)
         except ValueError:
             raise PriorError(
@@ -162,7 +195,7 @@ class LlamaBackend:
         params.kv_unified = True  # one cell buffer: sample sequences share the prompt's cells
         params.n_outputs_max_per_seq = 0  # a candidate needs logits at each of its tokens (0 = no per-sequence cap)
         try:
-            with quiet_llama():
+            with captured_llama_log():  # silent: some of its notes pass the level verbose=False sets
                 self._ctx = llama_internals.LlamaContext(model=self._model, params=params, verbose=False)
         except ValueError:
             self._model.close()
@@ -174,7 +207,11 @@ class LlamaBackend:
         self.n_ctx = self._ctx.n_ctx()  # llama.cpp rounds n_ctx up (to a multiple of 256)
         self.n_vocab = self._model.n_vocab()
         self.n_layers = llama_cpp.llama_model_n_layer(self._model.model)
-        self.gpu_layers = expected_gpu_layers(n_gpu_layers, self.n_layers, gpu_offload_supported())
+        self.placement = parse_placement(load_log)
+        if len(self.placement.layer_devices) == self.n_layers + 1:
+            self.gpu_layers = self.placement.gpu_layers  # what llama.cpp did
+        else:  # a llama.cpp that logs placement differently: what it was asked to do
+            self.gpu_layers = expected_gpu_layers(n_gpu_layers, self.n_layers, gpu_offload_supported())
         self._prompt_tokens: list[int] = []  # what sequence 0 holds
 
     # -- tokens and prompts --------------------------------------------------

@@ -240,7 +240,8 @@ def gpu_offload_supported() -> bool:
 
 
 def expected_gpu_layers(n_gpu_layers: int, n_layers: int, supports_offload: bool) -> int:
-    """Layers llama.cpp puts on the GPU: none on CPU-only builds, else the request capped at the model's depth."""
+    """Layers llama.cpp puts on the GPU: none on CPU-only builds, else the request capped at the model's
+    depth, counted as llama.cpp counts them: the output layer is one more (-1 offloads n_layers + 1)."""
     if not supports_offload or n_gpu_layers == 0:
         return 0
-    return n_layers if n_gpu_layers < 0 else min(n_gpu_layers, n_layers)
+    return n_layers + 1 if n_gpu_layers < 0 else min(n_gpu_layers, n_layers + 1)

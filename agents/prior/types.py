@@ -88,7 +88,7 @@ class ActionPrior(Protocol):
 
     config: PriorConfig
     model_name: str
-    gpu_layers: int  # layers offloaded to a GPU; 0 on CPU-only builds
+    gpu_layers: int  # layers llama.cpp put on a GPU, the output layer counted as one; 0 on CPU-only builds
     stats: PriorStats
 
     def __call__(self, query: PriorQuery) -> PriorResult: ...

@@ -1,7 +1,7 @@
 """Fixtures of the prior suite: a tiny random-weight GGUF for the backend's mechanics, and the real default model.
 
 The tiny model (llama architecture, 2 layers, 64 dims, a 354-token byte-level vocabulary,
-about 0.5 MB of float32 weights) is written once per session with the `gguf` package; it
+about 0.5 MB of float32 weights; benchmarks/synthetic_gguf.py) is written once per session; it
 loads and evaluates in milliseconds, so KV bookkeeping, caching and error paths are tested
 on it. The real SmolLM2-135M model is used only where its numbers matter.
 """
@@ -11,72 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import gguf
-import numpy as np
 import pytest
 
 from agents.prior import LlamaPrior, PriorConfig, PriorQuery
-
-N_EMBD, N_LAYERS, N_HEAD, N_HEAD_KV, N_FF = 64, 2, 4, 2, 128
-SPECIAL_TOKENS = ["<unk>", "<s>", "</s>"]
-TINY_VOCAB = SPECIAL_TOKENS + [f"<0x{byte:02X}>" for byte in range(256)] + ["\u2581"] + [chr(c) for c in range(33, 127)]
+from benchmarks.synthetic_gguf import SHAPES, write_llama_gguf
 
 
 def write_tiny_gguf(
     path: Path, *, architecture: str = "llama", with_vocab: bool = True, with_tensors: bool = True, seed: int = 0
 ) -> Path:
     """A tiny causal LM: every character is one token (SentencePiece-style, byte fallback for the rest)."""
-    writer = gguf.GGUFWriter(str(path), architecture)
-    writer.add_context_length(4096)
-    writer.add_embedding_length(N_EMBD)
-    writer.add_block_count(N_LAYERS)
-    writer.add_feed_forward_length(N_FF)
-    writer.add_head_count(N_HEAD)
-    writer.add_head_count_kv(N_HEAD_KV)
-    writer.add_layer_norm_rms_eps(1e-5)
-    writer.add_rope_dimension_count(N_EMBD // N_HEAD)
-    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
-    if with_vocab:
-        types = (
-            [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
-            + [gguf.TokenType.BYTE] * 256
-            + [gguf.TokenType.NORMAL] * (len(TINY_VOCAB) - 259)
-        )
-        writer.add_tokenizer_model("llama")
-        writer.add_token_list(TINY_VOCAB)
-        writer.add_token_scores([0.0] * len(TINY_VOCAB))
-        writer.add_token_types(types)
-        writer.add_unk_token_id(0)
-        writer.add_bos_token_id(1)
-        writer.add_eos_token_id(2)
-        writer.add_add_bos_token(True)
-        writer.add_add_space_prefix(False)
-    if with_tensors:
-        rng = np.random.default_rng(seed)
-
-        def weight(*shape: int) -> np.ndarray:
-            return (rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(np.float32)
-
-        head_dim = N_EMBD // N_HEAD
-        writer.add_tensor("token_embd.weight", weight(len(TINY_VOCAB), N_EMBD) * 4)
-        writer.add_tensor("output_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-        writer.add_tensor("output.weight", weight(len(TINY_VOCAB), N_EMBD) * 2)
-        for layer in range(N_LAYERS):
-            block = f"blk.{layer}"
-            writer.add_tensor(f"{block}.attn_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-            writer.add_tensor(f"{block}.attn_q.weight", weight(N_EMBD, N_EMBD))
-            writer.add_tensor(f"{block}.attn_k.weight", weight(N_HEAD_KV * head_dim, N_EMBD))
-            writer.add_tensor(f"{block}.attn_v.weight", weight(N_HEAD_KV * head_dim, N_EMBD))
-            writer.add_tensor(f"{block}.attn_output.weight", weight(N_EMBD, N_EMBD))
-            writer.add_tensor(f"{block}.ffn_norm.weight", np.ones(N_EMBD, dtype=np.float32))
-            writer.add_tensor(f"{block}.ffn_gate.weight", weight(N_FF, N_EMBD))
-            writer.add_tensor(f"{block}.ffn_up.weight", weight(N_FF, N_EMBD))
-            writer.add_tensor(f"{block}.ffn_down.weight", weight(N_EMBD, N_FF))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
+    return write_llama_gguf(
+        path, SHAPES["tiny"], architecture=architecture, with_vocab=with_vocab, with_tensors=with_tensors, seed=seed
+    )
 
 
 @pytest.fixture(scope="session")

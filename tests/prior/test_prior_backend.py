@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from agents.errors import PriorError
-from agents.prior.backend import LlamaBackend
+from agents.prior.backend import LlamaBackend, parse_placement
+from agents.prior.models import expected_gpu_layers
+from benchmarks.synthetic_gguf import SHAPES
 
 ACTIONS = ("go north", "take coin", "l", "open the small wooden box", "x")
 
@@ -79,3 +81,28 @@ def test_prompt_that_cannot_fit_the_context_is_a_prior_error(backend: LlamaBacke
     prompt, candidates = tokens(backend, "z" * 1100)
     with pytest.raises(PriorError, match="does not fit n_ctx"):
         backend.score(prompt, candidates)
+
+
+def test_placement_is_read_from_llama_cpp_every_layer_on_the_cpu_here(backend: LlamaBackend) -> None:
+    # The repeating layers and the output layer, as llama.cpp's loader logged them; a CPU build places all on the CPU.
+    assert backend.placement.layer_devices == ("CPU",) * (SHAPES["tiny"].n_layers + 1)
+    assert backend.placement.weights_mib.keys() == {"CPU"} and backend.placement.weights_mib["CPU"] > 0
+    assert backend.gpu_layers == 0
+
+
+def test_gpu_layers_count_the_layers_llama_cpp_put_on_a_gpu() -> None:
+    # The lines a CUDA build logs for a 2-layer model asked for n_gpu_layers=2: the last layer and the output layer.
+    log = [
+        "load_tensors: layer   0 assigned to device CPU, is_swa = 0\n",
+        "load_tensors: layer   1 assigned to device CUDA0, is_swa = 0\n",
+        "load_tensors: layer   2 assigned to device CUDA0, is_swa = 0\n",
+        "load_tensors: offloaded 2/3 layers to GPU\n",
+        "load_tensors:        CUDA0 model buffer size =    12.50 MiB\n",
+        "load_tensors:   CPU_Mapped model buffer size =     4.25 MiB\n",
+    ]
+    placement = parse_placement(log)
+    assert placement.layer_devices == ("CPU", "CUDA0", "CUDA0") and placement.gpu_layers == 2
+    assert placement.weights_mib == {"CUDA0": 12.5, "CPU_Mapped": 4.25}
+    assert expected_gpu_layers(2, 2, supports_offload=True) == 2  # the prediction agrees with what llama.cpp does
+    assert expected_gpu_layers(-1, 2, supports_offload=True) == 3  # "all": every layer and the output layer
+    assert expected_gpu_layers(-1, 2, supports_offload=False) == 0
