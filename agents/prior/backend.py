@@ -119,6 +119,12 @@ class Placement:
         """Layers on a device other than the CPU, counted as llama.cpp counts n_gpu_layers (output layer included)."""
         return sum(device != "CPU" for device in self.layer_devices)
 
+    @property
+    def gpu_weights_mib(self) -> float:
+        """Weights in a GPU's own memory (buffers named after a GPU device; "CUDA_Host" is pinned CPU memory)."""
+        gpus = {device for device in self.layer_devices if device != "CPU"}
+        return sum(mib for buffer, mib in self.weights_mib.items() if buffer.split("_")[0] in gpus)
+
 
 def parse_placement(log: Sequence[str]) -> Placement:
     text = "".join(log)
@@ -192,6 +198,9 @@ class LlamaBackend:
         params.n_seq_max = self.max_sequences
         params.n_threads = params.n_threads_batch = n_threads
         params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED  # the non-flash path is repeatable
+        # n_gpu_layers=0 means the CPU: a GPU build would otherwise ship large batches' matmuls to the GPU,
+        # and log-probs would then depend on the batch size (see the module docstring).
+        params.op_offload = n_gpu_layers != 0
         params.kv_unified = True  # one cell buffer: sample sequences share the prompt's cells
         params.n_outputs_max_per_seq = 0  # a candidate needs logits at each of its tokens (0 = no per-sequence cap)
         try:

@@ -86,7 +86,7 @@ def test_prompt_that_cannot_fit_the_context_is_a_prior_error(backend: LlamaBacke
 def test_placement_is_read_from_llama_cpp_every_layer_on_the_cpu_here(backend: LlamaBackend) -> None:
     # The repeating layers and the output layer, as llama.cpp's loader logged them; a CPU build places all on the CPU.
     assert backend.placement.layer_devices == ("CPU",) * (SHAPES["tiny"].n_layers + 1)
-    assert backend.placement.weights_mib.keys() == {"CPU"} and backend.placement.weights_mib["CPU"] > 0
+    assert sum(backend.placement.weights_mib.values()) > 0 and backend.placement.gpu_weights_mib == 0
     assert backend.gpu_layers == 0
 
 
@@ -98,11 +98,11 @@ def test_gpu_layers_count_the_layers_llama_cpp_put_on_a_gpu() -> None:
         "load_tensors: layer   2 assigned to device CUDA0, is_swa = 0\n",
         "load_tensors: offloaded 2/3 layers to GPU\n",
         "load_tensors:        CUDA0 model buffer size =    12.50 MiB\n",
-        "load_tensors:   CPU_Mapped model buffer size =     4.25 MiB\n",
+        "load_tensors:    CUDA_Host model buffer size =     4.25 MiB\n",
     ]
     placement = parse_placement(log)
     assert placement.layer_devices == ("CPU", "CUDA0", "CUDA0") and placement.gpu_layers == 2
-    assert placement.weights_mib == {"CUDA0": 12.5, "CPU_Mapped": 4.25}
+    assert placement.weights_mib == {"CUDA0": 12.5, "CUDA_Host": 4.25} and placement.gpu_weights_mib == 12.5
     assert expected_gpu_layers(2, 2, supports_offload=True) == 2  # the prediction agrees with what llama.cpp does
     assert expected_gpu_layers(-1, 2, supports_offload=True) == 3  # "all": every layer and the output layer
     assert expected_gpu_layers(-1, 2, supports_offload=False) == 0
