@@ -4,8 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-# llama-cpp-python builds from source (~9 min on 2 cores; pip caches the wheel afterwards).
+# llama-cpp-python builds from source (pip caches the wheel afterwards). Its multimodal library (mtmd)
+# is never used here, so it is not built; CMAKE_ARGS from the environment (e.g. -DGGML_CUDA=on) come after.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+override CMAKE_ARGS := -DLLAVA_BUILD=OFF $(CMAKE_ARGS)
+export CMAKE_ARGS
 
 .PHONY: play test install benchmarks clean
 

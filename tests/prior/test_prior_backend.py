@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +107,24 @@ def test_gpu_layers_count_the_layers_llama_cpp_put_on_a_gpu() -> None:
     assert expected_gpu_layers(2, 2, supports_offload=True) == 2  # the prediction agrees with what llama.cpp does
     assert expected_gpu_layers(-1, 2, supports_offload=True) == 3  # "all": every layer and the output layer
     assert expected_gpu_layers(-1, 2, supports_offload=False) == 0
+
+
+MULTIMODAL_MODULES = ("llama_cpp.llava_cpp", "llama_cpp.mtmd_cpp")
+
+
+def test_nothing_uses_llama_cpp_multimodal_library() -> None:
+    # `make` builds llama-cpp-python with -DLLAVA_BUILD=OFF: importing these modules (or the chat handlers that
+    # import them, e.g. Llava15ChatHandler, MTMDChatHandler) would fail for want of libmtmd.
+    repo = Path(__file__).resolve().parents[2]
+    offenders = []
+    for source in sorted(p for folder in ("agents", "sandbox", "envs", "benchmarks") for p in (repo / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            if any(name.startswith(MULTIMODAL_MODULES) or name.endswith("ChatHandler") for name in names):
+                offenders.append(f"{source.relative_to(repo)}:{node.lineno}")
+    assert offenders == []
