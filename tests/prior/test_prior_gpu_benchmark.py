@@ -51,3 +51,15 @@ def test_the_workload_shares_the_prefix_a_next_state_keeps() -> None:
     assert work.next_prompt[:shared] == work.prompt[:shared] and work.next_prompt != work.prompt
     assert [len(c) for c in work.candidates] == list(gpu_offload.CANDIDATE_LENGTHS)
     assert all(3 <= token < 354 for c in work.candidates for token in c)
+
+
+@pytest.mark.parametrize(("mib", "fits"), [(1, True), (64, False)])
+def test_the_carry_check_refuses_a_folder_a_device_run_cannot_take(tmp_path: Path, mib: int, fits: bool) -> None:
+    (tmp_path / "source.tar.gz").write_bytes(b"x" * 1024)
+    with open(tmp_path / "wheel.whl", "wb") as wheel:
+        wheel.truncate(mib * 2**20)  # sparse: counted at its full size, as the transfer counts it
+    done = subprocess.run(
+        ["bash", "benchmarks/device/prepare_carry.sh", "--check", str(tmp_path)], cwd=REPO, capture_output=True, text=True
+    )
+    assert (done.returncode == 0) is fits
+    assert ("error: " in done.stderr) is not fits
