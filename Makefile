@@ -4,10 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-# llama-cpp-python builds from source (pip caches the wheel afterwards). Its multimodal library (mtmd)
-# is never used here, so it is not built; CMAKE_ARGS from the environment (e.g. -DGGML_CUDA=on) come after.
+# llama-cpp-python builds from source (pip caches the wheel afterwards) without the two llama.cpp
+# libraries the project never loads: multimodal (mtmd) and common (cmake/llama-cpp-python-minimal.cmake).
+# CMAKE_ARGS from the environment (e.g. -DGGML_CUDA=on) come after, so they still apply.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
-override CMAKE_ARGS := -DLLAVA_BUILD=OFF $(CMAKE_ARGS)
+override CMAKE_ARGS := -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/cmake/llama-cpp-python-minimal.cmake $(CMAKE_ARGS)
 export CMAKE_ARGS
 
 .PHONY: play test install benchmarks clean

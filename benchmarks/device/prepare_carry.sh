@@ -5,7 +5,7 @@
 #   benchmarks/device/prepare_carry.sh            # download, trim, pack, check the size
 #   benchmarks/device/prepare_carry.sh --check DIR   # only check that DIR fits in a device run
 #   VERIFY_BUILD_DIR=/tmp/llama-build benchmarks/device/prepare_carry.sh
-#       # also build the trimmed tree here (CPU, LLAVA_BUILD=OFF, ~9 min on 2 cores), keeping CMake's
+#       # also build the trimmed tree here (CPU, the libraries make builds), keeping CMake's
 #       # build folder (its .ninja_log feeds benchmarks/device/build_phases.py) and the wheel there
 #
 # The carry holds:
@@ -75,11 +75,12 @@ echo "downloading cp312 wheels: ${WHEELS[*]}" >&2
 check_size "$CARRY"
 
 if [[ -n "${VERIFY_BUILD_DIR:-}" ]]; then
-    # The trimmed tree must still build: a CPU build here, without the multimodal library, as on the device.
-    echo "verifying: building the trimmed tree (CPU, LLAVA_BUILD=OFF) in $VERIFY_BUILD_DIR" >&2
+    # The trimmed tree must still build: a CPU build here, of the libraries the device builds (no mtmd, no common).
+    echo "verifying: building the trimmed tree (CPU, as make builds it) in $VERIFY_BUILD_DIR" >&2
     rm -rf "$VERIFY_BUILD_DIR" && mkdir -p "$VERIFY_BUILD_DIR"
     started=$(date +%s)
-    CMAKE_ARGS="-DLLAVA_BUILD=OFF" "$PY" -m pip wheel --no-deps --no-cache-dir -C build-dir="$VERIFY_BUILD_DIR/cmake" \
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$REPO/cmake/llama-cpp-python-minimal.cmake" \
+        "$PY" -m pip wheel --no-deps --no-cache-dir -C build-dir="$VERIFY_BUILD_DIR/cmake" \
         -w "$VERIFY_BUILD_DIR" "$SRC"
     echo "built $(ls "$VERIFY_BUILD_DIR"/llama_cpp_python-"$LLAMA_VERSION"-*.whl) in $(($(date +%s) - started)) s" >&2
 fi

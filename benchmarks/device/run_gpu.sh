@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole GPU check in one command, on a CUDA machine that reaches no package registry:
-# build llama-cpp-python 0.3.36 for CUDA from the carried source, install the carried wheels,
+# build llama-cpp-python 0.3.36 for CUDA from the carried source (without the mtmd and common libraries
+# the project never loads, as `make` builds it), install the carried wheels,
 # run benchmarks/gpu_offload.py and the GPU tests, and write every result under $OUT.
 #
 #   benchmarks/device/prepare_carry.sh          # here, first: fills benchmarks/device/carry/ (git-ignored)
@@ -58,7 +59,8 @@ else
     rm -rf "$TARGET/src" && mkdir -p "$TARGET/src"
     tar xzf "$CARRY/llama-cpp-python-$LLAMA_VERSION-trimmed.tar.gz" -C "$TARGET/src"
     started=$(date +%s)
-    CMAKE_ARGS="-DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCHITECTURES -DLLAVA_BUILD=OFF ${EXTRA_CMAKE_ARGS:-}" \
+    CMAKE_ARGS="-DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCHITECTURES -DLLAVA_BUILD=OFF \
+-DCMAKE_PROJECT_llama.cpp_INCLUDE=$REPO/cmake/llama-cpp-python-minimal.cmake ${EXTRA_CMAKE_ARGS:-}" \
         CMAKE_BUILD_PARALLEL_LEVEL="$CORES" \
         "$VPY" -m pip wheel --no-build-isolation --no-deps --no-index -C build-dir="$TARGET/cmake" \
         -w "$TARGET/wheelhouse" "$TARGET/src/llama_cpp_python-$LLAMA_VERSION" >"$OUT/build.log" 2>&1 ||
