@@ -128,7 +128,7 @@ class Placement:
 
 def parse_placement(log: Sequence[str]) -> Placement:
     text = "".join(log)
-    devices = dict((int(layer), device) for layer, device in LAYER_DEVICE_LINE.findall(text))
+    devices = {int(layer): device for layer, device in LAYER_DEVICE_LINE.findall(text)}
     weights = {buffer: float(mib) for buffer, mib in WEIGHTS_BUFFER_LINE.findall(text)}
     return Placement(tuple(devices[layer] for layer in sorted(devices)), weights)
 
