@@ -30,6 +30,7 @@ from agents.prior.templates import load_templates
 from agents.prior.types import PriorQuery, PriorResult
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+BODY_TIMEOUT_S = 30.0  # a request body must arrive within this (clients send it with the headers)
 
 
 class PriorService:
@@ -99,6 +100,7 @@ class PriorServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a worker's requests reuse one connection
     disable_nagle_algorithm = True  # small replies go out at once, not after the client's delayed ACK
+    body_timeout_s = BODY_TIMEOUT_S
     server: PriorServer
 
     def do_GET(self) -> None:
@@ -111,14 +113,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path not in ("/prior", "/prompt"):
             self._reply(404, {"error": f"no such endpoint {self.path}; use /info, /prior or /prompt"})
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._reply(413, {"error": f"request body over {MAX_BODY_BYTES} bytes"})
+        data = self._read_body()
+        if data is None:
             return
         service = self.server.service
         try:
-            body = json.loads(self.rfile.read(length) or b"null")
+            body = json.loads(data or b"null")
             if not isinstance(body, dict):
                 raise PriorError("the request body must be a JSON object with settings and query")
             query = query_from_dict(body.get("query"))
@@ -135,6 +135,32 @@ class _Handler(BaseHTTPRequestHandler):
             return
         reply = {"result": result_to_dict(result), "cached": result.cached, "tokens_evaluated": result.tokens_evaluated}
         self._reply(200, reply)
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None after an error reply: a Content-Length that is not a whole number
+        of bytes in range, or a body that does not arrive in time, would otherwise end the connection
+        with a traceback or hold this thread forever. The connection closes with the error, since the
+        body's framing is lost."""
+        header = self.headers.get("Content-Length") or "0"
+        length = int(header) if header.isascii() and header.isdecimal() else -1
+        if length < 0:
+            return self._refuse(400, f"Content-Length must be a whole number of bytes, got {header!r}")
+        if length > MAX_BODY_BYTES:
+            return self._refuse(413, f"request body over {MAX_BODY_BYTES} bytes")
+        self.connection.settimeout(self.body_timeout_s)  # only for the body: idle keep-alive connections may wait
+        try:
+            data = self.rfile.read(length)
+        except TimeoutError:
+            data = b""
+        finally:
+            self.connection.settimeout(None)
+        if len(data) < length:
+            return self._refuse(400, f"the body ended before its Content-Length of {length} bytes")
+        return data
+
+    def _refuse(self, status: int, message: str) -> None:
+        self.close_connection = True
+        self._reply(status, {"error": message})
 
     def _reply(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode("utf-8")

@@ -19,7 +19,7 @@ import pytest
 from agents.errors import PriorError
 from agents.prior import LlamaPrior, PriorConfig, UniformPrior, build_prior
 from agents.prior.remote import RemotePrior
-from agents.prior.server import PriorServer, PriorService
+from agents.prior.server import PriorServer, PriorService, _Handler
 from tests.prior.conftest import make_query
 
 REPO = Path(__file__).resolve().parents[2]
@@ -272,3 +272,44 @@ def socket_in_use():
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     return busy
+
+
+def raw_post(url: str, content_length: str, body: bytes = b"") -> tuple[int, dict]:
+    """A POST /prior with a Content-Length header as given, on a raw socket (http.client would fix it up)."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        head = f"POST /prior HTTP/1.1\r\nHost: {host}\r\nContent-Length: {content_length}\r\n\r\n"
+        sock.sendall(head.encode() + body)
+        response = http.client.HTTPResponse(sock)
+        response.begin()  # a server thread blocked on the body would leave this to time out
+        return response.status, json.loads(response.read())
+
+
+@pytest.mark.parametrize(
+    ("content_length", "status", "message"),
+    [("abc", 400, "Content-Length"), ("-5", 400, "Content-Length"), ("1.5", 400, "Content-Length"),
+     (str(10**12), 413, "over")],
+)
+def test_bad_content_length_is_a_clean_error_reply_and_the_server_keeps_serving(
+    start_server, capfd, content_length, status, message
+):
+    url, _ = start_server()
+    reply_status, reply = raw_post(url, content_length)
+    assert reply_status == status and message in reply["error"]
+    assert "Traceback" not in capfd.readouterr().err
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("GET", "/info")
+    assert connection.getresponse().status == 200
+    connection.close()
+
+
+def test_a_body_shorter_than_its_content_length_times_out_with_400_instead_of_holding_a_thread(
+    start_server, monkeypatch
+):
+    monkeypatch.setattr(_Handler, "body_timeout_s", 0.2)
+    url, _ = start_server()
+    status, reply = raw_post(url, "100", b'{"settings": {}')
+    assert status == 400 and "Content-Length" in reply["error"]
