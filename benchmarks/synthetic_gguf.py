@@ -68,11 +68,15 @@ def write_llama_gguf(
     with_vocab: bool = True,
     with_tensors: bool = True,
     seed: int = 0,
+    add_space_prefix: bool = False,
+    extra_tokens: tuple[str, ...] = (),
 ) -> Path:
     """A causal LM of `shape` with random weights (N(0, 1/fan_in)); `architecture`, `with_vocab` and
-    `with_tensors` make the broken files the bad-model tests need."""
+    `with_tensors` make the broken files the bad-model tests need. `add_space_prefix`: the tokenizer
+    puts "▁" before the text, as Llama-2, Mistral and TinyLlama do; `extra_tokens`: multi-character
+    tokens appended to the vocabulary, which the tokenizer merges wherever they occur."""
     tensor_type, file_type = DTYPES[dtype]
-    tokens = vocabulary(shape.n_vocab)
+    tokens = vocabulary(shape.n_vocab) + list(extra_tokens)
     writer = gguf.GGUFWriter(str(path), architecture)
     writer.add_context_length(4096)
     writer.add_embedding_length(shape.n_embd)
@@ -97,7 +101,7 @@ def write_llama_gguf(
         writer.add_bos_token_id(1)
         writer.add_eos_token_id(2)
         writer.add_add_bos_token(True)
-        writer.add_add_space_prefix(False)
+        writer.add_add_space_prefix(add_space_prefix)
     if with_tensors:
         rng = np.random.default_rng(seed)
 
@@ -114,9 +118,9 @@ def write_llama_gguf(
             writer.add_tensor(name, np.ones(shape.n_embd, dtype=np.float32))
 
         head_dim = shape.n_embd // shape.n_head
-        add_matrix("token_embd.weight", shape.n_vocab, shape.n_embd, scale=4)
+        add_matrix("token_embd.weight", len(tokens), shape.n_embd, scale=4)
         add_norm("output_norm.weight")
-        add_matrix("output.weight", shape.n_vocab, shape.n_embd, scale=2)
+        add_matrix("output.weight", len(tokens), shape.n_embd, scale=2)
         for layer in range(shape.n_layers):
             block = f"blk.{layer}"
             add_norm(f"{block}.attn_norm.weight")

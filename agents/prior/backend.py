@@ -230,8 +230,26 @@ class LlamaBackend:
         return self._model.tokenize(text.encode("utf-8"), add_bos, special)
 
     def tokenize_action(self, action: str) -> list[int]:
-        """An action as a continuation of a prompt ending in '>': leading space, no BOS."""
-        return self._model.tokenize(f" {action}".encode("utf-8"), False, False)
+        """An action's tokens on their own, as they follow a word boundary: " action", no BOS. A tokenizer
+        that adds a space prefix (SentencePiece: Llama-2, Mistral, TinyLlama) gets the bare action, or
+        " action" would become "▁▁action"."""
+        text = action if self.metadata.get("tokenizer.ggml.add_space_prefix") == "true" else f" {action}"
+        return self._model.tokenize(text.encode("utf-8"), False, False)
+
+    def tokenize_actions(self, prompt: str, prompt_tokens: Sequence[int], actions: Sequence[str]) -> list[list[int]]:
+        """Each action's tokens as the continuation of `prompt`: prompt + " " + action tokenised as one text,
+        less the prompt's tokens, so the action reads exactly as in the whole text (one space, merges as there).
+
+        Where a token would straddle the prompt's end (the whole text does not start with `prompt_tokens`),
+        the action's own tokens (`tokenize_action`) are used instead: every candidate is then scored after
+        the same prompt tokens, which is what normalising over the actions needs.
+        """
+        prefix, n = list(prompt_tokens), len(prompt_tokens)
+        continuations = []
+        for action in actions:
+            whole = self.tokenize_prompt(f"{prompt} {action}")
+            continuations.append(whole[n:] if whole[:n] == prefix and len(whole) > n else self.tokenize_action(action))
+        return continuations
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         return self._model.detokenize(list(tokens)).decode("utf-8", errors="replace")

@@ -134,7 +134,7 @@ class LlamaPrior:
         """The prompt exactly as the model reads it (trimmed to n_ctx, chat-wrapped in chat sample mode)."""
         with self._lock:
             if self.config.mode == "score":
-                return self._score_prompt(query)[0].text
+                return self._score_prompt(query).text
             fitted = self._fit(query, chat=self.config.chat, reserve=self._sample_reserve())
             return self._sample_prompt_text(fitted)
 
@@ -143,7 +143,7 @@ class LlamaPrior:
         before any chat wrapping: the text a `prompt=` override replaces."""
         with self._lock:
             if self.config.mode == "score":
-                return self._score_prompt(query, template=template)[0].text
+                return self._score_prompt(query, template=template).text
             return self._fit(query, chat=self.config.chat, reserve=self._sample_reserve(), template=template).text
 
     def template(self, family: str) -> PromptTemplate:
@@ -167,8 +167,9 @@ class LlamaPrior:
 
     def _score(self, query: PriorQuery, prompt: str | None = None) -> PriorResult:
         backend = self._load()
-        fitted, action_tokens = self._score_prompt(query, prompt)
-        scored = backend.score(backend.tokenize_prompt(fitted.text), action_tokens)
+        fitted = self._score_prompt(query, prompt)
+        prompt_tokens = backend.tokenize_prompt(fitted.text)
+        scored = backend.score(prompt_tokens, backend.tokenize_actions(fitted.text, prompt_tokens, query.actions))
         counts = scored.token_counts if self.config.length_norm else None
         probs = bayes.prior_from_sequence_log_probs(scored.log_probs, self.config.temperature, counts)
         return PriorResult(
@@ -236,6 +237,9 @@ class LlamaPrior:
             parts["edited_prompt"] = prompt
         if config.mode == "score":
             parts["length_norm"] = config.length_norm
+            if self._info.metadata.get("tokenizer.ggml.add_space_prefix") is True:
+                # Scores of such models cached before actions were tokenised with the prompt read "▁▁action": never reuse them.
+                parts["action_tokens"] = "tokenised with the prompt"
         else:
             parts.update(
                 k=config.k, top_p=config.top_p, max_new_tokens=config.max_new_tokens, chat=chat, seed=config.seed
@@ -259,12 +263,12 @@ class LlamaPrior:
 
     def _score_prompt(
         self, query: PriorQuery, prompt: str | None = None, template: PromptTemplate | None = None
-    ) -> tuple[FittedPrompt, list[list[int]]]:
-        """The fitted prompt and the actions' tokens; the context keeps room for the longest action after the prompt."""
+    ) -> FittedPrompt:
+        """The fitted prompt; the context keeps room for the longest action after it (the backend checks
+        the room again with the actions' tokens as they continue the prompt)."""
         backend = self._load()
-        action_tokens = [backend.tokenize_action(action) for action in query.actions]
-        reserve = max(len(tokens) for tokens in action_tokens)
-        return self._fit(query, chat=False, reserve=reserve, prompt=prompt, template=template), action_tokens
+        reserve = max(len(backend.tokenize_action(action)) for action in query.actions)
+        return self._fit(query, chat=False, reserve=reserve, prompt=prompt, template=template)
 
     def _sample_reserve(self) -> int:
         return self.config.k * self.config.max_new_tokens

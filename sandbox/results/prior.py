@@ -91,8 +91,9 @@ def time_queries(repeats: int, threads: int) -> dict:
     prior = LlamaPrior(PriorConfig(cache_path=None, memory_cache_size=0, n_threads=threads))
     backend = prior._load()
     prior(QUERY)  # warm-up: llama.cpp's first decode allocates its buffers
-    prompt = backend.tokenize_prompt(prior.prompt_for(QUERY))
-    candidates = [backend.tokenize_action(action) for action in ACTIONS]
+    prompt_text = prior.prompt_for(QUERY)
+    prompt = backend.tokenize_prompt(prompt_text)
+    candidates = backend.tokenize_actions(prompt_text, prompt, ACTIONS)
 
     def cold_query() -> None:
         backend.reset()

@@ -18,17 +18,41 @@ from benchmarks.synthetic_gguf import SHAPES, write_llama_gguf
 
 
 def write_tiny_gguf(
-    path: Path, *, architecture: str = "llama", with_vocab: bool = True, with_tensors: bool = True, seed: int = 0
+    path: Path,
+    *,
+    architecture: str = "llama",
+    with_vocab: bool = True,
+    with_tensors: bool = True,
+    seed: int = 0,
+    add_space_prefix: bool = False,
+    extra_tokens: tuple[str, ...] = (),
 ) -> Path:
-    """A tiny causal LM: every character is one token (SentencePiece-style, byte fallback for the rest)."""
+    """A tiny causal LM: every character is one token (SentencePiece-style, byte fallback for the rest).
+
+    `add_space_prefix`: the tokenizer puts "▁" before the text, as Llama-2, Mistral and TinyLlama do.
+    `extra_tokens`: multi-character tokens the tokenizer merges wherever they occur.
+    """
     return write_llama_gguf(
-        path, SHAPES["tiny"], architecture=architecture, with_vocab=with_vocab, with_tensors=with_tensors, seed=seed
+        path,
+        SHAPES["tiny"],
+        architecture=architecture,
+        with_vocab=with_vocab,
+        with_tensors=with_tensors,
+        seed=seed,
+        add_space_prefix=add_space_prefix,
+        extra_tokens=extra_tokens,
     )
 
 
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_gguf(tmp_path_factory.mktemp("models") / "tiny-llama.gguf")
+
+
+@pytest.fixture(scope="session")
+def space_prefix_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with a Llama-2-style tokenizer: "▁" added before the text."""
+    return write_tiny_gguf(tmp_path_factory.mktemp("models") / "tiny-space-prefix.gguf", add_space_prefix=True)
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from agents.errors import PriorError
+from agents.prior import LlamaPrior, PriorConfig
 from agents.prior.backend import LlamaBackend, parse_placement
 from agents.prior.models import expected_gpu_layers
 from benchmarks.synthetic_gguf import SHAPES
+from tests.prior.conftest import make_query, write_tiny_gguf
 
 ACTIONS = ("go north", "take coin", "l", "open the small wooden box", "x")
 
@@ -128,3 +130,46 @@ def test_nothing_uses_llama_cpp_multimodal_library() -> None:
             if any(name.startswith(MULTIMODAL_MODULES) or name.endswith("ChatHandler") for name in names):
                 offenders.append(f"{source.relative_to(repo)}:{node.lineno}")
     assert offenders == []
+
+
+def full_sequence_scores(backend: LlamaBackend, prompt: str, actions: tuple[str, ...]) -> np.ndarray:
+    """The reference: prompt + " " + action tokenised as one text and evaluated from an empty cache,
+    summing the log-probs of the tokens after the prompt's."""
+    prompt_tokens = backend.tokenize_prompt(prompt)
+    scores = []
+    for action in actions:
+        whole = backend.tokenize_prompt(f"{prompt} {action}")
+        assert whole[: len(prompt_tokens)] == prompt_tokens
+        scores.append(backend.score_naive(prompt_tokens, [whole[len(prompt_tokens) :]])[0])
+    return np.asarray(scores)
+
+
+def test_space_prefix_tokenizer_scores_equal_a_full_sequence_evaluation(space_prefix_gguf: Path) -> None:
+    config = PriorConfig(model=str(space_prefix_gguf), n_ctx=512, n_threads=1, cache_path=None, templates_dir=None)
+    prior = LlamaPrior(config)
+    query = make_query()
+    first = prior(query)
+    second = prior(make_query("You are in a hallway. A door leads north."))  # its prompt prefix comes from the KV
+    backend = prior._load()
+    for result in (first, second):
+        np.testing.assert_allclose(
+            result.sequence_log_probs, full_sequence_scores(backend, result.prompt, query.actions), atol=1e-4, rtol=0
+        )
+    # " go north" after the prompt is "▁go▁north": one space token, not the two " go north" alone tokenises to.
+    assert first.token_counts[0] == len("go north") + 1
+    prior.close()
+
+
+def test_an_action_merging_with_the_prompts_end_is_scored_after_the_same_prompt_tokens(tmp_path: Path) -> None:
+    # ">▁" is one token here, so "…> go north" does not start with the prompt's own tokens ("…", ">"): every action is
+    # then scored as its own tokens after the prompt's, as the others are, rather than against another prompt.
+    model = write_tiny_gguf(tmp_path / "merging.gguf", add_space_prefix=True, extra_tokens=(">\u2581",))
+    prior = LlamaPrior(PriorConfig(model=str(model), n_ctx=512, n_threads=1, cache_path=None, templates_dir=None))
+    query = make_query()
+    result = prior(query)
+    backend = prior._load()
+    prompt = backend.tokenize_prompt(result.prompt)
+    assert backend.tokenize_prompt(f"{result.prompt} go north")[: len(prompt)] != prompt
+    alone = [backend.tokenize_prompt(action, add_bos=False) for action in query.actions]  # "▁go▁north"
+    np.testing.assert_allclose(result.sequence_log_probs, backend.score_naive(prompt, alone), atol=1e-4, rtol=0)
+    prior.close()
