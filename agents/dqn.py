@@ -50,8 +50,8 @@ class DQNAgent:
         self.env_steps = 0
         self.updates = 0
         # Proposals drawn at s' when learning are reused to act at s', so the Bellman
-        # max and the next action see the same candidate set (one draw per visit).
-        self._pending: tuple[TextState, tuple[str, ...], PriorResult | None] | None = None
+        # max and the next action see the same candidate set (one draw per visit): (state, k, proposals, answer).
+        self._pending: tuple[TextState, int, tuple[str, ...], PriorResult | None] | None = None
 
     @classmethod
     def from_config(cls, config: DQNConfig, prior: ActionPrior | None) -> "DQNAgent":
@@ -71,15 +71,16 @@ class DQNAgent:
         """k proposals from the prior (with duplicates); DQN's candidates are all admissible actions."""
         if self.prior is None:
             return tuple(state.actions), None
-        if rng is self.rng and self._pending is not None and self._pending[0] == state:
-            if self._pending[2] is None:  # restored from a checkpoint
-                self._pending = (state, self._pending[1], self.prior(state))
-            return self._pending[1], self._pending[2]
-        result = self.prior(state)
-        proposals = draw_proposals(result, k or self.config.k, rng)
+        k = k or self.config.k
+        if rng is self.rng and self._pending is not None and self._pending[:2] == (state, k):
+            if self._pending[3] is None:  # restored from a checkpoint
+                self._pending = (state, k, self._pending[2], self.prior(state, k=k))
+            return self._pending[2], self._pending[3]
+        result = self.prior(state, k=k)
+        proposals = draw_proposals(result, k, rng)
         if rng is self.rng:
             # Drawn once per visit: re-deciding (e.g. the UI changing α) keeps the same proposals.
-            self._pending = (state, proposals, result)
+            self._pending = (state, k, proposals, result)
         return proposals, result
 
     def forget_proposals(self) -> None:
@@ -213,7 +214,7 @@ class DQNAgent:
             # The proposals already drawn for the state the agent is about to act in.
             "pending": None
             if self._pending is None
-            else {"state": asdict(self._pending[0]), "proposals": list(self._pending[1])},
+            else {"state": asdict(self._pending[0]), "k": self._pending[1], "proposals": list(self._pending[2])},
         }
         return tensors, meta
 
@@ -236,4 +237,5 @@ class DQNAgent:
                 history=tuple(tuple(pair) for pair in state["history"]),
             )
             # The prior's answer is recomputed on demand: it is deterministic (and cached).
-            self._pending = (restored, tuple(pending["proposals"]), None)
+            k = int(pending.get("k", self.config.k))  # checkpoints from before k was kept drew the config's k
+            self._pending = (restored, k, tuple(pending["proposals"]), None)

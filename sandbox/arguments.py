@@ -76,7 +76,10 @@ def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = T
     group.add_argument(
         "--length-norm", action="store_const", const=True, default=False, help="score mode: mean token log-prob"
     )
-    group.add_argument("--prior-k", type=int, default=defaults.k, help="sample mode: completions per state")
+    group.add_argument(
+        "--prior-k", type=int, default=defaults.k,
+        help="sample mode: completions per state (dqn-prior and cql-prior draw their own --k, eval_k when greedy)",
+    )
     group.add_argument("--prior-epsilon", type=float, default=defaults.epsilon, help="uniform floor mixed into the prior")
     group.add_argument("--n-gpu-layers", type=int, default=defaults.n_gpu_layers, help="llama.cpp layers to offload (-1 = all)")
     group.add_argument("--n-ctx", type=int, default=defaults.n_ctx)

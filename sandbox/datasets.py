@@ -142,7 +142,7 @@ def collect(
             return []
         if state not in proposals_at:
             proposals_at.clear()  # only s and s' of the current step are ever needed again
-            proposals_at[state] = list(draw_proposals(prior(state), info.k, proposal_rng))
+            proposals_at[state] = list(draw_proposals(prior(state, k=info.k), info.k, proposal_rng))
         return proposals_at[state]
 
     rows: dict[str, list[Any]] = {name: [] for name in _schema().names}

@@ -47,7 +47,8 @@ class UniformPrior:
         self.gpu_layers = 0
         self.stats = PriorStats()
 
-    def __call__(self, query: PriorQuery) -> PriorResult:
+    def __call__(self, query: PriorQuery, *, k: int | None = None) -> PriorResult:
+        """Uniform, whatever k: it draws no samples."""
         started = time.perf_counter()
         check_actions(query.actions)
         probs = bayes.uniform(len(query.actions))
@@ -96,8 +97,9 @@ class LlamaPrior:
         with self._lock:
             self._load()
 
-    def __call__(self, query: PriorQuery, *, prompt: str | None = None) -> PriorResult:
-        """p_LLM over `query.actions`; `prompt` replaces the rendered prompt (the UI's prompt editor).
+    def __call__(self, query: PriorQuery, *, prompt: str | None = None, k: int | None = None) -> PriorResult:
+        """p_LLM over `query.actions`; `prompt` replaces the rendered prompt (the UI's prompt editor);
+        sample mode draws `k` completions (default: the config's k; DQN-Prior asks for its k or eval_k).
 
         An edited prompt is cached under its full text, apart from rendered prompts, so an
         edit never returns (or overwrites) the answer to the prompt the template renders.
@@ -107,11 +109,14 @@ class LlamaPrior:
             check_actions(query.actions)
             if prompt is not None and not prompt.strip():
                 raise PriorError("the edited prompt is empty; write the text the model should read")
-            key = self._key(query, prompt)
+            k = self.config.k if k is None else k
+            if self.config.mode == "sample" and not 1 <= k <= MAX_SAMPLES:
+                raise PriorError(f"k must be in 1..{MAX_SAMPLES}, got {k}")
+            key = self._key(query, prompt, k)
             hit = cached_answer(self._cache, key, self.stats, started)
             if hit is not None:
                 return self._with_floor(hit)
-            result = self._score(query, prompt) if self.config.mode == "score" else self._sample(query, prompt)
+            result = self._score(query, prompt) if self.config.mode == "score" else self._sample(query, prompt, k)
             ms = (time.perf_counter() - started) * 1000
             result = dataclasses.replace(result, ms=ms)
             self._cache.put(key, result_to_json(result))
@@ -183,17 +188,17 @@ class LlamaPrior:
             prompt=fitted.text,
         )
 
-    def _sample(self, query: PriorQuery, prompt: str | None = None) -> PriorResult:
+    def _sample(self, query: PriorQuery, prompt: str | None, k: int) -> PriorResult:
         config = self.config
-        if self._backend is not None and config.k + 1 > self._backend.max_sequences:
+        if self._backend is not None and k + 1 > self._backend.max_sequences:
             self._backend.close()  # k was raised after loading (the UI can): reload with more sequences
             self._backend = None
-        backend = self._load()
-        fitted = self._fit(query, chat=config.chat, reserve=self._sample_reserve(), prompt=prompt)
+        backend = self._load(k)
+        fitted = self._fit(query, chat=config.chat, reserve=self._sample_reserve(k), prompt=prompt)
         prompt_tokens = backend.chat_prompt(fitted.text).tokens if config.chat else backend.tokenize_prompt(fitted.text)
         samples = backend.sample(
             prompt_tokens,
-            k=config.k,
+            k=k,
             temperature=config.temperature,
             top_p=config.top_p,
             max_new_tokens=config.max_new_tokens,
@@ -216,7 +221,7 @@ class LlamaPrior:
 
     # -- helpers -----------------------------------------------------------------
 
-    def _key(self, query: PriorQuery, prompt: str | None = None) -> str:
+    def _key(self, query: PriorQuery, prompt: str | None, k: int) -> str:
         """Everything that determines the answer; the prompt before trimming (trimming follows from n_ctx),
         or an edited prompt's full text under a key of its own."""
         config = self.config
@@ -242,11 +247,12 @@ class LlamaPrior:
                 parts["action_tokens"] = "tokenised with the prompt"
         else:
             parts.update(
-                k=config.k, top_p=config.top_p, max_new_tokens=config.max_new_tokens, chat=chat, seed=config.seed
+                k=k, top_p=config.top_p, max_new_tokens=config.max_new_tokens, chat=chat, seed=config.seed
             )
         return cache_key(parts)
 
-    def _load(self) -> LlamaBackend:
+    def _load(self, k: int | None = None) -> LlamaBackend:
+        """The backend, loaded on first use with sequences for k samples (default: the config's k)."""
         if self._backend is None:
             from agents.prior.backend import LlamaBackend
 
@@ -256,7 +262,7 @@ class LlamaPrior:
                 n_threads=self.config.n_threads,
                 n_gpu_layers=self.config.n_gpu_layers,
                 chat_format=chat_format_for(self.config.model),
-                max_sequences=max(MIN_SEQUENCES, self.config.k + 1),
+                max_sequences=max(MIN_SEQUENCES, (self.config.k if k is None else k) + 1),
             )
             self.gpu_layers = self._backend.gpu_layers
         return self._backend
@@ -270,8 +276,8 @@ class LlamaPrior:
         reserve = max(len(backend.tokenize_action(action)) for action in query.actions)
         return self._fit(query, chat=False, reserve=reserve, prompt=prompt, template=template)
 
-    def _sample_reserve(self) -> int:
-        return self.config.k * self.config.max_new_tokens
+    def _sample_reserve(self, k: int | None = None) -> int:
+        return (self.config.k if k is None else k) * self.config.max_new_tokens
 
     def _fit(
         self,

@@ -61,11 +61,15 @@ class RemotePrior:
         self.model_name = config.model
         self.gpu_layers = int(info["gpu_layers"])
 
-    def __call__(self, query: PriorQuery) -> PriorResult:
+    def __call__(self, query: PriorQuery, *, k: int | None = None) -> PriorResult:
+        """The server's answer; sample mode draws `k` completions (default: the config's k)."""
         with self._lock:
             started = time.perf_counter()
             check_actions(query.actions)
-            body = {"settings": answer_settings(self.config), "query": query_to_dict(query)}
+            settings = answer_settings(self.config)
+            if k is not None:
+                settings["k"] = k
+            body = {"settings": settings, "query": query_to_dict(query)}
             key = self._key(body)
             hit = cached_answer(self._cache, key, self.stats, started)
             if hit is not None:

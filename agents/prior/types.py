@@ -91,7 +91,8 @@ class ActionPrior(Protocol):
     gpu_layers: int  # layers llama.cpp put on a GPU, the output layer counted as one; 0 on CPU-only builds
     stats: PriorStats
 
-    def __call__(self, query: PriorQuery) -> PriorResult: ...
+    def __call__(self, query: PriorQuery, *, k: int | None = None) -> PriorResult:
+        """p_LLM over `query.actions`; sample mode draws `k` completions (default: the config's k)."""
 
     def prompt_for(self, query: PriorQuery) -> str: ...
 

@@ -55,7 +55,11 @@ class ChainEnv(gym.Env):
 
 
 class ScriptedPrior:
-    """An ActionPrior whose answer is a function of the query: score-mode probs or sample-mode proposals."""
+    """An ActionPrior whose answer is a function of the query: score-mode probs or sample-mode proposals.
+
+    Sample mode draws k completions (the config's k unless the caller asks for another): the
+    scripted ones, repeated as often as needed. Every call's k is recorded in `asked_k`.
+    """
 
     def __init__(
         self,
@@ -68,11 +72,15 @@ class ScriptedPrior:
         self.stats = PriorStats()
         self._probs = probs
         self._proposals = proposals
+        self.asked_k: list[int | None] = []
 
-    def __call__(self, query: PriorQuery) -> PriorResult:
+    def __call__(self, query: PriorQuery, *, k: int | None = None) -> PriorResult:
         self.stats.calls += 1
+        self.asked_k.append(k)
         if self._proposals is not None:
-            mapped = self._proposals(query)
+            script = self._proposals(query)
+            k = self.config.k if k is None else k
+            mapped = (script * k)[:k]
             kept = [a for a in mapped if a is not None]
             probs = np.array([kept.count(a) / len(kept) for a in query.actions])
             proposals = tuple(Proposal(text=a or "???", action=a, how="exact" if a else "dropped") for a in mapped)

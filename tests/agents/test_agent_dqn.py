@@ -9,6 +9,7 @@ import torch
 from agents.decision import TextState, state_text
 from agents.dqn import DQNAgent, DQNConfig
 from agents.errors import AgentError
+from agents.proposals import draw_proposals
 from agents.qnet import max_q_per_group, q_values
 from sandbox.session import Session
 from sandbox.storage import load_checkpoint, save_checkpoint
@@ -35,6 +36,20 @@ def test_sample_mode_proposals_are_the_mapped_completions_and_dropped_ones_do_no
     assert by_action["go east"].proposal_count == 2
     assert by_action["go west"].posterior == 0.0  # never proposed → no posterior mass
     assert sum(c.posterior for c in decision.candidates) == pytest.approx(1.0)
+
+
+def test_sample_mode_asks_the_llm_for_k_completions_and_eval_k_when_greedy():
+    prior = ScriptedPrior(proposals=lambda q: ["go east", "wait", None])
+    agent = DQNAgent(fast_config(k=4, eval_k=7), prior=prior)
+    assert len(agent.act(room(1)).proposals) == 3  # 4 completions, one unmappable
+    assert len(agent.act(room(2), greedy=True).proposals) == 5  # 7 completions, two unmappable
+    assert prior.asked_k == [4, 7]
+
+
+def test_draw_proposals_refuses_a_sample_answer_of_another_k():
+    result = ScriptedPrior(proposals=lambda q: ["go east"])(room(1))  # the config's k = 5 completions
+    with pytest.raises(AgentError, match="5 completions.*k=15"):
+        draw_proposals(result, 15, np.random.default_rng(0))
 
 
 def test_score_mode_draws_k_proposals_from_the_prior(eastward_prior):

@@ -77,6 +77,17 @@ def test_sample_mode_is_seeded(tiny_config: Callable[..., PriorConfig]) -> None:
     assert texts[0] == texts[1] != texts[2]
 
 
+def test_sample_mode_draws_the_k_a_caller_asks_for_each_cached_apart(tiny_config: Callable[..., PriorConfig]) -> None:
+    prior = LlamaPrior(tiny_config(mode="sample", k=3, max_new_tokens=2))
+    assert len(prior(make_query()).proposals) == 3  # the config's k
+    asked = prior(make_query(), k=7)
+    assert len(asked.proposals) == 7 and not asked.cached
+    assert prior(make_query(), k=7).cached and len(prior(make_query()).proposals) == 3
+    with pytest.raises(PriorError, match="k must be in 1..255, got 0"):
+        prior(make_query(), k=0)
+    prior.close()
+
+
 def test_oversized_prompt_drops_the_oldest_history_first(tiny_config: Callable[..., PriorConfig]) -> None:
     history = (("go west", "Old room. " * 14), ("go east", "Recent room. " * 3))
     query = make_query(observation="You are in a kitchen.", history=history)
