@@ -90,12 +90,13 @@ def make_agent(run_config: RunConfigLike) -> "Agent":
     """The agent the run config names, from its own config section; the prior is built only for
     agents that consult it, so DQN and random never load an LLM."""
     spec = agent_spec(run_config.run.agent)
+    config = agent_config(run_config)
     prior = None
     if spec.uses_prior:
         from agents.prior import build_prior
 
-        prior = build_prior(run_config.prior)
-    return spec.load().from_config(agent_config(run_config), prior)
+        prior = build_prior(run_config.prior, run_seed=config.seed)  # sample mode draws with the run's seed
+    return spec.load().from_config(config, prior)
 
 
 def acts_on(agent: "Agent") -> str | None:

@@ -122,7 +122,7 @@ def collect(
         raise SandboxError(f"--epsilon must be between 0 and 1, got {info.epsilon}")
     if info.epsilon and info.policy == "random":
         raise SandboxError("--epsilon mixes random actions into an llm or RUN policy; the random policy is already uniform")
-    prior = build_prior(prior_config)
+    prior = build_prior(prior_config, run_seed=info.seed)  # sample mode: each collection seed draws its own
     if info.policy == "random":
         agent = RandomAgent(seed=info.seed)
     elif info.policy == "llm":

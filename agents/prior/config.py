@@ -29,7 +29,7 @@ class PriorConfig:
     n_gpu_layers: int = 0  # llama.cpp layers to offload (-1 = all) on CUDA/Metal builds
     n_ctx: int = 2048
     n_threads: int = 2
-    seed: int = 0
+    seed: int = 0  # sample mode: added to the run's seed, so each run seed draws samples of its own
     cache_path: str | None = "saves/prior_cache.sqlite"  # None disables the disk cache
     memory_cache_size: int = 4096  # LRU entries kept in memory
     templates_dir: str | None = "saves/prompts"  # user prompt templates, <family>.toml; None: built-in ones only

@@ -54,8 +54,9 @@ class OraclePrior:
 
     reads_optimal_actions = True  # the session attaches O to every query it makes
 
-    def __init__(self, config: PriorConfig) -> None:
+    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
         self.config = config
+        self.run_seed = run_seed  # sample mode draws with config.seed + run_seed, as `LlamaPrior` does
         self.skill = oracle_skill(config.model)
         self.model_name = f"{ORACLE_MODEL}:skill={self.skill:g}"
         self.gpu_layers = 0
@@ -74,7 +75,7 @@ class OraclePrior:
                 # Sample mode draws per state (as an LLM reading the observation would), score mode's answer
                 # depends on the actions and O alone.
                 **(
-                    {"k": self.config.k, "seed": self.config.seed, "task": query.task, "observation": query.observation}
+                    {"k": self.config.k, "seed": self.sampling_seed, "task": query.task, "observation": query.observation}
                     if self.config.mode == "sample"
                     else {}
                 ),
@@ -93,6 +94,10 @@ class OraclePrior:
         self.stats.last_ms = ms
         return self._with_floor(dataclasses.replace(result, ms=ms))
 
+    @property
+    def sampling_seed(self) -> int:
+        return self.config.seed + self.run_seed
+
     def _optimal_mask(self, query: PriorQuery) -> np.ndarray:
         if not query.actions:
             raise PriorError("the state has no admissible actions; a prior needs at least one")
@@ -110,7 +115,7 @@ class OraclePrior:
     def _sampled(self, result: PriorResult, key: str) -> PriorResult:
         """k draws from the oracle's distribution, seeded by the state, and their empirical frequency:
         the same answer every time the state comes back, as a cached LLM's samples are."""
-        rng = np.random.default_rng([self.config.seed, int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)])
+        rng = np.random.default_rng([self.sampling_seed, int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)])
         draws = rng.choice(len(result.actions), size=self.config.k, p=result.probs)
         proposals = tuple(Proposal(result.actions[i], result.actions[i], "exact") for i in draws)
         probs = bayes.empirical_prior([proposal.action for proposal in proposals], result.actions)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from agents import bayes
 from agents.errors import PriorError
 from agents.prior.cache import PriorCache, cache_key, cached_answer, result_to_json
-from agents.prior.config import PriorConfig, validate_config
+from agents.prior.config import MAX_SAMPLES, PriorConfig, validate_config
 from agents.prior.mapping import map_to_action
 from agents.prior.models import (
     chat_format_for,
@@ -66,11 +66,16 @@ class UniformPrior:
 
 
 class LlamaPrior:
-    """p_LLM(a|s) from a GGUF model: exact scoring ("score") or k mapped samples ("sample")."""
+    """p_LLM(a|s) from a GGUF model: exact scoring ("score") or k mapped samples ("sample").
 
-    def __init__(self, config: PriorConfig) -> None:
+    `run_seed` is the seed of the run the prior serves: sample mode draws with `config.seed + run_seed`
+    (`sampling_seed`), so runs of different seeds see the prior's sampling variance too.
+    """
+
+    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
         validate_config(config)
         self.config = config
+        self.run_seed = run_seed
         self.model_name = config.model
         self.model_path: Path = resolve_model_path(config.model)
         self._info = inspect_gguf(self.model_path)
@@ -86,6 +91,11 @@ class LlamaPrior:
     def cache(self) -> PriorCache:
         """The exact answer cache (memory LRU + optional SQLite file)."""
         return self._cache
+
+    @property
+    def sampling_seed(self) -> int:
+        """Sample mode's seed: the config's plus the run's (part of the cache key, so the cache stays exact)."""
+        return self.config.seed + self.run_seed
 
     @property
     def loaded(self) -> bool:
@@ -202,7 +212,7 @@ class LlamaPrior:
             temperature=config.temperature,
             top_p=config.top_p,
             max_new_tokens=config.max_new_tokens,
-            seed=config.seed,
+            seed=self.sampling_seed,
         )
         proposals = tuple(Proposal(text, *map_to_action(text, query.actions)) for text in samples.texts)
         empirical = bayes.empirical_prior([proposal.action for proposal in proposals], query.actions)
@@ -247,7 +257,7 @@ class LlamaPrior:
                 parts["action_tokens"] = "tokenised with the prompt"
         else:
             parts.update(
-                k=k, top_p=config.top_p, max_new_tokens=config.max_new_tokens, chat=chat, seed=config.seed
+                k=k, top_p=config.top_p, max_new_tokens=config.max_new_tokens, chat=chat, seed=self.sampling_seed
             )
         return cache_key(parts)
 
@@ -333,20 +343,23 @@ class LlamaPrior:
         return self._load().chat_prompt(fitted.text).text if self.config.chat else fitted.text
 
 
-def build_prior(config: PriorConfig) -> ActionPrior:
+def build_prior(config: PriorConfig, *, run_seed: int = 0) -> ActionPrior:
     """The prior a config asks for, its variant's settings in force: "uniform" needs no model (nor a
     server), "oracle:skill=S" reads the env's optimal actions; with `server` set, the model runs in a
-    `python -m sandbox prior-server`; anything else is a GGUF on llama.cpp here."""
+    `python -m sandbox prior-server`; anything else is a GGUF on llama.cpp here.
+
+    `run_seed`: the seed of the run the prior serves, added to sample mode's seed (see `LlamaPrior`).
+    """
     config = apply_variant(config)
     if is_oracle_model(config.model):
         validate_config(config)
-        return OraclePrior(config)
+        return OraclePrior(config, run_seed=run_seed)
     if config.model == UNIFORM_MODEL:
         validate_config(config)
         return UniformPrior(config)
     if config.server:
         from agents.prior.remote import RemotePrior
 
-        return RemotePrior(config)
-    return LlamaPrior(config)
+        return RemotePrior(config, run_seed=run_seed)
+    return LlamaPrior(config, run_seed=run_seed)
 

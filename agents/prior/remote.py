@@ -47,9 +47,10 @@ def parse_server_url(url: str) -> tuple[str, int]:
 class RemotePrior:
     """p_LLM(a|s) from a prior server: same results, stats and interface as an in-process `LlamaPrior`."""
 
-    def __init__(self, config: PriorConfig) -> None:
+    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
         validate_config(config)
         self.config = config
+        self.run_seed = run_seed  # added to the sampling seed, as `LlamaPrior` does
         self.server = config.server.rstrip("/")
         self._host, self._port = parse_server_url(config.server)
         self._connection: http.client.HTTPConnection | None = None
@@ -66,10 +67,7 @@ class RemotePrior:
         with self._lock:
             started = time.perf_counter()
             check_actions(query.actions)
-            settings = answer_settings(self.config)
-            if k is not None:
-                settings["k"] = k
-            body = {"settings": settings, "query": query_to_dict(query)}
+            body = {"settings": self._settings(k), "query": query_to_dict(query)}
             key = self._key(body)
             hit = cached_answer(self._cache, key, self.stats, started)
             if hit is not None:
@@ -96,7 +94,7 @@ class RemotePrior:
     def prompt_for(self, query: PriorQuery) -> str:
         """The prompt exactly as the server's model reads it."""
         with self._lock:
-            body = {"settings": answer_settings(self.config), "query": query_to_dict(query)}
+            body = {"settings": self._settings(), "query": query_to_dict(query)}
             return str(self._request("POST", "/prompt", body)["prompt"])
 
     def close(self) -> None:
@@ -106,6 +104,14 @@ class RemotePrior:
                 self._connection = None
 
     # -- helpers ---------------------------------------------------------------
+
+    def _settings(self, k: int | None = None) -> dict[str, Any]:
+        """The answer settings this call sends: the config's, with the run's sampling seed and the k asked for."""
+        settings = answer_settings(self.config)
+        settings["seed"] = self.config.seed + self.run_seed
+        if k is not None:
+            settings["k"] = k
+        return settings
 
     def _check(self, info: dict[str, Any]) -> None:
         """The server must run the model, context size and prompt templates this config names, or the

@@ -10,7 +10,10 @@ import pytest
 from agents import bayes
 from agents.errors import PriorError
 from agents.prior import LlamaPrior, PriorConfig, UniformPrior, build_prior
+from agents.configs import DQNConfig, PPOConfig
 from agents.prior.backend import Samples
+from agents.registry import make_agent
+from sandbox.config import RunConfig, RunSettings
 from tests.prior.conftest import make_query
 
 
@@ -86,6 +89,25 @@ def test_sample_mode_draws_the_k_a_caller_asks_for_each_cached_apart(tiny_config
     with pytest.raises(PriorError, match="k must be in 1..255, got 0"):
         prior(make_query(), k=0)
     prior.close()
+
+
+@pytest.mark.parametrize("agent", ["dqn-prior", "ppo-prior", "llm"])
+def test_sample_mode_draws_with_the_run_seed_and_caches_each_seed_apart(
+    tiny_config: Callable[..., PriorConfig], agent: str
+) -> None:
+    config = tiny_config(mode="sample", k=3, max_new_tokens=4)
+
+    def proposals(run_seed: int) -> tuple[list[str], bool]:
+        seeded = {"seed": run_seed, "features": "hash"}
+        run = RunSettings(agent=agent, seed=run_seed)
+        built = make_agent(RunConfig(run=run, dqn=DQNConfig(**seeded), ppo=PPOConfig(**seeded), prior=config))
+        result = built.prior(make_query())
+        built.prior.close()
+        return [proposal.text for proposal in result.proposals], result.cached
+
+    seed_0, seed_1 = proposals(0), proposals(1)
+    assert seed_0[0] != seed_1[0]  # the prior's sampling varies with the run seed
+    assert proposals(1) == (seed_1[0], True)  # and each seed's samples are cached under their own key
 
 
 def test_oversized_prompt_drops_the_oldest_history_first(tiny_config: Callable[..., PriorConfig]) -> None:

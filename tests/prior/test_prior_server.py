@@ -101,16 +101,19 @@ def test_settings_changed_after_start_go_with_each_request(start_server, tiny_co
         remote.close()
 
 
-def test_a_k_asked_for_in_the_call_goes_with_the_request(start_server, tiny_config):
+def test_the_run_seed_and_a_k_asked_for_in_the_call_go_with_the_request(start_server, tiny_config):
     url, _ = start_server()
-    remote = RemotePrior(tiny_config(server=url, mode="sample", k=2))
-    local = LlamaPrior(tiny_config(cache_path=None, mode="sample", k=2))
+    remote = RemotePrior(tiny_config(server=url, mode="sample", k=2), run_seed=3)
+    run_seed_0 = RemotePrior(tiny_config(server=url, mode="sample", k=2))
+    local = LlamaPrior(tiny_config(cache_path=None, mode="sample", k=2), run_seed=3)
     try:
         assert_same_answer(remote(QUERIES[0], k=5), local(QUERIES[0], k=5))
         assert len(remote(QUERIES[0], k=5).proposals) == 5 and len(remote(QUERIES[0]).proposals) == 2
+        assert remote(QUERIES[1]).proposals != run_seed_0(QUERIES[1]).proposals
     finally:
         local.close()
         remote.close()
+        run_seed_0.close()
 
 
 def test_stats_count_model_calls_and_cache_hits_like_the_in_process_prior(start_server, tiny_config):
