@@ -49,8 +49,8 @@ class DQNAgent:
         self.buffer = ReplayBuffer(config.buffer_size)
         self.env_steps = 0
         self.updates = 0
-        # Proposals drawn at s' when learning are reused to act at s', so the Bellman
-        # max and the next action see the same candidate set (one draw per visit): (state, k, proposals, answer).
+        # Proposals drawn at s' when learning are reused to act at s', so the Bellman max and the
+        # next action see the same candidate set: one draw per step, (state, k, proposals, answer).
         self._pending: tuple[TextState, int, tuple[str, ...], PriorResult | None] | None = None
 
     @classmethod
@@ -66,20 +66,25 @@ class DQNAgent:
         return self.config.epsilon_start + fraction * (self.config.epsilon_end - self.config.epsilon_start)
 
     def _propose(
-        self, state: TextState, rng: np.random.Generator, k: int | None = None
+        self, state: TextState, rng: np.random.Generator, k: int | None = None, *, fresh: bool = False
     ) -> tuple[tuple[str, ...], PriorResult | None]:
-        """k proposals from the prior (with duplicates); DQN's candidates are all admissible actions."""
+        """k proposals from the prior (with duplicates); DQN's candidates are all admissible actions.
+
+        `fresh` draws anew even for the state of the pending draw: s' of a new step (the paper draws
+        at every step). The prior's answer is cached exactly, so a score-mode redraw asks the model
+        nothing; in sample mode the LLM's k completions for a state are fixed by the run's seed.
+        """
         if self.prior is None:
             return tuple(state.actions), None
         k = k or self.config.k
-        if rng is self.rng and self._pending is not None and self._pending[:2] == (state, k):
+        if not fresh and rng is self.rng and self._pending is not None and self._pending[:2] == (state, k):
             if self._pending[3] is None:  # restored from a checkpoint
                 self._pending = (state, k, self._pending[2], self.prior(state, k=k))
             return self._pending[2], self._pending[3]
         result = self.prior(state, k=k)
         proposals = draw_proposals(result, k, rng)
         if rng is self.rng:
-            # Drawn once per visit: re-deciding (e.g. the UI changing α) keeps the same proposals.
+            # Drawn once per step: re-deciding (e.g. the UI changing α) keeps the same proposals.
             self._pending = (state, k, proposals, result)
         return proposals, result
 
@@ -144,7 +149,7 @@ class DQNAgent:
         candidates = tuple(dict.fromkeys(self._propose(state, self.rng)[0]))
         next_candidates: tuple[str, ...] = ()
         if not terminated and next_state.actions:
-            proposals, _ = self._propose(next_state, self.rng)
+            proposals, _ = self._propose(next_state, self.rng, fresh=True)  # a new step, even if s' == s
             next_candidates = tuple(dict.fromkeys(proposals))
         else:
             self._pending = None

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agents.dqn import DQNAgent, DQNConfig
 from agents.prior import LlamaPrior, PriorConfig
 from tests.prior.conftest import make_query
 
@@ -25,6 +26,20 @@ def test_hit_returns_the_identical_answer_and_skips_the_model(tiny_config: Calla
     assert (second.actions, second.token_counts, second.prompt) == (first.actions, first.token_counts, first.prompt)
     assert (prior.stats.calls, prior.stats.cache_hits, prior.stats.cache_misses) == (2, 1, 1)
     assert prior.stats.llm_calls == 1  # only the miss reached the model
+
+
+def test_dqn_prior_redraws_at_a_repeated_state_from_the_cache_without_asking_the_model_again(
+    tiny_config: Callable[..., PriorConfig],
+) -> None:
+    prior = LlamaPrior(tiny_config(epsilon=0.5))  # the floor spreads the tiny model's mass, so draws differ
+    agent = DQNAgent(DQNConfig(features="hash", learning_starts=10**6), prior=prior)
+    state = make_query()
+    draws = set()
+    for _ in range(6):
+        draws.add(agent.act(state).proposals)
+        agent.learn(state, "look", 0.0, state, False)
+    assert len(draws) > 1 and prior.stats.llm_calls == 1
+    prior.close()
 
 
 def test_disk_cache_persists_across_instances_and_never_loads_the_model(
