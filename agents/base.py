@@ -23,6 +23,10 @@ class Agent(Protocol):
     ) -> dict[str, float]:
         """Record one transition and maybe update; returns stats to log (empty for non-learners)."""
 
+    def forget_proposals(self) -> None:
+        """Drop what was drawn from (or asked of) the prior for the current state, so the next decision
+        asks again: after the prior's settings change (k, mode, a prompt template)."""
+
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Tensors (saved with safetensors) and JSON-able state, enough for an exact resume."""
 

@@ -26,6 +26,9 @@ class _NonLearner:
     ) -> dict[str, float]:
         return {}
 
+    def forget_proposals(self) -> None:
+        """Nothing to forget: no draw is kept between decisions (the LLM agent asks its exactly cached prior each time)."""
+
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return {}, {"agent": self.name, "rng": rng_state(self.rng)}
 

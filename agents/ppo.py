@@ -164,8 +164,8 @@ class PPOAgent:
         self.env_steps = 0
         self.updates = 0
         # The prior's answer for the state last seen, so acting and learning at s query it once
-        # and the transition stores exactly the p_LLM acting used. Session.preview(redraw=True)
-        # clears it after the prior's settings change, as for DQN-Prior.
+        # and the transition stores exactly the p_LLM acting used. `forget_proposals` clears it
+        # after the prior's settings change (Session.preview(redraw=True)), as for DQN-Prior.
         self._pending: tuple[TextState, PriorResult] | None = None
 
     @classmethod
@@ -183,6 +183,10 @@ class PPOAgent:
         return config.alpha + fraction * (config.alpha_final - config.alpha)
 
     # ----- acting ---------------------------------------------------------------------
+
+    def forget_proposals(self) -> None:
+        """Ask the prior again at the current state, e.g. after its mode or prompt template changed."""
+        self._pending = None
 
     def _prior_result(self, state: TextState) -> PriorResult | None:
         if self.prior is None:

@@ -91,6 +91,9 @@ class EpsilonMixture:
         self.random = RandomAgent(seed=seed)
         self.rng = np.random.default_rng(seed)
 
+    def forget_proposals(self) -> None:
+        self.policy.forget_proposals()
+
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
         if self.rng.random() < self.epsilon:
             return self.random.act(state)

@@ -136,8 +136,8 @@ class Session:
         alters the proposals themselves (k, the prior's mode) pass `redraw=True`.
         """
         self._pending = None
-        if redraw and hasattr(self.agent, "forget_proposals"):
-            self.agent.forget_proposals()  # DQN-Prior keeps one draw of proposals per visit
+        if redraw:
+            self.agent.forget_proposals()  # DQN-Prior keeps one draw of proposals per step, PPO-Prior the prior's answer
         return self.decide(greedy=greedy)
 
     def step(self, action: str | None = None, *, greedy: bool = False) -> StepRecord:

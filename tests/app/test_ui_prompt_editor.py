@@ -28,8 +28,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def tiny_app(tiny_model: Path, tmp_path: Path) -> Callable[[], SandboxApp]:
-    def make() -> SandboxApp:
+def tiny_app(tiny_model: Path, tmp_path: Path) -> Callable[..., SandboxApp]:
+    def make(agent: str = "dqn-prior") -> SandboxApp:
         prior = PriorConfig(
             model=str(tiny_model),
             temperature=20.0,  # the random model is sure of itself; a flatter prior shows changes in two decimals
@@ -38,7 +38,7 @@ def tiny_app(tiny_model: Path, tmp_path: Path) -> Callable[[], SandboxApp]:
             cache_path=str(tmp_path / "prior_cache.sqlite"),
             templates_dir=str(tmp_path / "prompts"),
         )
-        return SandboxApp(fast_config("dqn-prior", prior), saves_dir=tmp_path / "saves", record_episodes=False)
+        return SandboxApp(fast_config(agent, prior), saves_dir=tmp_path / "saves", record_episodes=False)
 
     return make
 
@@ -80,9 +80,12 @@ async def test_edit_the_prompt_and_rescore(tiny_app: Callable[[], SandboxApp]) -
         assert not errors(messages)
 
 
-async def test_save_a_template_and_the_prior_uses_it(tiny_app: Callable[[], SandboxApp], tmp_path: Path) -> None:
+@pytest.mark.parametrize("agent", ["dqn-prior", "ppo-prior"])
+async def test_save_a_template_and_the_prior_uses_it(
+    tiny_app: Callable[..., SandboxApp], tmp_path: Path, agent: str
+) -> None:
     messages = Messages()
-    app = tiny_app()
+    app = tiny_app(agent)
     async with app.run_test(size=(120, 36), message_hook=messages.hook) as pilot:
         await settle(pilot)
         await pilot.press("p")
@@ -110,6 +113,20 @@ async def test_save_a_template_and_the_prior_uses_it(tiny_app: Callable[[], Sand
     again = LlamaPrior(app.controller.config.prior)  # a later run reads the saved template
     assert again.template("frozenlake").intro == new_intro + "\n"
     again.close()
+
+
+@pytest.mark.parametrize("agent", ["dqn-prior", "ppo-prior", "llm"])
+async def test_a_prior_mode_switch_reaches_the_agents_next_decision(tiny_app: Callable[..., SandboxApp], agent: str) -> None:
+    messages = Messages()
+    app = tiny_app(agent)
+    async with app.run_test(size=(120, 36), message_hook=messages.hook) as pilot:
+        await settle(pilot)
+        assert messages.of(DecisionReady)[-1].decision.prior_result.mode == "score"
+        await pilot.press("m")
+        await settle(pilot)
+        switched = messages.of(DecisionReady)[-1]
+        assert switched.preview and switched.decision.prior_result.mode == "sample"
+        assert not errors(messages)
 
 
 async def test_a_malformed_template_is_not_saved(tiny_app: Callable[[], SandboxApp], tmp_path: Path) -> None:
