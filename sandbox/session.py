@@ -152,6 +152,10 @@ class Session:
         stats: dict[str, float] = {}
         if self.learn:
             stats = self.agent.learn(state, decision.action, reward, next_state, terminated)
+        elif self.act_rng is None:
+            # The agent's draw was this step's (a learner moves on to a draw at s' itself); branches and
+            # evaluations act with a private RNG and never touch the agent's draw.
+            self.agent.forget_proposals()
         return StepRecord(
             episode=self.episode,
             t=self.t,

@@ -118,6 +118,13 @@ def test_proposals_are_redrawn_at_every_step_even_when_the_state_does_not_change
     assert len(set(draws)) > 1
 
 
+def test_a_session_that_does_not_learn_redraws_at_every_step_too(eastward_prior):
+    agent = DQNAgent(fast_config(k=5), prior=eastward_prior)
+    session = Session(ChainEnv(), agent, family="test", seed=0, learn=False)
+    session.reset()
+    assert len({session.step(action="wait").decision.proposals for _ in range(8)}) > 1  # room 1 all along
+
+
 def test_invalid_config_is_a_clear_error():
     with pytest.raises(AgentError, match="explore"):
         DQNAgent(fast_config(explore="boltzmann"))
