@@ -15,7 +15,12 @@ EXPLORATION_RULES = ("posterior", "epsilon")  # DQN-Prior: sample the posterior,
 
 @dataclass
 class DQNConfig:
-    """Hyperparameters (defaults: the paper's Overcooked settings, α=10, k=5)."""
+    """Hyperparameters. Defaults: the paper's α = 10, k = 5 (eval_k 15), lr 5e-4, batch 64, buffer 4,000 and
+    gradient clipping at 1.0 (its Overcooked code); its ALFWorld target, a hard copy every 20 updates
+    (target_tau = 0.005 with target_every = 1 is its Overcooked soft update); and a decaying ε for plain
+    DQN where its code keeps ε constant (epsilon_start = epsilon_end gives that). README: "Where this
+    departs from the paper's code" says why.
+    """
 
     alpha: float = 10.0  # posterior sharpness: q ∝ p_LLM·exp(α·Q)
     k: int = 5  # proposals drawn from the prior per state while training
@@ -32,6 +37,7 @@ class DQNConfig:
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
     epsilon_decay_steps: int = 2000
+    max_grad_norm: float = 1.0  # the Q head's gradient norm is clipped to this before each step (the paper's code)
     cql_beta: float = 5.0  # offline agents only: weight of CQL's conservative penalty
     hidden: tuple[int, ...] = (64, 64)
     features: str = "minilm"  # "minilm" (frozen sentence encoder) or "hash" (no model)
@@ -45,6 +51,8 @@ class DQNConfig:
             raise AgentError(f"k and eval_k (proposals per state) must be at least 1, got {self.k} and {self.eval_k}")
         if not 0.0 < self.target_tau <= 1.0:
             raise AgentError(f"target_tau must be in (0, 1], got {self.target_tau}")
+        if not self.max_grad_norm > 0:
+            raise AgentError(f"max_grad_norm must be > 0, got {self.max_grad_norm}")
         for name in ("batch_size", "buffer_size", "train_every", "target_every", "epsilon_decay_steps"):
             if getattr(self, name) < 1:
                 raise AgentError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -176,6 +176,7 @@ class DQNAgent:
         loss, stats = self.loss(batch)
         self.optimizer.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), self.config.max_grad_norm)
         self.optimizer.step()
         self.updates += 1
         if self.updates % self.config.target_every == 0:

@@ -125,11 +125,23 @@ def test_a_session_that_does_not_learn_redraws_at_every_step_too(eastward_prior)
     assert len({session.step(action="wait").decision.proposals for _ in range(8)}) > 1  # room 1 all along
 
 
+def test_updates_clip_the_gradient_norm_as_the_papers_code_does():
+    assert DQNConfig().max_grad_norm == 1.0
+    agent = DQNAgent(fast_config(batch_size=4, learning_starts=10**6, max_grad_norm=0.5))
+    for n in (1, 2, 3):
+        agent.learn(room(n), "go east", 1000.0, room(n + 1), False)  # huge TD errors: huge gradients
+    agent.update()
+    gradients = [parameter.grad for parameter in agent.q_net.parameters()]
+    assert torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in gradients])) <= 0.5 + 1e-5
+
+
 def test_invalid_config_is_a_clear_error():
     with pytest.raises(AgentError, match="explore"):
         DQNAgent(fast_config(explore="boltzmann"))
     with pytest.raises(AgentError, match="k"):
         DQNAgent(fast_config(k=0))
+    with pytest.raises(AgentError, match="max_grad_norm must be > 0"):
+        DQNAgent(fast_config(max_grad_norm=0.0))
 
 
 def test_checkpoint_round_trip_restores_weights_optimizer_rng_and_replay(tmp_path, chain_env, eastward_prior):
