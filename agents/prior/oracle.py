@@ -63,9 +63,11 @@ class OraclePrior:
         self.stats = PriorStats()
         self._cache = PriorCache(None, config.memory_cache_size)  # answers cost microseconds: never on disk
 
-    def __call__(self, query: PriorQuery) -> PriorResult:
+    def __call__(self, query: PriorQuery, *, k: int | None = None) -> PriorResult:
+        """The skill-S distribution; sample mode draws `k` proposals from it (default: the config's k)."""
         started = time.perf_counter()
         optimal = self._optimal_mask(query)
+        k = self.config.k if k is None else k
         key = cache_key(
             {
                 "model": self.model_name,
@@ -75,7 +77,7 @@ class OraclePrior:
                 # Sample mode draws per state (as an LLM reading the observation would), score mode's answer
                 # depends on the actions and O alone.
                 **(
-                    {"k": self.config.k, "seed": self.sampling_seed, "task": query.task, "observation": query.observation}
+                    {"k": k, "seed": self.sampling_seed, "task": query.task, "observation": query.observation}
                     if self.config.mode == "sample"
                     else {}
                 ),
@@ -87,7 +89,7 @@ class OraclePrior:
         probs = bayes.skill_prior(optimal, self.skill)
         result = PriorResult(model=self.model_name, mode=ORACLE_MODE, actions=query.actions, probs=probs)
         if self.config.mode == "sample":
-            result = self._sampled(result, key)
+            result = self._sampled(result, key, k)
         ms = (time.perf_counter() - started) * 1000
         self._cache.put(key, result_to_json(result))
         self.stats.calls += 1
@@ -112,11 +114,11 @@ class OraclePrior:
         chosen = set(query.optimal)
         return np.array([action in chosen for action in query.actions], dtype=bool)
 
-    def _sampled(self, result: PriorResult, key: str) -> PriorResult:
+    def _sampled(self, result: PriorResult, key: str, k: int) -> PriorResult:
         """k draws from the oracle's distribution, seeded by the state, and their empirical frequency:
         the same answer every time the state comes back, as a cached LLM's samples are."""
         rng = np.random.default_rng([self.sampling_seed, int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)])
-        draws = rng.choice(len(result.actions), size=self.config.k, p=result.probs)
+        draws = rng.choice(len(result.actions), size=k, p=result.probs)
         proposals = tuple(Proposal(result.actions[i], result.actions[i], "exact") for i in draws)
         probs = bayes.empirical_prior([proposal.action for proposal in proposals], result.actions)
         return dataclasses.replace(result, probs=probs, proposals=proposals)

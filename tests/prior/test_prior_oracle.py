@@ -111,6 +111,16 @@ def oracle_agent(name: str, **dqn: object):
     return make_agent(config)
 
 
+def test_sample_mode_draws_the_k_asked_for_with_the_run_seed() -> None:
+    prior = oracle("oracle:skill=0.5", mode="sample", k=5)
+    assert len(prior(query(), k=12).proposals) == 12 and len(prior(query()).proposals) == 5
+    other_run = build_prior(PriorConfig(model="oracle:skill=0.5", mode="sample", k=5), run_seed=1)
+    assert other_run(query(), k=12).proposals != prior(query(), k=12).proposals
+    agent = oracle_agent("dqn-prior", k=5, eval_k=15)
+    agent.prior.config.mode = "sample"  # as the UI's mode switch does
+    assert len(agent.act(query(), greedy=True).proposals) == 15 and len(agent.act(query(observation="b")).proposals) == 5
+
+
 def test_telemetry_says_no_llm_call() -> None:
     agent = oracle_agent("llm")
     env = make_env("TextFrozenLake-v0")
