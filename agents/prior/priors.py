@@ -231,7 +231,7 @@ class LlamaPrior:
 
     # -- helpers -----------------------------------------------------------------
 
-    def _key(self, query: PriorQuery, prompt: str | None, k: int) -> str:
+    def _key(self, query: PriorQuery, prompt: str | None = None, k: int | None = None) -> str:
         """Everything that determines the answer; the prompt before trimming (trimming follows from n_ctx),
         or an edited prompt's full text under a key of its own."""
         config = self.config
@@ -257,7 +257,11 @@ class LlamaPrior:
                 parts["action_tokens"] = "tokenised with the prompt"
         else:
             parts.update(
-                k=k, top_p=config.top_p, max_new_tokens=config.max_new_tokens, chat=chat, seed=self.sampling_seed
+                k=config.k if k is None else k,
+                top_p=config.top_p,
+                max_new_tokens=config.max_new_tokens,
+                chat=chat,
+                seed=self.sampling_seed,
             )
         return cache_key(parts)
 
