@@ -22,7 +22,9 @@ async def test_default_prior_drives_the_ui(tmp_path: Path) -> None:
     prior = PriorConfig(cache_path=str(tmp_path / "prior_cache.sqlite"), k=3, max_new_tokens=6, n_threads=1)
     assert prior.model == "smollm2-135m"  # the default, as `make play` uses it
     messages = Messages()
-    app = SandboxApp(fast_config(prior=prior), saves_dir=tmp_path)
+    config = fast_config(prior=prior)
+    config.dqn.k = 3  # DQN-Prior asks the prior for its own k completions in sample mode
+    app = SandboxApp(config, saves_dir=tmp_path)
     async with app.run_test(size=(120, 36), message_hook=messages.hook) as pilot:
         await settle(pilot)
         decision = messages.of(DecisionReady)[-1].decision
