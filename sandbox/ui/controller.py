@@ -224,12 +224,14 @@ class SessionController:
             session.learn = bool(changes["learn"])
         if "alpha" in changes:
             agent_config.alpha = float(changes["alpha"])
+        # The prior works on its own copy of the prior config (its variant applied), and a save
+        # writes the run's: a live k or mode goes to both.
         if "k" in changes:
             agent_config.k = int(changes["k"])
             if agent.prior is not None:
-                agent.prior.config.k = int(changes["k"])
+                agent.prior.config.k = self.config.prior.k = int(changes["k"])
         if "mode" in changes:
-            agent.prior.config.mode = changes["mode"]
+            agent.prior.config.mode = self.config.prior.mode = changes["mode"]
         return "k" in changes or "mode" in changes
 
     # ----- playing --------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from textual.widgets import TextArea
 from agents import bayes
 from agents.prior import TEMPLATES, LlamaPrior, PriorConfig
 from sandbox.ui.app import SandboxApp
-from sandbox.ui.messages import DecisionReady
+from sandbox.ui.messages import DecisionReady, SessionSaved
 from sandbox.ui.screens.prompt_editor import PromptEditorScreen, PromptOpened, PromptRescored, TemplateSaved
 from sandbox.ui.widgets.decision_table import DecisionTable
 from tests.app.support import Messages, fast_config, settle
@@ -127,6 +129,26 @@ async def test_a_prior_mode_switch_reaches_the_agents_next_decision(tiny_app: Ca
         switched = messages.of(DecisionReady)[-1]
         assert switched.preview and switched.decision.prior_result.mode == "sample"
         assert not errors(messages)
+
+
+async def test_live_k_and_mode_changes_reach_the_saved_config(tiny_app: Callable[..., SandboxApp]) -> None:
+    """The prior holds its own copy of the config (variants apply to it): a save must still record k and mode."""
+    messages = Messages()
+    app = tiny_app()
+    async with app.run_test(size=(120, 36), message_hook=messages.hook) as pilot:
+        await settle(pilot)
+        await pilot.press("m", "right_curly_bracket")
+        await settle(pilot)
+        await pilot.press("space")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        (saved,) = messages.of(SessionSaved)
+        assert not errors(messages)
+        live_k = app.controller.session.agent.prior.config.k
+    state = json.loads((saved.path / "state.json").read_text())
+    prior = tomllib.loads(state["config_toml"])["prior"]
+    assert prior["mode"] == "sample" and prior["k"] == live_k == 6
 
 
 async def test_a_malformed_template_is_not_saved(tiny_app: Callable[[], SandboxApp], tmp_path: Path) -> None:
