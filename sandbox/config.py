@@ -36,6 +36,9 @@ class RunSettings:
     dataset: str = ""  # offline training: the Parquet dataset written by `collect`
     dataset_limit: int = 0  # offline training: use only the first N transitions (0 = all)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Options the greedy evaluations change on top of env_kwargs, e.g. {split = "unseen"}: train on one
+    # split of a household family and measure on games no training episode showed.
+    eval_env_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 # The agents' config sections; each agent reads one (its `config` in agents.registry).

@@ -177,7 +177,7 @@ class Trainer:
         """Env, eval env, agent and session (the online loop's parts)."""
         run = self.config.run
         env, self.family = make_env_for(self.config)
-        self.eval_env, _ = make_env_for(self.config)
+        self.eval_env, _ = make_env_for(self.config, env_kwargs={**run.env_kwargs, **run.eval_env_kwargs})
         self.agent = make_agent(self.config)
         self.session = Session(env, self.agent, family=self.family, seed=run.seed, history_length=self.config.prior.history)
 

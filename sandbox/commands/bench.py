@@ -13,7 +13,10 @@ import importlib
 from sandbox.arguments import print_json
 
 NAME = "bench"
-HELP = "run an experiment (sample-efficiency, offline, prior, prior-quality, generalisation, ablation) into docs/results/: CSV, table, plot"
+HELP = (
+    "run an experiment (sample-efficiency, offline, prior, prior-quality, prior-strength, generalisation, ablation)"
+    " into docs/results/: CSV, table, plot"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,4 +14,5 @@ EXPERIMENTS = {
     "prior-quality": "sandbox.results.prior_quality",
     "generalisation": "sandbox.results.generalisation",
     "ablation": "sandbox.results.ablation",
+    "prior-strength": "sandbox.results.prior_strength",
 }

@@ -63,6 +63,7 @@ class EnvSpec:
     eval_every: int = 100
     features: str = "minilm"
     presets: dict[str, str] = field(default_factory=dict)  # agent → preset tuned for this env (sandbox/presets/)
+    eval_kwargs: dict[str, Any] = field(default_factory=dict)  # what evaluation changes, e.g. {"split": "unseen"}
 
 
 ENVS = {
@@ -175,10 +176,11 @@ def run(args: argparse.Namespace) -> Report:
     return Report(data, f"{table}\nwrote {', '.join(str(path) for path in files)}")
 
 
-def env_settings(args: argparse.Namespace, env_key: str) -> dict[str, Any]:
-    """The env's own budget and settings, with what the command line overrides for every env."""
-    spec = ENVS[env_key]
-    return {
+def env_settings(args: argparse.Namespace, env_key: str, spec: EnvSpec | None = None) -> dict[str, Any]:
+    """The env's own budget and settings (`spec`, else this report's), with what the command line
+    overrides for every env."""
+    spec = spec or ENVS[env_key]
+    settings = {
         "id": spec.id,
         "kwargs": spec.kwargs,
         "steps": args.steps or spec.steps,
@@ -186,6 +188,9 @@ def env_settings(args: argparse.Namespace, env_key: str) -> dict[str, Any]:
         "features": args.features or spec.features,
         "presets": spec.presets,
     }
+    if spec.eval_kwargs:  # absent otherwise: runs kept before evaluation options existed stay valid
+        settings["eval_kwargs"] = spec.eval_kwargs
+    return settings
 
 
 def finished_or_run(
@@ -200,11 +205,14 @@ def finished_or_run(
     return kept_or_run(run_dir, settings, lambda: run_one(config, run_dir, env_key), kept_only=args.kept_only)
 
 
-def run_config(args: argparse.Namespace, prior_config: Any, env_key: str, agent: str, seed: int) -> Any:
+def run_config(
+    args: argparse.Namespace, prior_config: Any, env_key: str, agent: str, seed: int, spec: EnvSpec | None = None
+) -> Any:
     """The run's config: the env's tuned preset for this agent if it has one, else the shared settings."""
     from sandbox.config import RunConfig, load_config, preset_path
 
-    spec, settings = ENVS[env_key], env_settings(args, env_key)
+    spec = spec or ENVS[env_key]
+    settings = env_settings(args, env_key, spec)
     if agent in spec.presets:
         config = load_config(preset_path(spec.presets[agent]))
     else:
@@ -213,6 +221,7 @@ def run_config(args: argparse.Namespace, prior_config: Any, env_key: str, agent:
         config.dqn.epsilon_decay_steps = max(1, settings["steps"] // 2)
         config.ppo.alpha = args.kl_alpha
     config.run.env, config.run.env_kwargs = spec.id, dict(spec.kwargs)
+    config.run.eval_env_kwargs = dict(spec.eval_kwargs)
     config.run.agent, config.run.seed = agent, seed
     config.run.steps, config.run.eval_every = settings["steps"], settings["eval_every"]
     config.run.eval_episodes = args.eval_episodes
