@@ -8,7 +8,7 @@ from pathlib import Path
 from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
 
 NAME = "demo"
-HELP = "teaching lessons: Bayes rule, what α does, a wrong prior, prior vs no prior (without NAME: list them)"
+HELP = "teaching lessons: Bayes rule, what α does, a wrong prior, prior vs no prior, how good a prior must be (without NAME: list them)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "hundred steps, minilm's sentence embeddings of these near-identical texts need a few thousand",
     )
     parser.add_argument(
-        "--steps", type=int, metavar="N", help="training steps per live-training page (default: each lesson's own)"
+        "--steps", type=int, metavar="N", help="training steps per live-training page or race (default: each lesson's own)"
     )
     parser.add_argument("--saves", type=Path, default=Path("saves"))
     add_prior_arguments(parser)
@@ -47,5 +47,10 @@ def run(args: argparse.Namespace) -> int:
     # Each lesson picks its own env options and agent; the prior and the seed are the user's.
     config = RunConfig(run=RunSettings(seed=args.seed), prior=prior_config_from_args(args))
     config.set_agent_settings(features=args.features, seed=args.seed)
+    if LESSONS[args.lesson].screen == "strength":  # its prior is the oracle, whatever --prior-model says
+        from sandbox.ui.screens.prior_strength import PriorStrengthApp
+
+        PriorStrengthApp(config, saves_dir=args.saves, race_steps=args.steps).run()
+        return 0
     DemoApp(args.lesson, config, saves_dir=args.saves, train_steps=args.steps).run()
     return 0

@@ -9,6 +9,7 @@ their handlers here touch widgets.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text
@@ -40,6 +41,7 @@ from sandbox.ui.messages import (
     SessionSaved,
     StepTaken,
 )
+from sandbox.ui.prior_choices import prior_choices
 from sandbox.ui.screens.fork import ForkResult, ForkScreen
 from sandbox.ui.screens.help import HelpScreen
 from sandbox.ui.screens.picker import PickerScreen
@@ -85,6 +87,7 @@ class SandboxApp(App[None]):
         Binding("n", "new_episode", "new"),
         Binding("e", "pick_env", "env"),
         Binding("g", "pick_agent", "agent"),
+        Binding("o", "pick_prior", "prior"),
         Binding("v", "evaluate", "eval"),
         Binding("r", "replay", "replay"),
         Binding("ctrl+s", "save", "save"),
@@ -113,6 +116,7 @@ class SandboxApp(App[None]):
         "new_episode": "new episode",
         "pick_env": "switch env",
         "pick_agent": "switch agent",
+        "pick_prior": "switch prior: an LLM, uniform, or the oracle at a chosen skill (it knows the optimal actions)",
         "evaluate": f"evaluate: {EVAL_EPISODES} greedy episodes on a separate env",
         "replay": "replay a recorded episode step by step",
         "save": "save agent + session to saves/sessions/",
@@ -368,6 +372,15 @@ class SandboxApp(App[None]):
 
         choices = [(name, name) for name in AGENT_NAMES]
         self.push_screen(PickerScreen("Agent", choices, self.controller.config.run.agent), picked)
+
+    def action_pick_prior(self) -> None:
+        config = self.controller.config
+
+        def picked(model: str | None) -> None:
+            if model and model != config.prior.model:
+                self._rebuild(replace(config, prior=replace(config.prior, model=model)))
+
+        self.push_screen(PickerScreen("Prior", prior_choices(config.prior.model), config.prior.model), picked)
 
     def _rebuild(self, config: RunConfig) -> None:
         self.autoplay = False

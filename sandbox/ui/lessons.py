@@ -43,6 +43,7 @@ class Lesson:
     probe: tuple[str, ...] = ()  # actions from the start that reach the state the lesson studies
     rivals: tuple[str, ...] = ()  # agents raced on the "compare" panel
     dqn: Mapping[str, Any] = field(default_factory=dict)  # DQN settings that make a short live run teach
+    screen: str = "pages"  # "strength": the prior-strength lesson's own screen (a dial, a race and a curve)
 
 
 BAYES = Lesson(
@@ -208,4 +209,35 @@ SAMPLE_EFFICIENCY = Lesson(
     ),
 )
 
-LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (BAYES, ALPHA, WRONG_PRIOR, SAMPLE_EFFICIENCY)}
+PRIOR_STRENGTH = Lesson(
+    name="prior-strength",
+    title="How good must a prior be?",
+    summary="a skill dial on an oracle prior: DQN and DQN-Prior race on the lake, the curve grows race by race",
+    rivals=("dqn", "dqn-prior"),
+    env_kwargs={"map_name": "4x4"},  # the lake of `bench prior-strength`
+    dqn=QUICK_DQN,
+    screen="strength",
+    pages=(
+        Page(
+            "A prior with a dial",
+            "The **oracle prior** knows the lake's optimal moves O at every state. Its **skill S** sets how much "
+            "it says so:\n\n"
+            "- **S = 1**: all mass on O;\n- **S = 0**: uniform, no help;\n"
+            "- **S < 0**: mass |S| on the *other* moves, a confidently **wrong** prior.\n\n"
+            "A real LLM sits somewhere on this dial (`bench prior-quality` measures where).\n\n"
+            "**The race**: dqn (no prior) and dqn-prior with this oracle train live on the same lake. Move the "
+            "dial with **↑/↓** and dqn-prior races again; dqn's run is kept. Each finished race adds a point to "
+            "**the curve** below the race.\n\n"
+            "Below zero the prior pulls the agent into wrong moves: it learns **slower** than dqn.\n\n"
+            "**α** (**[** / **]**) weighs Q against the prior, q ∝ p·exp(α·Q): at α = 0 the agent follows the prior "
+            "whatever it learns; a large α lets Q overrule a wrong prior, once Q knows better. **r** races again.",
+            panel="compare",
+            action="compare",
+            steps=1500,
+        ),
+    ),
+)
+
+LESSONS: dict[str, Lesson] = {
+    lesson.name: lesson for lesson in (BAYES, ALPHA, WRONG_PRIOR, SAMPLE_EFFICIENCY, PRIOR_STRENGTH)
+}

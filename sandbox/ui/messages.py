@@ -105,3 +105,22 @@ class TrainingProgress(Message):
         self.history = history
         self.done = done
         self.total = total
+
+
+class SkillDialMoved(Message):
+    """The prior-strength lesson's dial moved: the oracle prior's skill and DQN-Prior's α to race with next."""
+
+    def __init__(self, skill: float, alpha: float) -> None:
+        super().__init__()
+        self.skill = skill
+        self.alpha = alpha
+
+
+class RaceFinished(Message):
+    """A race at one (skill, α) ran its steps: each agent's learning history, by name."""
+
+    def __init__(self, skill: float, alpha: float, histories: dict[str, LearningHistory]) -> None:
+        super().__init__()
+        self.skill = skill
+        self.alpha = alpha
+        self.histories = histories
