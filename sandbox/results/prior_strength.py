@@ -82,8 +82,8 @@ SPEEDUPS = (2.0, 10.0)
 THRESHOLD = 0.9
 QUALITY_CSVS = (RESULTS_DIR / "prior_quality.csv", RESULTS_DIR / "prior_quality_quick.csv")
 QUICK = {
-    "envs": ["frozenlake-4x4", "coin-collector-5"], "skills": [-0.5, 0.5, 1.0], "seeds": 2, "steps": 600,
-    "eval_every": 100, "eval_episodes": 3,
+    "envs": ["frozenlake-4x4", "coin-collector-5"], "skills": [-0.5, 1.0], "seeds": 2, "steps": 500,
+    "eval_every": 100, "eval_episodes": 2,
 }  # fmt: skip
 
 

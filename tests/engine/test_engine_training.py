@@ -250,3 +250,16 @@ def test_a_run_without_user_templates_stays_on_the_built_in_ones(tmp_path: Path)
     trainer.reset()
     trainer.close()
     assert load_config(tmp_path / "run" / "config.toml").prior.templates_dir is None
+
+
+def test_evaluation_runs_on_the_eval_env_options_and_the_run_keeps_them(tmp_path: Path) -> None:
+    config = frozen_lake_config(steps=60)
+    config.run.env_kwargs = {"desc": ["SFF", "HFF", "FFG"]}
+    config.run.eval_env_kwargs = {"desc": ["SFH", "FFH", "HFG"]}  # e.g. {split = "unseen"} for household games
+    trainer = Trainer(config, tmp_path / "run")
+    trainer.reset()
+    trainer.run()
+    assert trainer.session.env.unwrapped.grid == ("SFF", "HFF", "FFG")
+    assert trainer.eval_env.unwrapped.grid == ("SFH", "FFH", "HFG")
+    trainer.close()
+    assert load_config(tmp_path / "run" / "config.toml").run.eval_env_kwargs == {"desc": ["SFH", "FFH", "HFG"]}
