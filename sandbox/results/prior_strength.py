@@ -472,6 +472,10 @@ def plot(
             if reference is not None:
                 bottom.axhline(reference["run_success"], color=colours[learner], linestyle="--", linewidth=1,
                                label=f"{REFERENCES[learner]} (no prior)")  # fmt: skip
+                if reference["mean_steps_to_threshold"]:  # no ratio below one evaluation interval over the reference's
+                    floor = env_settings(args, env_key, ENVS[env_key])["eval_every"] / reference["mean_steps_to_threshold"]
+                    top.axhline(floor, color=colours[learner], linestyle="-.", linewidth=0.8, alpha=0.6,
+                                label="resolution floor (one eval interval)")  # fmt: skip
             entry = next((e for e in needed if (e["env"], e["learner"]) == (env_key, learner)), None)
             for speedup, marker in zip(SPEEDUPS, ("o", "*")):
                 skill = entry and entry[f"skill_for_{speedup:g}x"]
@@ -494,8 +498,14 @@ def plot(
         bottom.set_ylim(-0.02, 1.05)
     axes[0][0].set_ylabel("env steps to 90% / reference's")
     axes[1][0].set_ylabel("success over the run")
-    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
-    axes[1][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    for row in axes:  # one legend per row, from every panel in it (an env may lack an arm in a partial report)
+        handles = {}
+        for axis in row:
+            for handle, name in zip(*axis.get_legend_handles_labels()):
+                handles.setdefault(name, handle)
+        row[-1].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    figure.text(0.01, -0.01, "○ / ☆: the skill where the curve reaches 2× / 10× fewer steps; green dotted: a real prior at "
+                "its skill measured by bench prior-quality", fontsize="small")  # fmt: skip
     figure.tight_layout()
     return figure
 
