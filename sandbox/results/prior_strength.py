@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sandbox.commands._common import FEATURE_CHOICES
+from sandbox.arguments import FEATURE_CHOICES
 from sandbox.results.common import (
     RESULTS_DIR,
     Interval,
@@ -68,9 +68,6 @@ ENVS = {
     ),
     "overcooked-tomato": replace(SAMPLE_EFFICIENCY_ENVS["overcooked-tomato"], features=FEATURES),
 }
-# The household games carry no TextWorld policy (their quests are conditions only), so the oracle cannot
-# name O once an episode leaves the walkthrough: asked for, that env stops with the reason before training.
-DEFAULT_ENVS = ("frozenlake-4x4", "coin-collector-5", "overcooked-tomato")
 # The `bench prior-quality` family whose skill places a real prior on each env's curve.
 QUALITY_FAMILIES = {
     "frozenlake-4x4": "frozenlake-4x4",
@@ -88,13 +85,7 @@ QUICK = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--envs",
-        nargs="+",
-        default=list(DEFAULT_ENVS),
-        choices=list(ENVS),
-        help=f"(default: {' '.join(DEFAULT_ENVS)}; household-pick-place needs games with a TextWorld policy)",
-    )
+    parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
     parser.add_argument("--skills", nargs="+", type=float, default=list(SKILLS), metavar="S", help="oracle skills in [-1, 1]")
     parser.add_argument("--learners", nargs="+", default=list(REFERENCES), choices=list(REFERENCES))
     parser.add_argument("--seeds", type=int, default=5)

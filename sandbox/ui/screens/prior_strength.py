@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from envs.frozen_lake import lake_rows
 from sandbox.config import RunConfig
-from sandbox.ui.engine import Builders, SessionController, use_one_torch_thread
+from sandbox.ui.controller import Builders, SessionController, use_one_torch_thread
 from sandbox.ui.jobs import JobRunner
 from sandbox.ui.lessons import PRIOR_STRENGTH, SWEEP_ALPHAS, Lesson
 from sandbox.ui.messages import EngineBusy, RaceFinished, SkillDialMoved, TrainingProgress

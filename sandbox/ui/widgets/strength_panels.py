@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from sandbox.ui.engine import LearningHistory
+from sandbox.ui.controller import LearningHistory
 from sandbox.ui.widgets.lesson_panels import first_success
 
 DIAL_WIDTH = 41  # characters from skill -1 to +1
