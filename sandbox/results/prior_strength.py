@@ -152,10 +152,22 @@ def oracle_config(skill: float) -> Any:
 
 
 def arms(args: argparse.Namespace) -> list[tuple[str, float | None]]:
-    """(agent, skill) per arm: each learner's reference (skill None), then the learner at every skill."""
+    """(agent, skill) per arm: each learner's reference (skill None), then every learner at each skill, coarse
+    to fine along the dial, so a long run stopped (or reported with --kept-only) early spans the whole dial."""
     return [(REFERENCES[learner], None) for learner in args.learners] + [
-        (learner, skill) for learner in args.learners for skill in sorted(args.skills)
+        (learner, skill) for skill in coarse_to_fine(args.skills) for learner in args.learners
     ]
+
+
+def coarse_to_fine(skills: list[float]) -> list[float]:
+    """The ends of the dial first, then each time the skill farthest from every one taken."""
+    left = sorted(set(skills))
+    order = [left.pop()] + ([left.pop(0)] if left else [])
+    while left:
+        farthest = max(left, key=lambda skill: min(abs(skill - taken) for taken in order))
+        order.append(farthest)
+        left.remove(farthest)
+    return order
 
 
 def label(agent: str, skill: float | None) -> str:
@@ -259,6 +271,9 @@ def summarise_strength(runs: list[dict[str, Any]], curves: list[dict[str, Any]])
     for row in summarise(runs, curves):
         first = next(run for run in runs if run["env"] == row["env"] and run["agent"] == row["agent"])
         rows.append({"env": row["env"], "learner": first["learner"], "skill": first["skill"], **row})
+    envs = list(dict.fromkeys(row["env"] for row in rows))
+    learners = [*REFERENCES.values(), *REFERENCES]  # references first, then the learners with a prior
+    rows.sort(key=lambda row: (envs.index(row["env"]), learners.index(row["learner"]), row["skill"] or 0.0))
     for row in rows:
         if row["skill"] is None:
             continue
