@@ -230,7 +230,9 @@ PRIOR_STRENGTH = Lesson(
             "**the curve** below the race.\n\n"
             "Below zero the prior pulls the agent into wrong moves: it learns **slower** than dqn.\n\n"
             "**α** (**[** / **]**) weighs Q against the prior, q ∝ p·exp(α·Q): at α = 0 the agent follows the prior "
-            "whatever it learns; a large α lets Q overrule a wrong prior, once Q knows better. **r** races again.",
+            "whatever it learns; a large α lets Q overrule a wrong prior, once Q knows better. At **S = −1** the "
+            "optimal moves get no mass at all and no α brings them back: the agent acts only among the prior's "
+            "proposals. **r** races again.",
             panel="compare",
             action="compare",
             steps=1500,
