@@ -49,7 +49,7 @@ from sandbox.results.common import (
     write_markdown,
 )
 from sandbox.results.sample_efficiency import ENVS as SAMPLE_EFFICIENCY_ENVS
-from sandbox.results.sample_efficiency import env_settings, missing_text, run_config, run_one, summarise
+from sandbox.results.sample_efficiency import env_settings, run_config, run_one, summarise
 
 HELP = "prior strength: steps to 90% success (ratio to DQN/PPO) and success over the run against the oracle prior's skill"
 NAME = "prior_strength"
@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> Report:
     stem = output_stem(NAME, args.quick)
     table = summary_table(rows) + "\n" + needed_table(needed) + "\n" + placed_table(placed)
     intro = " ".join(
-        [describe(args), quality_text(quality_source), compute_text(runs), missing_text(missing), regenerate_text(args)]
+        [describe(args), quality_text(quality_source), compute_text(runs), missing_text(runs, missing, args), regenerate_text(args)]
     )
     files = [
         write_csv(args.out_dir / f"{stem}.csv", rows),
@@ -444,6 +444,25 @@ def quality_text(source: str | None) -> str:
         return "No `bench prior-quality` CSV was found, so no real prior is placed on the curve."
     families = ", ".join(f"{env} ← {family}" for env, family in QUALITY_FAMILIES.items())
     return f"Real priors placed at their skill from {source} (env ← prior-quality family: {families})."
+
+
+def missing_text(runs: list[dict[str, Any]], missing: list[str], args: argparse.Namespace) -> str:
+    """What a --kept-only report lacks, per env: how many of its runs finished and on which seeds."""
+    if not missing:
+        return ""
+    per_env = []
+    for env_key in args.envs:
+        done = [run for run in runs if run["env"] == env_key]
+        seeds = sorted({run["seed"] for run in done})
+        whole = [seed for seed in seeds if sum(run["seed"] == seed for run in done) == len(arms(args))]
+        per_env.append(
+            f"{env_key} {len(done)} of {len(arms(args)) * args.seeds}"
+            + (f" (every arm on seed {', '.join(map(str, whole))})" if whole else "")
+        )
+    return (
+        f"Not finished when this report was written (--kept-only; `--json` lists them): {len(missing)} runs. "
+        f"Finished per env: {'; '.join(per_env)}."
+    )
 
 
 def regenerate_text(args: argparse.Namespace) -> str:
