@@ -11,7 +11,7 @@ import math
 import pytest
 
 from sandbox.cli import main
-from sandbox.results.prior_strength import ratio_at, skill_reaching
+from sandbox.results.prior_strength import coarse_to_fine, ratio_at, skill_reaching
 
 TINY = ["--envs", "frozenlake-4x4", "--learners", "dqn-prior", "--steps", "40", "--eval-every", "20",
         "--eval-episodes", "1", "--features", "hash"]  # fmt: skip
@@ -64,11 +64,17 @@ def test_prior_strength_ratios_needed_skill_and_real_priors(capsys, tmp_path):
 
     partial = bench(capsys, *argv, "--seeds", "3", "--kept-only")  # the last --seeds wins
     assert partial["runs"] == report["runs"]
-    assert partial["missing"] == ["frozenlake-4x4 dqn seed 2", "frozenlake-4x4 dqn-prior skill=-1 seed 2",
-                                  "frozenlake-4x4 dqn-prior skill=1 seed 2"]  # fmt: skip
+    assert partial["missing"] == ["frozenlake-4x4 dqn seed 2", "frozenlake-4x4 dqn-prior skill=1 seed 2",
+                                  "frozenlake-4x4 dqn-prior skill=-1 seed 2"]  # fmt: skip
+    assert "frozenlake-4x4 6 of 9 (every arm on seed 0, 1)" in open(partial["files"][4]).read()
     assert not (tmp_path / "runs" / "frozenlake-4x4-dqn-s2").exists()
     assert main(["bench", "prior-strength", *argv, "--eval-episodes", "2"]) == 2
     assert "holds a run with other settings" in capsys.readouterr().err
+
+
+def test_arms_run_coarse_to_fine_along_the_dial():
+    assert coarse_to_fine([-0.5, 0.0, 0.25, 0.5, 0.75, 0.9, 1.0]) == [1.0, -0.5, 0.25, 0.0, 0.5, 0.75, 0.9]
+    assert coarse_to_fine([0.5]) == [0.5]
 
 
 def test_skill_reaching_interpolates_between_measured_skills():
