@@ -1,0 +1,65 @@
+"""What the prior-strength lesson shows, as numbers: races of DQN-Prior (oracle prior at skill S, posterior
+sharpness α) against DQN on the lesson's 4x4 lake, driven headless through the lesson's own screen.
+
+    .venv/bin/python benchmarks/prior_strength_lesson.py                       # the README's table, 1,500 steps a race
+    .venv/bin/python benchmarks/prior_strength_lesson.py --steps 300 --races 0.5:10 -0.5:10
+
+Prints one line per race: the skill, α, episodes, the first won episode and the share of episodes won
+(DQN's race first). Hash features and seed 0, as `python -m sandbox demo prior-strength` runs by default.
+"""
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+DEFAULT_RACES = ["1:10", "0.5:10", "0.25:0", "0.25:10", "0.25:100", "0:0", "0:10", "0:100", "-0.5:0", "-0.5:10", "-0.5:100"]
+
+
+async def race_all(races: list[tuple[float, float]], steps: int) -> None:
+    from agents.prior.config import PriorConfig
+    from sandbox.config import RunConfig, RunSettings
+    from sandbox.ui.screens.prior_strength import PriorStrengthApp
+    from sandbox.ui.widgets.strength_panels import StrengthCurve
+    from textual.worker import WorkerState
+
+    config = RunConfig(run=RunSettings(seed=0), prior=PriorConfig(cache_path=None))
+    config.set_agent_settings(features="hash", seed=0)
+    with tempfile.TemporaryDirectory() as saves:
+        app = PriorStrengthApp(config, saves_dir=Path(saves), race_steps=steps)
+        async with app.run_test(size=(140, 42)) as pilot:
+
+            async def settle() -> None:
+                await pilot.pause()
+                while any(worker.state in (WorkerState.PENDING, WorkerState.RUNNING) for worker in app.workers):
+                    await app.workers.wait_for_complete()
+                    await pilot.pause(0)
+
+            await settle()
+            screen = app.screen
+            for skill, alpha in races:
+                screen.skill, screen.alpha = skill, alpha
+                screen.action_race()
+                await settle()
+            curve = screen.query_one(StrengthCurve)
+            print(f"{'agent':<10}{'skill':>6}{'α':>6}{'episodes':>10}  {'first win':<10}{'won':>6}")
+            reference = curve.reference
+            print(f"{'dqn':<10}{'—':>6}{'—':>6}{reference.episodes:>10}  {str(reference.first_success):<10}{reference.success:>6.0%}")
+            for (skill, alpha), point in sorted(curve.points.items(), reverse=True):
+                print(f"{'dqn-prior':<10}{skill:>6g}{alpha:>6g}{point.episodes:>10}  {str(point.first_success):<10}{point.success:>6.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=1500, help="env steps per agent per race")
+    parser.add_argument("--races", nargs="+", default=DEFAULT_RACES, metavar="S:ALPHA")
+    args = parser.parse_args()
+    races = [tuple(float(part) for part in race.split(":")) for race in args.races]
+    asyncio.run(race_all(races, args.steps))
+
+
+if __name__ == "__main__":
+    main()
