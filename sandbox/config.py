@@ -3,6 +3,12 @@
 A run folder keeps the exact `config.toml` it was started with, so `--resume` and
 `eval` rebuild the same env, agent and prior. Unknown keys and wrong types are
 one-line errors that name the file, the section and the valid keys.
+
+A config is built from layers, later ones winning key by key: the dataclasses' built-in
+defaults, the tuned defaults of the env and agent (`sandbox/defaults/`, RL Zoo style: one
+file per env family, one table per agent) unless a preset or config file is given, that
+file, and the command line. `RunConfig.sources` records where each value came from, and
+`config.toml` keeps it under `[sources]`.
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ from agents.prior.config import PriorConfig
 from sandbox.errors import SandboxError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
+DEFAULTS_DIR = Path(__file__).parent / "defaults"
+BUILT_IN = "built-in"  # the source of a value no layer set: the dataclass default
+# [run] keys a defaults file may not set: they say what to run, which the user chooses.
+CHOSEN_BY_USER = ("env", "agent", "seed", "env_kwargs", "dataset", "dataset_limit")
 
 
 @dataclass
@@ -51,10 +61,17 @@ class RunConfig:
     dqn: DQNConfig = field(default_factory=DQNConfig)  # DQN, DQN-Prior, CQL, CQL-Prior; llm and random read its seed
     ppo: PPOConfig = field(default_factory=PPOConfig)  # PPO, PPO-Prior
     prior: PriorConfig = field(default_factory=PriorConfig)
+    # section → key → where the value came from (a file, a flag, "built-in"); not part of the settings
+    sources: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
     def to_toml(self) -> str:
-        payload = {name: _strip_none(asdict(getattr(self, name))) for name in ("run", *AGENT_SECTIONS, "prior")}
+        payload: dict[str, Any] = {name: _strip_none(asdict(getattr(self, name))) for name in SECTIONS}
+        if self.sources:
+            payload["sources"] = self.sources
         return tomli_w.dumps(payload)
+
+    def source_of(self, section: str, key: str) -> str:
+        return self.sources.get(section, {}).get(key, BUILT_IN)
 
     def agent_sections(self) -> list[Any]:
         return [getattr(self, name) for name in AGENT_SECTIONS]
@@ -70,6 +87,9 @@ class RunConfig:
     def validate_agents(self) -> None:
         for section in self.agent_sections():
             section.validate()
+
+
+SECTIONS: dict[str, type] = {"run": RunSettings, **AGENT_SECTIONS, "prior": PriorConfig}
 
 
 def _strip_none(section: dict[str, Any]) -> dict[str, Any]:
@@ -116,22 +136,87 @@ def _section(cls: type, values: dict[str, Any], source: str, name: str) -> Any:
 
 
 def parse_config(payload: dict[str, Any], source: str) -> RunConfig:
-    sections = {"run": RunSettings, **AGENT_SECTIONS, "prior": PriorConfig}
     for key in payload:
-        if key not in sections:
-            raise SandboxError(f"unknown section [{key}] in {source}; valid sections: {', '.join(sections)}")
-    built = {name: _section(cls, payload.get(name, {}), source, name) for name, cls in sections.items()}
-    return RunConfig(**built)
+        if key not in SECTIONS and key != "sources":
+            raise SandboxError(f"unknown section [{key}] in {source}; valid sections: {', '.join(SECTIONS)}")
+    built = {name: _section(cls, payload.get(name, {}), source, name) for name, cls in SECTIONS.items()}
+    return RunConfig(**built, sources=_parse_sources(payload.get("sources", {}), source))
+
+
+def _parse_sources(sources: Any, where: str) -> dict[str, dict[str, str]]:
+    valid = isinstance(sources, dict) and all(
+        isinstance(table, dict) and all(isinstance(label, str) for label in table.values()) for table in sources.values()
+    )
+    if not valid:
+        raise SandboxError(f"[sources] in {where} must hold tables of text, e.g. [sources.dqn] lr = \"built-in\"")
+    return {section: dict(table) for section, table in sources.items()}
+
+
+def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
+    if not path.is_file():
+        raise SandboxError(f"{what} {path} does not exist; see sandbox/presets/ for examples")
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SandboxError(f"{what} {path} is not valid TOML: {error}") from error
 
 
 def load_config(path: Path) -> RunConfig:
-    if not path.is_file():
-        raise SandboxError(f"config file {path} does not exist; see sandbox/presets/ for examples")
-    try:
-        payload = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise SandboxError(f"config file {path} is not valid TOML: {error}") from error
-    return parse_config(payload, str(path))
+    return parse_config(read_toml(path), str(path))
+
+
+# ----- layers: built-in < tuned defaults < preset or config file < command line ------------------
+
+Layer = tuple[str, dict[str, Any]]  # (where the values come from, {section: {key: value}})
+
+
+def layered_config(layers: list[Layer]) -> RunConfig:
+    """Merge the layers key by key (later ones win) and record each value's source.
+
+    Each layer is checked on its own first, so a bad key is reported against its own file.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, str]] = {}
+    for label, payload in layers:
+        payload = {name: values for name, values in payload.items() if name != "sources"}
+        parse_config(payload, label)
+        for section, values in payload.items():
+            merged.setdefault(section, {}).update(values)
+            sources.setdefault(section, {}).update({key: label for key in values})
+    config = parse_config(merged, " + ".join(label for label, _ in layers) or BUILT_IN)
+    config.sources = {
+        name: {key: sources.get(name, {}).get(key, BUILT_IN) for key in asdict(getattr(config, name))}
+        for name in SECTIONS
+    }
+    return config
+
+
+def defaults_path(env_id: str) -> Path | None:
+    """The tuned defaults for an env: its own file (RL Zoo keys by env id), else its family's."""
+    from envs import env_family
+
+    for stem in (env_id, env_family(env_id)):
+        path = DEFAULTS_DIR / f"{stem}.toml"
+        if path.is_file():
+            return path
+    return None
+
+
+def defaults_layer(env_id: str, agent: str) -> Layer | None:
+    """The tuned settings for `agent` on `env_id` as a layer, or None where nothing was tuned."""
+    path = defaults_path(env_id)
+    if path is None:
+        return None
+    tables = read_toml(path, "defaults file").get(agent)
+    if tables is None:
+        return None
+    label = f"sandbox/defaults/{path.name} [{agent}]"
+    if not isinstance(tables, dict) or not all(isinstance(values, dict) for values in tables.values()):
+        raise SandboxError(f"{label} must hold tables, e.g. [{agent}.dqn]")
+    chosen = sorted(set(tables.get("run", {})) & set(CHOSEN_BY_USER))
+    if chosen:
+        raise SandboxError(f"{label} sets [run] {', '.join(chosen)}, which only the user chooses; remove it")
+    return label, tables
 
 
 def preset_path(name: str) -> Path:
@@ -140,3 +225,11 @@ def preset_path(name: str) -> Path:
         names = sorted(item.stem for item in PRESETS_DIR.glob("*.toml"))
         raise SandboxError(f"unknown preset {name!r}; presets: {', '.join(names)}")
     return path
+
+
+def settings_line(config: RunConfig) -> str:
+    """One line naming every source a config drew on, for commands to print at start."""
+    labels = list(dict.fromkeys(label for table in config.sources.values() for label in table.values()))
+    named = [label for label in labels if label != BUILT_IN]
+    where = ", ".join(named) if named else "built-in defaults only"
+    return f"settings: {where} (each value's source: [sources] in the run's config.toml)"

@@ -30,6 +30,19 @@ from sandbox.training import Trainer
 
 FORMAT = "llm-prior-sandbox/transitions-v1"
 METADATA_KEY = b"sandbox"
+SUFFIX = ".parquet"
+
+
+def dataset_path(path: Path) -> Path:
+    """The file a dataset name means, for `collect --out` and `train-offline --dataset` alike:
+    the name as given if it ends in .parquet, else the name + .parquet."""
+    return path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX)
+
+
+def existing_dataset_path(path: Path) -> Path:
+    """`dataset_path`, or the name as given when only that file exists (a dataset named otherwise)."""
+    named = dataset_path(path)
+    return path if not named.is_file() and path.is_file() else named
 
 
 def _schema():
@@ -185,21 +198,19 @@ def collect(
     return info
 
 
-def load_dataset(path: Path, *, use_prior: bool, limit: int | None = None) -> tuple[DatasetInfo, list[Transition]]:
-    """Transitions for CQL (candidates = all admissible) or CQL-Prior (candidates = proposals).
-
-    `limit` keeps the first N transitions: the data-efficiency experiment's dataset sizes.
-    """
+def read_dataset_info(path: Path) -> DatasetInfo:
+    """The collection settings stored in a dataset's metadata (env, policy, prior), without its rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    path = existing_dataset_path(path)
     if not path.is_file():
         raise SandboxError(f"dataset {path} does not exist; create one with `python -m sandbox collect`")
     try:
-        table = pq.read_table(path)
+        schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as error:
         raise SandboxError(f"dataset {path} is not a readable Parquet file ({error}); collect it again") from error
-    metadata = (table.schema.metadata or {}).get(METADATA_KEY)
+    metadata = (schema.metadata or {}).get(METADATA_KEY)
     if metadata is None:
         raise SandboxError(f"{path} is a Parquet file but not a sandbox dataset (no '{METADATA_KEY.decode()}' metadata)")
     try:
@@ -208,6 +219,23 @@ def load_dataset(path: Path, *, use_prior: bool, limit: int | None = None) -> tu
         raise SandboxError(f"dataset {path} has unreadable '{METADATA_KEY.decode()}' metadata ({error}); collect it again") from error
     if info.format != FORMAT:
         raise SandboxError(f"dataset {path} has format {info.format!r}; this version reads {FORMAT!r}")
+    return info
+
+
+def load_dataset(path: Path, *, use_prior: bool, limit: int | None = None) -> tuple[DatasetInfo, list[Transition]]:
+    """Transitions for CQL (candidates = all admissible) or CQL-Prior (candidates = proposals).
+
+    `limit` keeps the first N transitions: the data-efficiency experiment's dataset sizes.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = existing_dataset_path(path)
+    info = read_dataset_info(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise SandboxError(f"dataset {path} is not a readable Parquet file ({error}); collect it again") from error
     missing = set(_schema().names) - set(table.column_names)
     if missing:
         raise SandboxError(f"dataset {path} lacks columns {', '.join(sorted(missing))}; collect it again")

@@ -51,7 +51,9 @@ class TrainingProgress:
         self._progress.update(self._task, completed=self.trainer.steps_done, status=status)
 
     def on_epoch(self, row: dict[str, float]) -> None:
+        """Offline training has no env steps, so its bar moves here: the count of gradient steps done."""
         if self.enabled:
+            self._progress.update(self._task, completed=self.trainer.steps_done)
             self._progress.console.print(
                 f"step {int(row['step']):>7}  eval success {row['eval_success']:.0%}  "
                 f"return {row['eval_return']:.3f}  steps {row['eval_steps']:.1f}  loss {row['loss']:.4f}"

@@ -10,11 +10,13 @@ per trial with its final evaluation.
 
 The sweep file is a run config (`[run]`, `[dqn]`, `[ppo]`, `[prior]`) plus a `[grid]` table of
 lists: `env` (ids, or tables `{id = "...", option = value}`), `agent`, `seed`, `alpha`, `k`.
+A setting the file leaves out takes the tuned default of the trial's env and agent
+(`sandbox/defaults/`), as `train` does without --config; each trial's config.toml says where
+every value came from.
 """
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import itertools
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import RunConfig, load_config, parse_config
+from sandbox.config import AGENT_SECTIONS, RunConfig, defaults_layer, layered_config, load_config, parse_config
 from sandbox.errors import SandboxError
 from sandbox.storage import STATE_FILE, atomic_write_text
 
@@ -66,6 +68,8 @@ class Sweep:
     base: RunConfig
     grid: dict[str, list[Any]]  # every key of GRID_KEYS, a non-empty list each (None: keep the config's value)
     text: str  # the sweep file, copied next to the trials
+    payload: dict[str, Any]  # the file's own settings, layered over each trial's tuned defaults
+    source: str = "sweep file"
 
 
 def load_sweep(path: Path) -> Sweep:
@@ -100,7 +104,7 @@ def parse_sweep(payload: dict[str, Any], source: str, *, name: str, text: str = 
     }
     checked = {key: _grid_values(key, grid[key], source) if key in grid else defaults[key] for key in GRID_KEYS}
     checked["env"] = [_env_entry(entry, base, source) for entry in checked["env"]]
-    return Sweep(name=name, base=base, grid=checked, text=text)
+    return Sweep(name=name, base=base, grid=checked, text=text, payload=payload, source=f"sweep {source}")
 
 
 def _grid_values(key: str, values: Any, source: str) -> list[Any]:
@@ -160,16 +164,22 @@ def expand(sweep: Sweep, out_dir: Path) -> list[Trial]:
             raise SandboxError(f"[grid] agent {agent!r} cannot be swept; online agents: {', '.join(AGENT_NAMES)}")
     trials = []
     for env, agent, alpha, k, seed in itertools.product(grid["env"], grid["agent"], grid["alpha"], grid["k"], grid["seed"]):
-        config = copy.deepcopy(sweep.base)
-        config.run.env = env["id"]
-        config.run.env_kwargs = {key: value for key, value in env.items() if key != "id"}
-        config.run.agent = agent
-        config.run.seed = seed
-        config.set_agent_settings(seed=seed)
-        if alpha is not None:  # as `train --alpha`: DQN's posterior sharpness, PPO's KL weight
-            config.set_agent_settings(alpha=alpha)
-        if k is not None:
-            config.set_agent_settings(k=k)
+        # As `train`'s flags: α is DQN's posterior sharpness and PPO's KL weight, in every section that has it.
+        settings = {"seed": seed, **({"alpha": alpha} if alpha is not None else {}), **({"k": k} if k is not None else {})}
+        point: dict[str, dict[str, Any]] = {
+            "run": {
+                "env": env["id"],
+                "env_kwargs": {key: value for key, value in env.items() if key != "id"},
+                "agent": agent,
+                "seed": seed,
+            },
+            **{
+                name: {key: value for key, value in settings.items() if key in cls.__dataclass_fields__}
+                for name, cls in AGENT_SECTIONS.items()
+            },
+        }
+        tuned = defaults_layer(env["id"], agent)
+        config = layered_config([*([tuned] if tuned else []), (sweep.source, sweep.payload), ("[grid]", point)])
         config.validate_agents()
         validate_config(config.prior)
         name = trial_name(config)

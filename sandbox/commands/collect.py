@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--k", type=int, default=5, help="prior proposals stored per state")
-    parser.add_argument("--out", type=Path, required=True, help="dataset file, e.g. saves/datasets/lake.parquet")
+    parser.add_argument("--out", type=Path, required=True, help="dataset file, e.g. saves/datasets/lake (.parquet is added when missing)")
     parser.add_argument("--json", action="store_true", help="print the dataset summary as one JSON object")
     add_prior_arguments(parser)
 
@@ -34,12 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from sandbox.datasets import DatasetInfo, collect
+    from sandbox.datasets import DatasetInfo, collect, dataset_path
     from sandbox.errors import SandboxError
 
     if args.policy not in ("random", "llm") and not Path(args.policy).is_dir():
         raise SandboxError(f"--policy {args.policy!r} is neither random, llm, nor a run folder")
-    out = args.out if args.out.suffix else args.out.with_suffix(".parquet")
+    out = dataset_path(args.out)
     prior_config = prior_config_from_args(args)
     info = DatasetInfo(
         env=args.env,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, none_or, parse_key_values
 from sandbox.commands._common import run_trainer
+from sandbox.config import AGENT_SECTIONS
 
 NAME = "train"
 HELP = "train an agent headless (progress bar, periodic greedy eval, metrics.csv, TensorBoard, checkpoints)"
@@ -81,31 +82,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_config(args: argparse.Namespace):
-    from sandbox.config import RunConfig, load_config, preset_path
+    """Built-in defaults < the env's tuned defaults (only without --config/--preset) < the file < flags."""
+    from sandbox.config import RunSettings, defaults_layer, layered_config, preset_path, read_toml
 
-    if args.config:
-        config = load_config(args.config)
-    elif args.preset:
-        config = load_config(preset_path(args.preset))
+    layers = []
+    if getattr(args, "config", None):
+        layers.append((f"--config {args.config}", read_toml(args.config)))
+    elif getattr(args, "preset", None):
+        layers.append((f"--preset {args.preset}", read_toml(preset_path(args.preset))))
     else:
-        config = RunConfig()
+        tuned = defaults_layer(args.env or RunSettings.env, args.agent or RunSettings.agent)
+        if tuned is not None:
+            layers.append(tuned)
+    layers.extend(flag_layers(args))
+    config = layered_config(layers)
+    config.set_agent_settings(seed=config.run.seed)
+    for section in AGENT_SECTIONS:
+        config.sources[section]["seed"] = config.sources["run"]["seed"]
+    config.validate_agents()
+    return config
+
+
+def flag_layers(args: argparse.Namespace) -> list[tuple[str, dict]]:
+    """One layer per flag given, named after the flag, so config.toml says which flag set a value."""
+    layers = []
     for flag, (section, name) in OVERRIDES.items():
         value = getattr(args, flag, None)
         if value is not None:
-            setattr(getattr(config, section), name, value)
-    config.set_agent_settings(**{flag: getattr(args, flag) for flag in AGENT_FLAGS if getattr(args, flag, None) is not None})
+            layers.append((f"--{flag.replace('_', '-')}", {section: {name: value}}))
+    for flag in AGENT_FLAGS:  # set in every agent section that has the setting (RunConfig.set_agent_settings)
+        value = getattr(args, flag, None)
+        if value is not None:
+            sections = {name: {flag: value} for name, cls in AGENT_SECTIONS.items() if flag in cls.__dataclass_fields__}
+            layers.append((f"--{flag}", sections))
     for flag, name in PRIOR_FLAGS.items():
         value = getattr(args, flag, None)
-        if value is None:
-            continue
-        setattr(config.prior, name, none_or(value) if flag in ("prior_cache", "templates_dir") else value)
-    if args.env_arg:
-        config.run.env_kwargs = parse_key_values(args.env_arg)
-    elif args.env:
-        config.run.env_kwargs = {}
-    config.set_agent_settings(seed=config.run.seed)
-    config.validate_agents()
-    return config
+        if value is not None:
+            value = none_or(value) if flag in ("prior_cache", "templates_dir") else value
+            layers.append((f"--{flag.replace('_', '-')}", {"prior": {name: "none" if value is None else value}}))
+    if getattr(args, "env_arg", None):
+        layers.append(("--env-arg", {"run": {"env_kwargs": parse_key_values(args.env_arg)}}))
+    elif getattr(args, "env", None):
+        layers.append(("--env", {"run": {"env_kwargs": {}}}))  # another env: the file's env options do not apply
+    return layers
 
 
 def default_run_dir(config) -> Path:
@@ -118,7 +137,11 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         trainer = Trainer.resume(args.resume)
     else:
+        from sandbox.config import settings_line
+
         config = build_config(args)
+        if not args.json and not args.quiet:
+            print(settings_line(config), flush=True)
         trainer = Trainer(config, args.out or default_run_dir(config))
         trainer.reset()
     return run_trainer(trainer, args)
