@@ -226,7 +226,7 @@ class SandboxApp(App[None]):
         self.query_one(StatusBar).set_busy(message.label)
 
     def on_barrier(self, message: Barrier) -> None:
-        message.event.set()
+        self.call_after_refresh(message.event.set)  # after the repaint, not only the handlers
 
     def on_session_ready(self, message: SessionReady) -> None:
         self.query_one(DecisionPanel).loading = False
@@ -422,6 +422,7 @@ class SandboxApp(App[None]):
             self.post_message(SessionLoaded(path))
             self.post_message(SessionReady(self.controller.config))
             self.post_message(EpisodeStarted(self.controller.session.episode, state))
+            self.play_jobs.wait_for_screen(worker)
             self.play_jobs.decide(worker)
 
         self.submit("load", job)

@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from agents.decision import Decision
 from sandbox.session import StepRecord
 from sandbox.ui.controller import Cancelled, SessionController
-from sandbox.ui.messages import DecisionReady, EngineBusy, EpisodeEnded, EpisodeStarted, StepTaken
+from sandbox.ui.messages import Barrier, DecisionReady, EngineBusy, EpisodeEnded, EpisodeStarted, StepTaken
 
 Job = Callable[[Worker], None]
 
@@ -111,7 +111,18 @@ class PlayJobs:
     def new_episode(self, worker: Worker) -> None:
         state = self.controller.new_episode()
         self.node.post_message(EpisodeStarted(self.controller.session.episode, state))
+        self.wait_for_screen(worker)
         self.decide(worker)
+
+    def wait_for_screen(self, worker: Worker) -> None:
+        """Block until the screen has painted what was posted so far: an LLM call holds the CPU (and
+        the GIL) for seconds, and without this the first observation appeared only with its decision.
+        The node answers the Barrier after its next repaint."""
+        barrier = Barrier()
+        self.node.post_message(barrier)
+        while not barrier.event.wait(0.02):
+            if worker.is_cancelled:
+                raise Cancelled
 
     def step(self, worker: Worker, action: str | None = None) -> StepRecord | None:
         """The agent's step (or `action`, a person's), then the next decision. After an episode's end it

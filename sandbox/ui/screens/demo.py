@@ -25,7 +25,7 @@ from sandbox.ui.controller import Builders, SessionController, use_one_torch_thr
 from sandbox.ui.explain import alpha_sweep
 from sandbox.ui.jobs import JobRunner, PlayJobs
 from sandbox.ui.lessons import LESSONS, SWEEP_ALPHAS, Lesson, Page
-from sandbox.ui.messages import DecisionReady, EngineBusy, EpisodeStarted, StepTaken, TrainingProgress
+from sandbox.ui.messages import Barrier, DecisionReady, EngineBusy, EpisodeStarted, StepTaken, TrainingProgress
 from sandbox.ui.screens.help import HelpScreen
 from sandbox.ui.widgets.decision_table import DecisionPanel
 from sandbox.ui.widgets.learning_pane import LearningPane
@@ -234,6 +234,10 @@ class DemoScreen(Screen[None]):
     def _job_finished(self, state: WorkerState) -> None:
         self.query_one(StatusBar).set_busy(None)
         self._refresh_status()
+
+    def on_barrier(self, message: Barrier) -> None:
+        message.stop()
+        self.app.call_after_refresh(message.event.set)  # PlayJobs waits for the repaint
 
     def on_engine_busy(self, message: EngineBusy) -> None:
         self.query_one(StatusBar).set_busy(message.label)
