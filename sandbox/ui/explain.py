@@ -2,8 +2,13 @@
 
 The agent already did the math: a Q-based decision carries its `breakdown` (the prior it
 acted on, Q, α, likelihood, posterior), which this module reads as it is; entropies and
-KL divergence come from `agents.bayes`. Only `alpha_sweep` computes new posteriors: the
-same prior and Q under other values of α.
+KL divergence come from `agents.bayes`. Besides `alpha_sweep` (the same prior and Q under
+other values of α), one new posterior is computed: Bayes rule with p_LLM itself.
+
+Two priors meet here. p_LLM is the prior of Bayes rule. DQN-Prior acts instead on the share
+of its k proposals per action, the paper's Monte Carlo estimate of p_LLM; so the panel shows
+Bayes rule with p_LLM first (`exact`) and the agent's posterior from the estimate
+(`breakdown`, the table's posterior column) beside it.
 """
 
 from __future__ import annotations
@@ -23,18 +28,29 @@ class Explanation:
 
     decision: Decision
     rows: tuple[Candidate, ...]  # the candidates the breakdown's arrays are aligned with
-    prior: np.ndarray  # the prior the agent acted with
+    prior: np.ndarray  # the prior the agent acted with: p_LLM, or its k-proposal estimate
     prior_label: str
-    breakdown: bayes.Posterior | None
+    breakdown: bayes.Posterior | None  # Bayes rule with the prior the agent acted with
     chosen: int | None  # index of the taken action in `rows` (None: a typed command outside them)
+    p_llm: np.ndarray  # the LLM's own prior over `rows` (uniform for agents without one)
+    exact: bayes.Posterior | None  # Bayes rule with p_LLM itself (equals `breakdown` when the agent acts on p_LLM)
 
     @property
     def human(self) -> bool:
         return self.decision.rule == "human"
 
     @property
+    def estimated(self) -> bool:
+        """True when the agent acted on the k-proposal estimate of p_LLM rather than on p_LLM."""
+        return bool(self.decision.proposals)
+
+    @property
     def prior_entropy(self) -> float:
         return bayes.nats(bayes.entropy(self.prior))
+
+    @property
+    def p_llm_entropy(self) -> float:
+        return bayes.nats(bayes.entropy(self.p_llm))
 
     @property
     def uniform_entropy(self) -> float:
@@ -59,14 +75,25 @@ class Explanation:
 
     @property
     def kl(self) -> float:
-        """KL(posterior ‖ prior) in nats: how far Q (or a learned policy) moved the agent from the prior."""
-        return bayes.nats(bayes.kl_divergence(self.acting, self.prior))
+        """KL(agent's posterior ‖ p_LLM) in nats: how far Q (or a learned policy) moved the agent from the LLM;
+        the same number as `Decision.telemetry.kl`, which replay files and metrics keep."""
+        return bayes.nats(bayes.kl_divergence(self.acting, self.p_llm))
 
     @property
     def evidence(self) -> float:
-        """Σ_a prior·likelihood: the normaliser that turns the products into the posterior."""
+        """Σ_a prior·likelihood: the normaliser that turns the products into the agent's posterior."""
         assert self.breakdown is not None
-        return float(np.sum(self.breakdown.prior * self.breakdown.likelihood))
+        return evidence(self.breakdown)
+
+    @property
+    def exact_evidence(self) -> float:
+        """Σ_a p_LLM·likelihood: the normaliser of Bayes rule with p_LLM itself."""
+        assert self.exact is not None
+        return evidence(self.exact)
+
+
+def evidence(posterior: bayes.Posterior) -> float:
+    return float(np.sum(posterior.prior * posterior.likelihood))
 
 
 def agent_rows(decision: Decision) -> tuple[Candidate, ...]:
@@ -81,14 +108,15 @@ def agent_rows(decision: Decision) -> tuple[Candidate, ...]:
 def explain(decision: Decision) -> Explanation:
     """DQN-Prior acted on each action's share of the k proposals (its estimate of p_LLM), other agents on p_LLM."""
     rows = agent_rows(decision)
+    p_llm = np.array([row.prior for row in rows], dtype=np.float64)
     breakdown = decision.breakdown
-    if breakdown is not None:
-        prior = breakdown.prior
-    else:
-        prior = np.array([row.prior for row in rows], dtype=np.float64)
-    label = f"share of k={len(decision.proposals)}" if decision.proposals else "p_LLM"
+    prior = breakdown.prior if breakdown is not None else p_llm
+    label = f"share of k={len(decision.proposals)} proposals" if decision.proposals else "p_LLM"
+    exact = breakdown
+    if breakdown is not None and decision.proposals:
+        exact = bayes.posterior(p_llm, breakdown.q_values, breakdown.alpha)
     chosen = next((i for i, row in enumerate(rows) if row.action == decision.action), None)
-    return Explanation(decision, rows, prior, label, breakdown, chosen)
+    return Explanation(decision, rows, prior, label, breakdown, chosen, p_llm, exact)
 
 
 def alpha_sweep(decision: Decision, alphas: Sequence[float]) -> tuple[Explanation, list[bayes.Posterior]]:

@@ -46,7 +46,7 @@ def test_posterior_breakdown_matches_the_agents_decision() -> None:
     )
     assert explanation.kl >= 0 and explanation.prior_entropy <= explanation.uniform_entropy + 1e-12
     text = why_text(explanation).plain
-    assert f"posterior {explanation.breakdown.posterior[i]:.2f}" in text and "KL(posterior‖prior)" in text
+    assert f"posterior {explanation.breakdown.posterior[i]:.2f}" in text and "KL(agent's posterior ‖ p_LLM)" in text
 
 
 def test_the_panel_reads_the_bayes_rule_the_agent_acted_on() -> None:

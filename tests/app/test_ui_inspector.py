@@ -21,7 +21,7 @@ from sandbox.ui.replay_app import ReplayApp
 from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.screens.replay import ReplayScreen
 from sandbox.ui.watch import WatchApp
-from sandbox.ui.widgets.decision_table import DecisionTable
+from sandbox.ui.widgets.decision_table import DecisionTable, WhyPanel
 from sandbox.ui.widgets.learning_pane import LearningPane
 from sandbox.ui.widgets.metrics_table import MetricsTable
 from sandbox.ui.widgets.telemetry import TelemetryLine
@@ -90,7 +90,7 @@ async def test_replay_seeks_by_keys_and_by_step_number(tmp_path: Path, monkeypat
         await pilot.press("7", "enter")
         await at(6)
         assert app.focused is table and not screen.query_one("#replay-goto").display
-        assert "H(p_LLM)" in str(screen.query_one(TelemetryLine).content)
+        assert str(screen.query_one(TelemetryLine).content) == "no LLM"  # the random agent's steps
         assert "unfinished episode" in str(screen.query_one("#replay-metrics", Static).content)
         await pilot.press("g", "9", "9", "enter")
         await at(STEPS - 1)
@@ -200,7 +200,8 @@ async def test_main_screen_shows_telemetry_and_each_episodes_metrics(make_app) -
     app = make_app()
     async with app.run_test() as pilot:
         await settle(pilot)
-        assert str(app.query_one(TelemetryLine).content).startswith("no LLM · H(p_LLM) 0.69")  # uniform over 2 moves
+        assert str(app.query_one(TelemetryLine).content) == "no LLM"
+        assert "H(p_LLM) 0.69" in str(app.query_one(WhyPanel).content)  # uniform over 2 moves
         history = app.controller.history
         for command in ("go south", "go east"):  # from the start of the 4x4 lake into the hole at row 2, column 2
             await pilot.press("i")

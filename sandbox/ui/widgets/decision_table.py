@@ -49,12 +49,34 @@ def bar(fraction: float, width: int, color: str) -> Text:
     return Text(text.ljust(width), style=color)
 
 
-def number_with_bar(value: float | None, fraction: float, width: int, color: str, signed: bool = False) -> Text:
+def number_with_bar(
+    value: float | None, fraction: float, width: int, color: str, signed: bool = False, decimals: int = 2
+) -> Text:
     """The number first (always readable), then a bar when the column has room."""
     if value is None:
-        return Text("    —".ljust(7 + width))
-    number = f"{value:+.2f}" if signed else f"{value:.2f}"
-    return Text.assemble(" ", number.rjust(5), " ", bar(fraction, width, color))
+        return Text("    —".ljust(5 + decimals + width))
+    number = f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
+    return Text.assemble(" ", number.rjust(3 + decimals), " ", bar(fraction, width, color))
+
+
+def eighths(fraction: float, width: int) -> int:
+    """How many eighth-blocks `bar` fills: two values whose bars differ differ here."""
+    return round(min(max(fraction, 0.0), 1.0) * width * 8)
+
+
+def distinguishing_decimals(values: list[float], fractions: list[float], width: int, most: int = 6) -> int:
+    """The fewest decimals (2 to `most`) at which every two values whose bars differ also print differently:
+    Q values close together share a bar scale stretched from the lowest to the highest."""
+    for decimals in range(2, most + 1):
+        printed = [f"{value:+.{decimals}f}" for value in values]
+        if all(
+            printed[i] != printed[j]
+            for i in range(len(values))
+            for j in range(i + 1, len(values))
+            if eighths(fractions[i], width) != eighths(fractions[j], width)
+        ):
+            return decimals
+    return most
 
 
 def number_with_delta(value: float, before: float, width: int, color: str) -> Text:
@@ -69,6 +91,7 @@ def number_with_delta(value: float, before: float, width: int, color: str) -> Te
 
 SORT_ABOVE = 8  # with more candidates than this, rows are sorted by posterior
 HEADERS = ("  ", "action", " p_LLM", " Q", " exp(αQ)", " posterior")
+Q_COLUMN = 3
 COMPARED = {2: " p_LLM  Δ", 5: " posterior  Δ"}  # the columns a before/after view shows changes in
 DELTA_WIDTH = 6
 
@@ -89,21 +112,21 @@ class DecisionTable(DataTable):
     def _headers(self) -> tuple[str, ...]:
         return tuple(COMPARED.get(i, header) if self.before else header for i, header in enumerate(HEADERS))
 
-    def _bar_width(self, action_width: int) -> int:
+    def _bar_width(self, action_width: int, q_decimals: int = 2) -> int:
         """The widest bars (up to 12 cells) that keep every column in view."""
         available = self.scrollable_content_region.width or 60
         headers = self._headers()
         fixed = len(headers[0]) + max(action_width + 1, len(headers[1]))
         for width in range(12, 0, -1):
-            if fixed + sum(self._numeric_widths(width)) <= available:
+            if fixed + sum(self._numeric_widths(width, q_decimals)) <= available:
                 return width
         return 0
 
-    def _numeric_widths(self, bar_width: int) -> list[int]:
+    def _numeric_widths(self, bar_width: int, q_decimals: int = 2) -> list[int]:
         """The four numeric columns' widths: number and bar, plus the change where one is shown."""
         compared = COMPARED if self.before is not None else {}
         return [
-            max(len(header), 7 + bar_width + (DELTA_WIDTH if i in compared else 0))
+            max(len(header), 7 + bar_width + (DELTA_WIDTH if i in compared else 0) + (q_decimals - 2 if i == Q_COLUMN else 0))
             for i, header in enumerate(self._headers())
             if i >= 2
         ]
@@ -133,15 +156,22 @@ class DecisionTable(DataTable):
             name = row.action if len(row.action) <= budget else row.action[: budget - 1] + "…"
             names[i] = name + (f" ×{row.proposal_count}" if row.proposal_count else "")
         action_width = max(len(name) for name in names.values())
-        width = self._bar_width(action_width)
+        q_values = [row.q_value for row in candidates if row.q_value is not None]
+        low, high = (min(q_values), max(q_values)) if q_values else (0.0, 0.0)
+        q_fractions = [(q - low) / (high - low) if high > low else 0.5 for q in q_values]
+        q_decimals = 2
+        for _ in range(3):  # more decimals can narrow the bars, which may then tell apart other pairs
+            width = self._bar_width(action_width, q_decimals)
+            needed = distinguishing_decimals(q_values, q_fractions, width)
+            if needed <= q_decimals:
+                break
+            q_decimals = needed
         # Fixed widths: auto widths are only measured on the next idle, and only ever grow.
         widths = [len(headers[0]), max(action_width + 1, len(headers[1]))]
-        widths += self._numeric_widths(width)
+        widths += self._numeric_widths(width, q_decimals)
         for header, column_width in zip(headers, widths):
             self.add_column(header, width=column_width)
         earlier = {row.action: row for row in before.candidates} if before is not None else {}
-        q_values = [row.q_value for row in candidates if row.q_value is not None]
-        low, high = (min(q_values), max(q_values)) if q_values else (0.0, 0.0)
         for i in order:
             row = candidates[i]
             chosen = row.action == decision.action
@@ -160,7 +190,7 @@ class DecisionTable(DataTable):
                 marker,
                 label,
                 prior,
-                number_with_bar(row.q_value, q_fraction, width, Q_COLOR, signed=True),
+                number_with_bar(row.q_value, q_fraction, width, Q_COLOR, signed=True, decimals=q_decimals),
                 number_with_bar(row.likelihood, row.likelihood or 0.0, width, LIKELIHOOD_COLOR),
                 posterior,
                 key=f"{i}:{row.action}",
@@ -228,20 +258,24 @@ def why_text(explanation: Explanation) -> Text:
     text.append(f" ({how})\n", style="dim")
     breakdown = explanation.breakdown
     if breakdown is not None and decision.prior_result is not None:
-        product = breakdown.prior[i] * breakdown.likelihood[i]
-        text.append("prior ", style=PRIOR_COLOR)
-        text.append(f"{breakdown.prior[i]:.2f} × ")
-        text.append("likelihood ", style=LIKELIHOOD_COLOR)
-        text.append(f"{breakdown.likelihood[i]:.2f} = {product:.3f}, ÷ Σ {explanation.evidence:.3f} → ")
-        text.append(f"posterior {breakdown.posterior[i]:.2f}\n", style=f"bold {POSTERIOR_COLOR}")
+        exact = explanation.exact
+        text.append("Bayes rule ", style="bold")
+        bayes_line(text, "p_LLM", exact.prior[i], exact.likelihood[i], explanation.exact_evidence, exact.posterior[i])
+        acted = "posterior"
+        if explanation.estimated:
+            acted = "agent's posterior"
+            text.append("the agent acts on the ", style="bold")
+            text.append(f"{explanation.prior_label}", style=PRIOR_COLOR)
+            text.append(", the paper's Monte Carlo estimate of p_LLM:\n")
+            text.append("  ")
+            bayes_line(
+                text, "estimate", breakdown.prior[i], breakdown.likelihood[i], explanation.evidence, breakdown.posterior[i],
+                posterior_name=acted,
+            )
+        text.append(f"likelihood = exp({breakdown.alpha:g}·Q) normalised, Q {breakdown.q_values[i]:+.3f}\n", style="dim")
         text.append(
-            f"prior = {explanation.prior_label} (p_LLM {row.prior:.2f}), likelihood = exp({breakdown.alpha:g}·Q) "
-            f"normalised, Q {breakdown.q_values[i]:+.3f}\n",
-            style="dim",
-        )
-        text.append(
-            f"H(prior) {explanation.prior_entropy:.2f} → H(posterior) {explanation.posterior_entropy:.2f} nats · "
-            f"KL(posterior‖prior) {explanation.kl:.2f}"
+            f"H(p_LLM) {explanation.p_llm_entropy:.2f} → H({acted}) {explanation.posterior_entropy:.2f} nats · "
+            f"KL({acted} ‖ p_LLM) {explanation.kl:.2f} nats"
         )
     elif breakdown is not None:
         best = max(range(len(explanation.rows)), key=lambda j: breakdown.q_values[j])
@@ -266,6 +300,23 @@ def why_text(explanation: Explanation) -> Text:
         count = len(explanation.rows)
         text.append(f"the random agent picks each of the {count} actions with probability {row.prior:.2f}")
     return text
+
+
+def bayes_line(
+    text: Text,
+    prior_name: str,
+    prior: float,
+    likelihood: float,
+    total: float,
+    posterior: float,
+    posterior_name: str = "posterior",
+) -> None:
+    """One application of Bayes rule to the chosen action: prior × likelihood ÷ Σ → posterior."""
+    text.append(f"{prior_name} ", style=PRIOR_COLOR)
+    text.append(f"{prior:.2f} × ")
+    text.append("likelihood ", style=LIKELIHOOD_COLOR)
+    text.append(f"{likelihood:.2f} = {prior * likelihood:.3f}, ÷ Σ {total:.3f} → ")
+    text.append(f"{posterior_name} {posterior:.2f}\n", style=f"bold {POSTERIOR_COLOR}")
 
 
 class WhyPanel(Static):

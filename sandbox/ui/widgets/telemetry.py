@@ -1,6 +1,6 @@
-"""One line under a decision: what the prior cost (LLM call or cache hit, tokens, ms) and how far
-the posterior moved from p_LLM (entropies, KL). The numbers are `Decision.telemetry`, the same
-record replay files and the metrics read."""
+"""One line under a decision: what the prior cost (LLM call or cache hit, tokens, ms). The numbers
+are `Decision.telemetry`, the same record replay files and the metrics read; its entropies and KL
+are shown once, in the why panel under it (through `sandbox.ui.explain`, the same numbers)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,6 @@ def telemetry_text(telemetry: Telemetry) -> Text:
         text.append(f" {milliseconds(telemetry.ms)}")
     else:
         text.append("no LLM", style="dim")
-    # Over the table's p_LLM column (uniform without an LLM), unlike the why panel's acting prior.
-    text.append(
-        f" · H(p_LLM) {telemetry.prior_entropy:.2f} → H(post) {telemetry.posterior_entropy:.2f}"
-        f" · KL(post‖p_LLM) {telemetry.kl:.2f} nats",
-        style="dim",
-    )
     return text
 
 
