@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
+from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments
 
 NAME = "demo"
 HELP = "teaching lessons: Bayes rule, what α does, a wrong prior, prior vs no prior, how good a prior must be (without NAME: list them)"
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--steps", type=int, metavar="N", help="training steps per live-training page or race (default: each lesson's own)"
     )
     parser.add_argument("--saves", type=Path, default=Path("saves"))
-    add_prior_arguments(parser)
+    add_prior_arguments(parser, with_defaults=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,12 +41,16 @@ def run(args: argparse.Namespace) -> int:
         raise SandboxError(f"unknown lesson {args.lesson!r}; lessons: {', '.join(LESSONS)}")
     if args.steps is not None and args.steps < 1:
         raise SandboxError(f"--steps must be at least 1, got {args.steps}")
-    from sandbox.config import RunConfig, RunSettings
-    from sandbox.ui.screens.demo import DemoApp
+    from sandbox.commands.train import flag_layers
+    from sandbox.config import defaults_layer, layered_config
+    from sandbox.ui.screens.demo import LESSON_ENV, DemoApp
 
-    # Each lesson picks its own env options and agent; the prior and the seed are the user's.
-    config = RunConfig(run=RunSettings(seed=args.seed), prior=prior_config_from_args(args))
-    config.set_agent_settings(features=args.features, seed=args.seed)
+    # The lake's tuned defaults for the lesson's agent, then the flags; each lesson then sets
+    # its own env options, agent and the DQN settings that make its short live runs teach.
+    tuned = defaults_layer(LESSON_ENV, LESSONS[args.lesson].agent)
+    flags = argparse.Namespace(**{name: value for name, value in vars(args).items() if name != "steps"})  # lesson steps
+    config = layered_config([*([tuned] if tuned else []), *flag_layers(flags)])
+    config.set_agent_settings(seed=config.run.seed)
     if LESSONS[args.lesson].screen == "strength":  # its prior is the oracle, whatever --prior-model says
         from sandbox.ui.screens.prior_strength import PriorStrengthApp
 

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sandbox.arguments import FEATURE_CHOICES, add_env_arguments, add_prior_arguments, parse_key_values, prior_config_from_args
+from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments
 
 if TYPE_CHECKING:  # imported for real inside the functions: --help must not load torch
     from sandbox.config import RunConfig
@@ -22,11 +22,17 @@ HELP = "watch, steer and take over an agent with an LLM prior in the terminal UI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agents.registry import AGENT_NAMES
 
-    add_env_arguments(parser)
-    parser.add_argument("--agent", choices=AGENT_NAMES, default="dqn-prior")
-    parser.add_argument("--seed", type=int, default=0)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--config", type=Path, help="TOML config file (see sandbox/presets/)")
+    source.add_argument("--preset", help="a named preset from sandbox/presets/, e.g. frozenlake-dqn-prior")
+    parser.add_argument("--env", help="environment id (default TextFrozenLake-v0; see `python -m sandbox envs`)")
     parser.add_argument(
-        "--features", choices=FEATURE_CHOICES, default="minilm", help="Q network text features (hash: no model, fast)"
+        "--env-arg", action="append", default=[], metavar="KEY=VALUE", help="environment option, repeatable (e.g. --env-arg level=5)"
+    )
+    parser.add_argument("--agent", choices=AGENT_NAMES, help="default dqn-prior")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--features", choices=FEATURE_CHOICES, help="Q network text features (default: the env's tuned default)"
     )
     parser.add_argument("--saves", type=Path, default=Path("saves"), help="folder for sessions/ and episodes/")
     parser.add_argument("--headless", action="store_true", help="print one episode to the terminal instead of the UI")
@@ -36,19 +42,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--screenshot-steps", type=int, default=4, metavar="N", help="agent steps before the screenshot"
     )
-    add_prior_arguments(parser)
+    add_prior_arguments(parser, with_defaults=False)
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The run config the UI starts from: env, agent and seed from flags, DQN/PPO defaults, the prior's flags."""
-    from sandbox.config import RunConfig, RunSettings
+    """The run config the UI starts from, layered as `train` layers it: the env's tuned defaults
+    (or --preset / --config), then the flags."""
+    from sandbox.commands.train import build_config
 
-    config = RunConfig(
-        run=RunSettings(env=args.env, agent=args.agent, seed=args.seed, env_kwargs=parse_key_values(args.env_arg)),
-        prior=prior_config_from_args(args),
-    )
-    config.set_agent_settings(features=args.features, seed=args.seed)
-    return config
+    return build_config(args)
 
 
 def run(args: argparse.Namespace) -> int:

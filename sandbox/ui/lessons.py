@@ -15,9 +15,16 @@ PANELS = ("decision", "sweep", "curves", "compare")
 ACTIONS = ("", "episode", "probe", "train", "sweep", "compare")
 SWEEP_ALPHAS = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0)
 # Short live runs must show learning: a 3x3 lake (one hole, the goal 4 moves away), less
-# exploration for less long, and updates from step 32.
+# exploration for less long, updates from step 32 and hard target copies every 10. The lessons
+# show posterior sampling, so they keep it whatever the lake's tuned defaults explore with.
 LESSON_MAP = ["SFF", "FHF", "FFG"]
-QUICK_DQN = {"epsilon_decay_steps": 400, "learning_starts": 32, "target_every": 10}
+QUICK_DQN = {
+    "epsilon_decay_steps": 400,
+    "learning_starts": 32,
+    "target_every": 10,
+    "target_tau": 1.0,
+    "explore": "posterior",
+}
 
 
 @dataclass(frozen=True)

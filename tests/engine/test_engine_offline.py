@@ -140,3 +140,17 @@ def test_epsilon_needs_a_policy_to_mix_into(tmp_path):
     info.epsilon = 1.5
     with pytest.raises(SandboxError, match="between 0 and 1"):
         collect(info, 1, tmp_path / "x.parquet", UNIFORM)
+
+
+def test_the_offline_progress_bar_ends_on_the_real_count(tmp_path, lake_dataset):
+    from sandbox.progress import TrainingProgress
+
+    path, _ = lake_dataset
+    trainer = OfflineTrainer(offline_config(path, "cql", steps=40), tmp_path / "bar")
+    trainer.reset()
+    progress = TrainingProgress(trainer)
+    with progress:
+        trainer.run(on_epoch=progress.on_epoch, on_step=progress.on_step)
+    trainer.close()
+    (task,) = progress._progress.tasks  # rich's record of what the bar showed last
+    assert task.completed == task.total == 40  # it ended on 0/40: offline training has no env steps
