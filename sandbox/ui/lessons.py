@@ -68,9 +68,10 @@ BAYES = Lesson(
         ),
         Page(
             "The prior proposes",
-            "The agent draws **k proposals** from the prior (×n in the table). Their share is the "
-            "prior it acts with.\n\nAn action never proposed gets **zero** posterior: the LLM prunes "
-            "the action space.",
+            "The agent draws **k proposals** from p_LLM (×n in the table). Their share is a **Monte "
+            "Carlo estimate** of p_LLM, the paper's way to read a prior off an LLM it can only sample, "
+            "and the agent acts on that estimate.\n\nAn action never proposed gets **zero** share, "
+            "so zero posterior: the LLM prunes the action space.",
         ),
         Page(
             "Q is the likelihood",
@@ -80,10 +81,12 @@ BAYES = Lesson(
         ),
         Page(
             "Posterior ∝ prior × likelihood",
-            "Multiply the two columns and normalise: that is the **posterior** column, and the panel "
-            "under the table does it for the chosen action with the real numbers.\n\n"
-            "Entropy H says how spread out each distribution is; **KL(posterior‖prior)** how far Q "
-            "moved the agent away from the LLM.",
+            "Bayes rule: multiply **p_LLM** by the likelihood and normalise. The panel under the table "
+            "does it for the chosen action with the real numbers, then does the same with the agent's "
+            "**estimate** (the share of its k proposals): that second posterior is the table's "
+            "**posterior** column, and the two differ as much as the estimate differs from p_LLM.\n\n"
+            "Entropy H says how spread out each distribution is; **KL(agent's posterior ‖ p_LLM)** how "
+            "far Q moved the agent away from the LLM.",
         ),
         Page(
             "Step and watch",

@@ -99,7 +99,7 @@ async def test_one_labelled_kl_and_bayes_rule_with_p_llm_first(tmp_path: Path) -
         lines = panel.split("\n")
         bayes_rule = next(line for line in lines if line.startswith("Bayes rule"))
         estimate = lines[lines.index(bayes_rule) + 2]  # under the line that names the estimate
-        assert bayes_rule.startswith(f"Bayes rule p_LLM {p_llm:.2f} × likelihood")
+        assert bayes_rule.startswith(f"Bayes rule: p_LLM {p_llm:.2f} × likelihood")
         assert bayes_rule.endswith(f"→ posterior {exact.posterior[i]:.2f}")
         share = decision.proposals.count(decision.action) / len(decision.proposals)
         assert "Monte Carlo estimate of p_LLM" in panel and f"share of k={len(decision.proposals)} proposals" in panel

@@ -259,13 +259,13 @@ def why_text(explanation: Explanation) -> Text:
     breakdown = explanation.breakdown
     if breakdown is not None and decision.prior_result is not None:
         exact = explanation.exact
-        text.append("Bayes rule ", style="bold")
+        text.append("Bayes rule: ", style="bold")
         bayes_line(text, "p_LLM", exact.prior[i], exact.likelihood[i], explanation.exact_evidence, exact.posterior[i])
         acted = "posterior"
         if explanation.estimated:
             acted = "agent's posterior"
-            text.append("the agent acts on the ", style="bold")
-            text.append(f"{explanation.prior_label}", style=PRIOR_COLOR)
+            text.append("the agent acts on ", style="bold")
+            text.append(f"its {explanation.prior_label}", style=PRIOR_COLOR)
             text.append(", the paper's Monte Carlo estimate of p_LLM:\n")
             text.append("  ")
             bayes_line(
@@ -273,10 +273,9 @@ def why_text(explanation: Explanation) -> Text:
                 posterior_name=acted,
             )
         text.append(f"likelihood = exp({breakdown.alpha:g}·Q) normalised, Q {breakdown.q_values[i]:+.3f}\n", style="dim")
-        text.append(
-            f"H(p_LLM) {explanation.p_llm_entropy:.2f} → H({acted}) {explanation.posterior_entropy:.2f} nats · "
-            f"KL({acted} ‖ p_LLM) {explanation.kl:.2f} nats"
-        )
+        text.append(f"H(p_LLM) {explanation.p_llm_entropy:.2f} → H({acted}) {explanation.posterior_entropy:.2f} nats\n")
+        text.append(f"KL({acted} ‖ p_LLM) {explanation.kl:.2f} nats", style="bold")
+        text.append(": how far Q moved the agent from the LLM", style="dim")
     elif breakdown is not None:
         best = max(range(len(explanation.rows)), key=lambda j: breakdown.q_values[j])
         epsilon = f", ε {decision.epsilon:.2f}" if decision.epsilon is not None else ""
@@ -311,11 +310,11 @@ def bayes_line(
     posterior: float,
     posterior_name: str = "posterior",
 ) -> None:
-    """One application of Bayes rule to the chosen action: prior × likelihood ÷ Σ → posterior."""
+    """One application of Bayes rule to the chosen action: prior × likelihood ÷ Σ_a prior·likelihood → posterior."""
     text.append(f"{prior_name} ", style=PRIOR_COLOR)
     text.append(f"{prior:.2f} × ")
     text.append("likelihood ", style=LIKELIHOOD_COLOR)
-    text.append(f"{likelihood:.2f} = {prior * likelihood:.3f}, ÷ Σ {total:.3f} → ")
+    text.append(f"{likelihood:.2f} ÷ Σ {total:.3f} → ")
     text.append(f"{posterior_name} {posterior:.2f}\n", style=f"bold {POSTERIOR_COLOR}")
 
 

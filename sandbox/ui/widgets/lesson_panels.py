@@ -29,7 +29,9 @@ class AlphaSweepTable(DataTable):
 
     def show(self, explanation: Explanation, posteriors: Sequence[bayes.Posterior], alphas: Sequence[float]) -> None:
         self.clear(columns=True)
-        self.add_columns("action ", " prior", "      Q", *(f" α={alpha:g}" for alpha in alphas))
+        # The prior the agent's posterior uses: DQN-Prior's share of its k proposals, p_LLM's estimate.
+        prior = " k-share" if explanation.estimated else " p_LLM"
+        self.add_columns("action ", prior, "      Q", *(f" α={alpha:g}" for alpha in alphas))
         if explanation.breakdown is None:
             self.add_row(Text("this agent has no Q values: nothing to sweep", style="italic"))
             return
