@@ -28,7 +28,8 @@ PRESETS_DIR = Path(__file__).parent / "presets"
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 BUILT_IN = "built-in"  # the source of a value no layer set: the dataclass default
 # [run] keys a defaults file may not set: they say what to run, which the user chooses.
-CHOSEN_BY_USER = ("env", "agent", "seed", "env_kwargs", "dataset", "dataset_limit")
+WHAT_TO_RUN = ("env", "agent", "seed", "env_kwargs")
+CHOSEN_BY_USER = (*WHAT_TO_RUN, "dataset", "dataset_limit")
 
 
 @dataclass
@@ -225,6 +226,31 @@ def preset_path(name: str) -> Path:
         names = sorted(item.stem for item in PRESETS_DIR.glob("*.toml"))
         raise SandboxError(f"unknown preset {name!r}; presets: {', '.join(names)}")
     return path
+
+
+def retargeted(config: RunConfig, **run: Any) -> RunConfig:
+    """The config for another env or agent (the UI's pickers), built as `train` would build it: the
+    new pair's tuned defaults under the values flags gave. A config from a preset or a file, or one
+    without sources, keeps every setting and changes only `run`."""
+    from dataclasses import replace
+
+    labels = {label for table in config.sources.values() for label in table.values()}
+    if not config.sources or any(label.startswith(("--preset", "--config")) for label in labels):
+        return replace(config, run=replace(config.run, **run))
+    payload = tomllib.loads(config.to_toml())
+    flags: dict[str, dict[str, dict[str, Any]]] = {}
+    for section, table in config.sources.items():
+        for key, label in table.items():
+            if label.startswith("--") and not (section == "run" and key in WHAT_TO_RUN):
+                flags.setdefault(label, {}).setdefault(section, {})[key] = payload[section][key]
+    chosen = {key: getattr(config.run, key) for key in WHAT_TO_RUN}
+    chosen.update(run)
+    tuned = defaults_layer(chosen["env"], chosen["agent"])
+    layers = [*([tuned] if tuned else []), *flags.items(), ("picked in the UI", {"run": chosen})]
+    picked = layered_config(layers)
+    for section in ("dqn", "ppo"):
+        getattr(picked, section).seed = picked.run.seed
+    return picked
 
 
 def settings_line(config: RunConfig) -> str:

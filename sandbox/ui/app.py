@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from agents.prior.config import PRIOR_MODES
 from agents.registry import AGENT_NAMES, AGENTS_WITH_PRIOR
-from sandbox.config import RunConfig
+from sandbox.config import RunConfig, retargeted
 from sandbox.errors import SandboxError
 from sandbox.prompt_edit import editable_prior
 from sandbox.replay_files import list_episodes, load_episode
@@ -361,14 +361,14 @@ class SandboxApp(App[None]):
 
         def picked(env_id: str | None) -> None:
             if env_id and env_id != self.controller.config.run.env:
-                self._rebuild(self.controller.with_run_settings(env=env_id, env_kwargs={}))
+                self._rebuild(retargeted(self.controller.config, env=env_id, env_kwargs={}))
 
         self.push_screen(PickerScreen("Environment", choices, self.controller.config.run.env), picked)
 
     def action_pick_agent(self) -> None:
         def picked(agent: str | None) -> None:
             if agent and agent != self.controller.config.run.agent:
-                self._rebuild(self.controller.with_run_settings(agent=agent))
+                self._rebuild(retargeted(self.controller.config, agent=agent))
 
         choices = [(name, name) for name in AGENT_NAMES]
         self.push_screen(PickerScreen("Agent", choices, self.controller.config.run.agent), picked)

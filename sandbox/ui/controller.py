@@ -14,7 +14,7 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -432,10 +432,6 @@ class SessionController:
             self.history = history
             restore_prior_stats(session.agent.prior, state.get("prior_stats"))
             return self.new_episode()
-
-    def with_run_settings(self, **changes: Any) -> RunConfig:
-        """A copy of the config with some [run] settings changed (env, agent, env_kwargs)."""
-        return replace(self.config, run=replace(self.config.run, **changes))
 
 
 def list_sessions(saves_dir: Path) -> list[Path]:

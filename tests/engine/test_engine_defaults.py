@@ -107,3 +107,17 @@ def test_collect_and_train_offline_take_the_same_name_with_or_without_the_extens
         (tmp_path / "lake.parquet").unlink()
     assert main(["train-offline", "--dataset", str(tmp_path / "missing"), "--agent", "cql"]) == 2
     assert "missing.parquet does not exist" in capsys.readouterr().err
+
+
+def test_the_ui_pickers_retune_for_the_new_agent_and_keep_the_flags() -> None:
+    from sandbox.config import retargeted
+
+    config = play.config_from_args(parse("play", "--agent", "dqn-prior", "--features", "hash", "--threads", "1"))
+    switched = retargeted(config, agent="ppo-prior")
+    assert switched.run.agent == "ppo-prior" and switched.source_of("run", "agent") == "picked in the UI"
+    assert switched.ppo.alpha == read_toml(DEFAULTS_DIR / "frozenlake.toml")["ppo-prior"]["ppo"]["alpha"]
+    assert switched.ppo.features == "hash" and switched.prior.n_threads == 1  # the flags still win
+    other = retargeted(config, env="overcooked-tomato-salad-v0", env_kwargs={})
+    assert other.dqn.gamma == 0.99 and other.dqn.features == "hash"  # nothing tuned there: built-in + flags
+    preset = play.config_from_args(parse("play", "--preset", "frozenlake-dqn"))
+    assert retargeted(preset, agent="dqn-prior").dqn == preset.dqn  # a preset's settings stay as they are
