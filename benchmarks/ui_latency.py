@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 from sandbox.cli import build_parser  # noqa: E402
 from sandbox.commands.play import config_from_args  # noqa: E402
 from sandbox.ui.app import SandboxApp  # noqa: E402
-from sandbox.ui.engine import SessionController, use_one_torch_thread  # noqa: E402
+from sandbox.ui.controller import SessionController, use_one_torch_thread  # noqa: E402
 from sandbox.ui.widgets.decision_table import DecisionPanel  # noqa: E402
 
 KEY_TARGET_MS = 50.0
