@@ -14,7 +14,7 @@ file, and the command line. `RunConfig.sources` records where each value came fr
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -232,8 +232,6 @@ def retargeted(config: RunConfig, **run: Any) -> RunConfig:
     """The config for another env or agent (the UI's pickers), built as `train` would build it: the
     new pair's tuned defaults under the values flags gave. A config from a preset or a file, or one
     without sources, keeps every setting and changes only `run`."""
-    from dataclasses import replace
-
     labels = {label for table in config.sources.values() for label in table.values()}
     if not config.sources or any(label.startswith(("--preset", "--config")) for label in labels):
         return replace(config, run=replace(config.run, **run))
@@ -248,8 +246,7 @@ def retargeted(config: RunConfig, **run: Any) -> RunConfig:
     tuned = defaults_layer(chosen["env"], chosen["agent"])
     layers = [*([tuned] if tuned else []), *flags.items(), ("picked in the UI", {"run": chosen})]
     picked = layered_config(layers)
-    for section in ("dqn", "ppo"):
-        getattr(picked, section).seed = picked.run.seed
+    picked.set_agent_settings(seed=picked.run.seed)
     return picked
 
 

@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_config(args: argparse.Namespace):
     """Built-in defaults < the tuned defaults of the dataset's env for the agent < flags."""
     from sandbox.commands.train import PRIOR_FLAGS, flag_layers
-    from sandbox.config import defaults_layer, layered_config
+    from sandbox.config import AGENT_SECTIONS, defaults_layer, layered_config
     from sandbox.datasets import existing_dataset_path, read_dataset_info
 
     dataset = existing_dataset_path(args.dataset)
@@ -73,9 +73,10 @@ def build_config(args: argparse.Namespace):
     prior_flags = argparse.Namespace(**{flag: getattr(args, flag, None) for flag in (*PRIOR_FLAGS, "prior_mode")})
     layers.extend(flag_layers(prior_flags))
     config = layered_config(layers)
-    config.dqn.seed = config.run.seed
-    config.sources["dqn"]["seed"] = config.sources["run"]["seed"]
-    config.dqn.validate()
+    config.set_agent_settings(seed=config.run.seed)
+    for section in AGENT_SECTIONS:
+        config.sources[section]["seed"] = config.sources["run"]["seed"]
+    config.validate_agents()
     return config
 
 
@@ -89,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
         config = build_config(args)
         if not args.json and not args.quiet:
             print(settings_line(config), flush=True)
-        dataset = Path(config.run.dataset)
-        name = dataset.name.removesuffix(".parquet")
+        name = Path(config.run.dataset).stem
         out = args.out or Path("saves") / "runs" / f"offline-{name}-{config.run.agent}-s{config.run.seed}"
         trainer = OfflineTrainer(config, out)
         trainer.reset()
