@@ -192,6 +192,16 @@ def layered_config(layers: list[Layer]) -> RunConfig:
     return config
 
 
+def seeded_config(layers: list[Layer]) -> RunConfig:
+    """`layered_config`, with every agent section seeded from [run] seed (and sourced with it), validated."""
+    config = layered_config(layers)
+    config.set_agent_settings(seed=config.run.seed)
+    for section in AGENT_SECTIONS:
+        config.sources[section]["seed"] = config.sources["run"]["seed"]
+    config.validate_agents()
+    return config
+
+
 def defaults_path(env_id: str) -> Path | None:
     """The tuned defaults for an env: its own file (RL Zoo keys by env id), else its family's."""
     from envs import env_family
@@ -245,9 +255,7 @@ def retargeted(config: RunConfig, **run: Any) -> RunConfig:
     chosen.update(run)
     tuned = defaults_layer(chosen["env"], chosen["agent"])
     layers = [*([tuned] if tuned else []), *flags.items(), ("picked in the UI", {"run": chosen})]
-    picked = layered_config(layers)
-    picked.set_agent_settings(seed=picked.run.seed)
-    return picked
+    return seeded_config(layers)
 
 
 def settings_line(config: RunConfig) -> str:

@@ -42,15 +42,14 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise SandboxError(f"--steps must be at least 1, got {args.steps}")
     from sandbox.commands.train import flag_layers
-    from sandbox.config import defaults_layer, layered_config
+    from sandbox.config import defaults_layer, seeded_config
     from sandbox.ui.screens.demo import LESSON_ENV, DemoApp
 
     # The lake's tuned defaults for the lesson's agent, then the flags; each lesson then sets
     # its own env options, agent and the DQN settings that make its short live runs teach.
     tuned = defaults_layer(LESSON_ENV, LESSONS[args.lesson].agent)
     flags = argparse.Namespace(**{name: value for name, value in vars(args).items() if name != "steps"})  # lesson steps
-    config = layered_config([*([tuned] if tuned else []), *flag_layers(flags)])
-    config.set_agent_settings(seed=config.run.seed)
+    config = seeded_config([*([tuned] if tuned else []), *flag_layers(flags)])
     if LESSONS[args.lesson].screen == "strength":  # its prior is the oracle, whatever --prior-model says
         from sandbox.ui.screens.prior_strength import PriorStrengthApp
 

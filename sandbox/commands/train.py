@@ -83,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace):
     """Built-in defaults < the env's tuned defaults (only without --config/--preset) < the file < flags."""
-    from sandbox.config import RunSettings, defaults_layer, layered_config, preset_path, read_toml
+    from sandbox.config import RunSettings, defaults_layer, preset_path, read_toml, seeded_config
 
     layers = []
     if getattr(args, "config", None):
@@ -95,12 +95,7 @@ def build_config(args: argparse.Namespace):
         if tuned is not None:
             layers.append(tuned)
     layers.extend(flag_layers(args))
-    config = layered_config(layers)
-    config.set_agent_settings(seed=config.run.seed)
-    for section in AGENT_SECTIONS:
-        config.sources[section]["seed"] = config.sources["run"]["seed"]
-    config.validate_agents()
-    return config
+    return seeded_config(layers)
 
 
 def flag_layers(args: argparse.Namespace) -> list[tuple[str, dict]]:

@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_config(args: argparse.Namespace):
     """Built-in defaults < the tuned defaults of the dataset's env for the agent < flags."""
     from sandbox.commands.train import PRIOR_FLAGS, flag_layers
-    from sandbox.config import AGENT_SECTIONS, defaults_layer, layered_config
+    from sandbox.config import defaults_layer, seeded_config
     from sandbox.datasets import existing_dataset_path, read_dataset_info
 
     dataset = existing_dataset_path(args.dataset)
@@ -72,12 +72,7 @@ def build_config(args: argparse.Namespace):
             layers.append((f"--{flag.replace('_', '-')}", {section: {name: value}}))
     prior_flags = argparse.Namespace(**{flag: getattr(args, flag, None) for flag in (*PRIOR_FLAGS, "prior_mode")})
     layers.extend(flag_layers(prior_flags))
-    config = layered_config(layers)
-    config.set_agent_settings(seed=config.run.seed)
-    for section in AGENT_SECTIONS:
-        config.sources[section]["seed"] = config.sources["run"]["seed"]
-    config.validate_agents()
-    return config
+    return seeded_config(layers)
 
 
 def run(args: argparse.Namespace) -> int:
