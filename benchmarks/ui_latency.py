@@ -153,14 +153,14 @@ def main() -> int:
         return 0
     keys = uncached["keys_during_llm"]
     print(f"step key → decision table updated (Frozen Lake, DQN-Prior, SmolLM2 on 1 thread):")
-    print(f"  cached prior:   p50 {cached['steps'].get('p50_ms')} ms, p95 {cached['steps'].get('p95_ms')} ms "
+    print(f"  cached prior:   p50 {cached['steps'].get('p50_ms', '—')} ms, p95 {cached['steps'].get('p95_ms', '—')} ms "
           f"over {cached['steps']['n']} cache hits (target p95 ≤ 50 ms)")
-    print(f"  uncached prior: p50 {uncached['steps'].get('p50_ms')} ms, p95 {uncached['steps'].get('p95_ms')} ms "
+    print(f"  uncached prior: p50 {uncached['steps'].get('p50_ms', '—')} ms, p95 {uncached['steps'].get('p95_ms', '—')} ms "
           f"over {uncached['steps']['n']} LLM calls")
-    print(f"  other keys while the LLM works: p50 {keys.get('p50_ms')} ms, p95 {keys.get('p95_ms')} ms, "
+    print(f"  other keys while the LLM works: p50 {keys.get('p50_ms', '—')} ms, p95 {keys.get('p95_ms', '—')} ms, "
           f"max {keys.get('max_ms')} ms; {keys['within_50ms']}/{keys['n']} within 50 ms")
-    print(f"  baseline, the engine alone (cached step + decide, no screen): p50 {baseline.get('p50_ms')} ms, "
-          f"p95 {baseline.get('p95_ms')} ms")
+    print(f"  baseline, the engine alone (cached step + decide, no screen): p50 {baseline.get('p50_ms', '—')} ms, "
+          f"p95 {baseline.get('p95_ms', '—')} ms")
     print(f"  load average {report['load_average_1min']} on {report['cpus']} CPUs")
     return 0
 
