@@ -63,7 +63,8 @@ def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = T
         "--prior-model",
         default=defaults.model,
         help="smollm2-135m (embedded default), gemma-3-270m, uniform, oracle:skill=S (S in [-1, 1]: knows the"
-        " env's optimal actions), or a path to a .gguf file",
+        " env's optimal actions), a path to a .gguf file, hf:OWNER/REPO:FILE.gguf, or with an OpenAI-compatible"
+        " --prior-server the id the engine serves",
     )
     group.add_argument(
         "--prior-variant",
@@ -100,7 +101,14 @@ def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = T
         "--prior-server",
         default=defaults.server,
         metavar="URL",
-        help="ask a `python -m sandbox prior-server` at this http://HOST:PORT instead of loading the model here",
+        help="ask a server instead of loading the model here: http://HOST:PORT for a `python -m sandbox prior-server`, "
+        "openai+http://HOST:PORT/v1 for an OpenAI-compatible engine (vLLM, llama-cpp-python) serving --prior-model",
+    )
+    group.add_argument(
+        "--prior-api-key-env",
+        default=defaults.api_key_env,
+        metavar="NAME",
+        help=f"environment variable holding the prior server's API key, sent as a bearer token (default {defaults.api_key_env})",
     )
     if not with_defaults:
         for action in group._group_actions:
@@ -124,6 +132,7 @@ def prior_config_from_args(args: argparse.Namespace) -> "PriorConfig":  # noqa: 
         cache_path=none_or(args.prior_cache),
         templates_dir=none_or(args.templates_dir),
         server=args.prior_server,
+        api_key_env=args.prior_api_key_env,
         variant=args.prior_variant,
     )
 

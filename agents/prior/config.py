@@ -15,7 +15,7 @@ MAX_SAMPLES = 255  # llama.cpp's parallel-sequence limit (256) less the prompt's
 class PriorConfig:
     """How p_LLM(a|s) is obtained (see shared METHOD.md, "Getting p_LLM(a|s)")."""
 
-    model: str = "smollm2-135m"  # an embedded model name, "uniform", or a path to a GGUF file
+    model: str = "smollm2-135m"  # an embedded model name, "uniform", a path to a GGUF file, or hf:OWNER/REPO:FILE.gguf
     mode: str = "score"  # "score": exact over admissible actions; "sample": k free-form proposals
     temperature: float = 1.0  # score: divides log-probs; sample: sampling temperature
     length_norm: bool = False  # score: average token log-prob instead of the sum
@@ -34,7 +34,10 @@ class PriorConfig:
     memory_cache_size: int = 4096  # LRU entries kept in memory
     templates_dir: str | None = "saves/prompts"  # user prompt templates, <family>.toml; None: built-in ones only
     variant: str = "default"  # a named set of the options above (agents/prior/variants.py), applied by build_prior
-    server: str = ""  # "http://HOST:PORT" of a `python -m sandbox prior-server` to ask instead of loading the model here
+    # Ask a server instead of loading the model here: "http://HOST:PORT" for a `python -m sandbox prior-server`,
+    # "openai+http://HOST:PORT/v1" for an OpenAI-compatible engine (vLLM, llama-cpp-python's server) serving `model`.
+    server: str = ""
+    api_key_env: str = "OPENAI_API_KEY"  # the environment variable holding the server's key (the key itself is never stored)
 
 
 def validate_config(config: PriorConfig) -> None:

@@ -6,18 +6,17 @@ miss, so a fully cached run never starts llama.cpp.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agents import bayes
 from agents.errors import PriorError
-from agents.prior.cache import PriorCache, cache_key, cached_answer, result_to_json
+from agents.prior.answers import answer_key, record_answer, sample_result, score_result, with_floor
+from agents.prior.cache import PriorCache, cached_answer
 from agents.prior.config import MAX_SAMPLES, PriorConfig, validate_config
-from agents.prior.mapping import map_to_action
 from agents.prior.models import (
     chat_format_for,
     expected_gpu_layers,
@@ -26,9 +25,9 @@ from agents.prior.models import (
     resolve_model_path,
 )
 from agents.prior.oracle import OraclePrior, is_oracle_model
-from agents.prior.prompts import FittedPrompt, PromptTemplate, fit_prompt, render_prompt, template_for
+from agents.prior.prompts import FittedPrompt, PromptTemplate, fit_prompt, template_for
 from agents.prior.templates import check_template, load_templates
-from agents.prior.types import ActionPrior, PriorQuery, PriorResult, PriorStats, Proposal, check_actions
+from agents.prior.types import ActionPrior, PriorQuery, PriorResult, PriorStats, check_actions
 from agents.prior.variants import apply_variant
 
 if TYPE_CHECKING:
@@ -127,23 +126,10 @@ class LlamaPrior:
             if hit is not None:
                 return self._with_floor(hit)
             result = self._score(query, prompt) if self.config.mode == "score" else self._sample(query, prompt, k)
-            ms = (time.perf_counter() - started) * 1000
-            result = dataclasses.replace(result, ms=ms)
-            self._cache.put(key, result_to_json(result))
-            self.stats.calls += 1
-            self.stats.llm_calls += 1
-            self.stats.llm_ms += ms
-            self.stats.last_ms = ms
-            self.stats.tokens_evaluated += result.tokens_evaluated
-            self.stats.dropped_proposals += result.dropped
-            return self._with_floor(result)
+            return self._with_floor(record_answer(self._cache, key, result, self.stats, started))
 
     def _with_floor(self, result: PriorResult) -> PriorResult:
-        """Mix in the floor's uniform mass after the cache, so one stored answer serves every floor:
-        changing ε (in the UI, or across an ablation) asks the model nothing new."""
-        if self.config.epsilon == 0:
-            return result
-        return dataclasses.replace(result, probs=bayes.mix_uniform(result.probs, self.config.epsilon))
+        return with_floor(result, self.config.epsilon)
 
     def prompt_for(self, query: PriorQuery) -> str:
         """The prompt exactly as the model reads it (trimmed to n_ctx, chat-wrapped in chat sample mode)."""
@@ -185,15 +171,12 @@ class LlamaPrior:
         fitted = self._score_prompt(query, prompt)
         prompt_tokens = backend.tokenize_prompt(fitted.text)
         scored = backend.score(prompt_tokens, backend.tokenize_actions(fitted.text, prompt_tokens, query.actions))
-        counts = scored.token_counts if self.config.length_norm else None
-        probs = bayes.prior_from_sequence_log_probs(scored.log_probs, self.config.temperature, counts)
-        return PriorResult(
-            model=self.model_name,
-            mode="score",
-            actions=query.actions,
-            probs=probs,
-            sequence_log_probs=scored.log_probs,
-            token_counts=scored.token_counts,
+        return score_result(
+            self.model_name,
+            query,
+            self.config,
+            scored.log_probs,
+            scored.token_counts,
             tokens_evaluated=scored.tokens_evaluated,
             prompt=fitted.text,
         )
@@ -214,17 +197,10 @@ class LlamaPrior:
             max_new_tokens=config.max_new_tokens,
             seed=self.sampling_seed,
         )
-        proposals = tuple(Proposal(text, *map_to_action(text, query.actions)) for text in samples.texts)
-        empirical = bayes.empirical_prior([proposal.action for proposal in proposals], query.actions)
-        probs = bayes.uniform(len(query.actions)) if empirical is None else empirical
-        return PriorResult(
-            model=self.model_name,
-            mode="sample",
-            actions=query.actions,
-            probs=probs,
-            proposals=proposals,
-            dropped=sum(proposal.action is None for proposal in proposals),
-            fallback_uniform=empirical is None,
+        return sample_result(
+            self.model_name,
+            query,
+            samples.texts,
             tokens_evaluated=samples.tokens_evaluated,
             prompt=self._sample_prompt_text(fitted),
         )
@@ -234,36 +210,17 @@ class LlamaPrior:
     def _key(self, query: PriorQuery, prompt: str | None = None, k: int | None = None) -> str:
         """Everything that determines the answer; the prompt before trimming (trimming follows from n_ctx),
         or an edited prompt's full text under a key of its own."""
-        config = self.config
-        chat = config.mode == "sample" and config.chat
-        parts: dict[str, Any] = {
-            "model": self._identity,
-            "gpu_layers": self.gpu_layers,
-            "mode": config.mode,
-            "epsilon": 0.0,  # answers are stored before the floor (see `_with_floor`); 0 keeps older keys valid
-            "temperature": config.temperature,
-            "n_ctx": config.n_ctx,
-            "actions": list(query.actions),
-        }
-        if prompt is None:
-            template = self.template(query.family)
-            parts["prompt"] = render_prompt(query, config.list_actions, config.history, chat=chat, template=template)
-        else:
-            parts["edited_prompt"] = prompt
-        if config.mode == "score":
-            parts["length_norm"] = config.length_norm
-            if self._info.metadata.get("tokenizer.ggml.add_space_prefix") is True:
-                # Scores of such models cached before actions were tokenised with the prompt read "▁▁action": never reuse them.
-                parts["action_tokens"] = "tokenised with the prompt"
-        else:
-            parts.update(
-                k=config.k if k is None else k,
-                top_p=config.top_p,
-                max_new_tokens=config.max_new_tokens,
-                chat=chat,
-                seed=self.sampling_seed,
-            )
-        return cache_key(parts)
+        identity = {"model": self._identity, "gpu_layers": self.gpu_layers, "n_ctx": self.config.n_ctx}
+        return answer_key(
+            self.config,
+            query,
+            self.template(query.family),
+            identity,
+            k=self.config.k if k is None else k,
+            seed=self.sampling_seed,
+            edited_prompt=prompt,
+            space_prefix=self._info.metadata.get("tokenizer.ggml.add_space_prefix") is True,
+        )
 
     def _load(self, k: int | None = None) -> LlamaBackend:
         """The backend, loaded on first use with sequences for k samples (default: the config's k)."""
@@ -349,8 +306,9 @@ class LlamaPrior:
 
 def build_prior(config: PriorConfig, *, run_seed: int = 0) -> ActionPrior:
     """The prior a config asks for, its variant's settings in force: "uniform" needs no model (nor a
-    server), "oracle:skill=S" reads the env's optimal actions; with `server` set, the model runs in a
-    `python -m sandbox prior-server`; anything else is a GGUF on llama.cpp here.
+    server), "oracle:skill=S" reads the env's optimal actions; with `server` set, the model runs in an
+    OpenAI-compatible engine ("openai+http://...") or a `python -m sandbox prior-server`; anything else
+    is a GGUF on llama.cpp here.
 
     `run_seed`: the seed of the run the prior serves, added to sample mode's seed (see `LlamaPrior`).
     """
@@ -361,6 +319,10 @@ def build_prior(config: PriorConfig, *, run_seed: int = 0) -> ActionPrior:
     if config.model == UNIFORM_MODEL:
         validate_config(config)
         return UniformPrior(config)
+    if config.server.startswith("openai+"):
+        from agents.prior.openai_backend import OpenAIPrior
+
+        return OpenAIPrior(config, run_seed=run_seed)
     if config.server:
         from agents.prior.remote import RemotePrior
 

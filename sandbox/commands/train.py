@@ -41,6 +41,7 @@ PRIOR_FLAGS = {
     "templates_dir": "templates_dir",
     "prior_server": "server",
     "prior_variant": "variant",
+    "prior_api_key_env": "api_key_env",
 }
 
 

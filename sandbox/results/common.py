@@ -102,7 +102,7 @@ def runs_folder(keep: Path | None) -> Iterator[Path]:
 
 # Prior settings that change how fast an answer comes, never what it is (the prior cache ignores them
 # too): a kept run stays valid when they differ, e.g. `--threads 1` on a busier machine.
-SPEED_ONLY_PRIOR_SETTINGS = ("n_threads", "cache_path", "memory_cache_size", "server")
+SPEED_ONLY_PRIOR_SETTINGS = ("n_threads", "cache_path", "memory_cache_size", "server", "api_key_env")
 
 
 def prior_settings(prior_config: Any) -> dict[str, Any]:

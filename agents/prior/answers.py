@@ -1,0 +1,118 @@
+"""What every LLM prior shares, wherever its model runs: settings checks, cache keys, turning
+log-probs or samples into p_LLM(a|s), the floor, and the bookkeeping of a fresh answer.
+
+`LlamaPrior` (in-process) and `OpenAIPrior` (an OpenAI-compatible engine) both answer through
+these, so one stored answer means the same thing from either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from agents import bayes
+from agents.prior.cache import PriorCache, cache_key, result_to_json
+from agents.prior.config import PriorConfig
+from agents.prior.mapping import map_to_action
+from agents.prior.prompts import PromptTemplate, render_prompt
+from agents.prior.types import PriorQuery, PriorResult, PriorStats, Proposal
+
+
+def answer_key(
+    config: PriorConfig,
+    query: PriorQuery,
+    template: PromptTemplate,
+    identity: dict[str, Any],
+    *,
+    k: int,
+    seed: int,
+    edited_prompt: str | None = None,
+    space_prefix: bool = False,
+) -> str:
+    """The cache key of an answer: `identity` (what the model is and where it runs), the answer settings
+    and the rendered prompt (or an edited prompt's full text, under a key of its own).
+
+    Sample mode keys on the `k` completions asked for and the `seed` they are drawn with (the config's
+    plus the run's). `space_prefix`: the model's tokenizer puts a space before the text (SentencePiece);
+    its scores cached before actions were tokenised with the prompt read "▁▁action", so they are keyed apart.
+    """
+    chat = config.mode == "sample" and config.chat
+    parts: dict[str, Any] = {
+        **identity,
+        "mode": config.mode,
+        "epsilon": 0.0,  # answers are stored before the floor (see `with_floor`); 0 keeps older keys valid
+        "temperature": config.temperature,
+        "actions": list(query.actions),
+    }
+    if edited_prompt is None:
+        parts["prompt"] = render_prompt(query, config.list_actions, config.history, chat=chat, template=template)
+    else:
+        parts["edited_prompt"] = edited_prompt
+    if config.mode == "score":
+        parts["length_norm"] = config.length_norm
+        if space_prefix:
+            parts["action_tokens"] = "tokenised with the prompt"
+    else:
+        parts.update(k=k, top_p=config.top_p, max_new_tokens=config.max_new_tokens, chat=chat, seed=seed)
+    return cache_key(parts)
+
+
+def record_answer(cache: PriorCache, key: str, result: PriorResult, stats: PriorStats, started: float) -> PriorResult:
+    """Store an answer the model just gave and count it in `stats`; the result with its time set."""
+    ms = (time.perf_counter() - started) * 1000
+    result = dataclasses.replace(result, ms=ms)
+    cache.put(key, result_to_json(result))
+    stats.calls += 1
+    stats.llm_calls += 1
+    stats.llm_ms += ms
+    stats.last_ms = ms
+    stats.tokens_evaluated += result.tokens_evaluated
+    stats.dropped_proposals += result.dropped
+    return result
+
+
+def with_floor(result: PriorResult, epsilon: float) -> PriorResult:
+    """Mix in the floor's uniform mass after the cache, so one stored answer serves every floor:
+    changing ε (in the UI, or across an ablation) asks the model nothing new."""
+    if epsilon == 0:
+        return result
+    return dataclasses.replace(result, probs=bayes.mix_uniform(result.probs, epsilon))
+
+
+def score_result(
+    model: str, query: PriorQuery, config: PriorConfig, log_probs: np.ndarray, token_counts: tuple[int, ...], **cost: Any
+) -> PriorResult:
+    """Score mode's answer from each action's summed token log-prob: normalised over the admissible
+    actions (temperature, optional length normalisation), however the log-probs were obtained."""
+    counts = token_counts if config.length_norm else None
+    probs = bayes.prior_from_sequence_log_probs(log_probs, config.temperature, counts)
+    return PriorResult(
+        model=model,
+        mode="score",
+        actions=query.actions,
+        probs=probs,
+        sequence_log_probs=log_probs,
+        token_counts=token_counts,
+        **cost,
+    )
+
+
+def sample_result(model: str, query: PriorQuery, texts: Sequence[str], **cost: Any) -> PriorResult:
+    """Sample mode's answer from k free-form completions: each mapped to an admissible action (or
+    dropped), p_LLM their empirical frequency; uniform when every one was dropped."""
+    proposals = tuple(Proposal(text, *map_to_action(text, query.actions)) for text in texts)
+    empirical = bayes.empirical_prior([proposal.action for proposal in proposals], query.actions)
+    return PriorResult(
+        model=model,
+        mode="sample",
+        actions=query.actions,
+        probs=bayes.uniform(len(query.actions)) if empirical is None else empirical,
+        proposals=proposals,
+        dropped=sum(proposal.action is None for proposal in proposals),
+        fallback_uniform=empirical is None,
+        **cost,
+    )

@@ -1,0 +1,448 @@
+"""`OpenAIPrior`: p_LLM(a|s) from an OpenAI-compatible engine (vLLM, llama-cpp-python's server, ...).
+
+Selected by a prior config's `server = "openai+http://HOST:PORT/v1"`, with `model` the id the
+engine serves (its /v1/models). Prompts are rendered here, with the same templates as the
+in-process prior; the engine only evaluates them, so 7B–70B models on a GPU box can be priors.
+
+- Score mode: one /v1/completions request per state whose prompt is a list, prompt + " " +
+  action for every admissible action, with echo, logprobs and max_tokens=1 (llama-cpp-python
+  reads max_tokens=0 as "until the context is full"). The engine tokenises prompt and action
+  together; an action's tokens are the echoed tokens whose text offsets fall inside it, and
+  their log-probs are summed, then normalised exactly as in-process (`score_result`). Engines
+  that take one prompt per request (llama-cpp-python's server) get one request per action.
+- Sample mode: n=k completions in one request, k as the call asks (engines that ignore n get the
+  rest in further requests), seeded with the run's sampling seed (the config's seed plus the run's,
+  as in-process), each cut after its first line and mapped as in-process (`sample_result`).
+
+Before the first score, one probe checks that the engine returns prompt log-probs at all and
+that they belong to the right tokens: two prompts differing only in their last word must get
+the same distribution for that word's position (it depends on the words before it only).
+llama-cpp-python's server fails this for models without a BOS token (its log-probs are
+shifted by one token), which would otherwise silently give a wrong prior.
+
+The API key is read from the environment variable the config names (`api_key_env`), never
+from the config itself, and is sent only as the Authorization header.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import math
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from agents.errors import PriorError
+from agents.prior.answers import answer_key, record_answer, sample_result, score_result, with_floor
+from agents.prior.cache import PriorCache, cached_answer
+from agents.prior.config import MAX_SAMPLES, PriorConfig, validate_config
+from agents.prior.prompts import PromptTemplate, render_prompt, template_for
+from agents.prior.templates import load_templates
+from agents.prior.types import PriorQuery, PriorResult, PriorStats, check_actions
+
+SCHEME_PREFIX = "openai+"
+REQUEST_TIMEOUT_S = 300.0  # a big batch of long prompts on a busy engine can take minutes
+RETRIES = 3  # tries per request for transient failures (timeouts, dropped connections, 429/5xx)
+BACKOFF_S = 0.5  # wait before the second try; doubled before each further one
+TRANSIENT_STATUSES = (429, 502, 503, 504)
+PROBE_PREFIX = "Here is a short sentence about"
+PROBE_ENDINGS = (" cats", " 1987")  # unlike words: an off-by-one engine gives clearly different distributions
+PROBE_TOLERANCE = 0.01  # nats; a correct engine gives the same numbers (up to GPU batching noise)
+# Plain temperature/top-p sampling, as in-process: switch off the extras engines add by default
+# (llama-cpp-python: top_k=40, min_p=0.05, repeat_penalty=1.1); each engine ignores the others' names.
+NEUTRAL_SAMPLING = {"top_k": -1, "min_p": 0.0, "repeat_penalty": 1.0, "repetition_penalty": 1.0}
+PROMPT_LOGPROBS_HINT = (
+    "score mode needs log-probs of the prompt's tokens (echo=true with logprobs): vLLM returns them "
+    "(keep --max-logprobs >= 1); llama-cpp-python's server needs --logits_all true; llama.cpp's llama-server "
+    "does not return them (use --prior-mode sample with it)"
+)
+
+
+def is_openai_server(url: str) -> bool:
+    return url.startswith(SCHEME_PREFIX)
+
+
+@dataclass(frozen=True)
+class EngineAddress:
+    scheme: str  # "http" or "https"
+    host: str
+    port: int
+    base_path: str  # e.g. "/v1"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}{self.base_path}"
+
+
+def parse_openai_url(url: str) -> EngineAddress:
+    """openai+http(s)://HOST:PORT/PATH; PriorError naming the setting otherwise."""
+    parts = urlsplit(url.removeprefix(SCHEME_PREFIX))
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not is_openai_server(url) or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PriorError(f"prior server {url!r} is not an address like openai+http://127.0.0.1:8000/v1")
+    default_port = 443 if parts.scheme == "https" else 80
+    return EngineAddress(parts.scheme, parts.hostname, port or default_port, parts.path.rstrip("/"))
+
+
+class EngineClient:
+    """JSON over one kept-alive HTTP(S) connection, with bounded retries and one-line errors."""
+
+    def __init__(self, address: EngineAddress, api_key_env: str) -> None:
+        self.address = address
+        self.api_key_env = api_key_env
+        self._headers = {"Content-Type": "application/json"}
+        api_key = os.environ.get(api_key_env)
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._connection: http.client.HTTPConnection | None = None
+
+    def get(self, path: str) -> dict[str, Any]:
+        return self._request("GET", path, None)
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", path, body)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        url = self.address.url
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        for attempt in range(1, RETRIES + 1):
+            if attempt > 1:
+                time.sleep(BACKOFF_S * 2 ** (attempt - 2))
+            try:
+                status, payload = self._send(method, self.address.base_path + path, data)
+            except TimeoutError:
+                failure = f"did not answer within {REQUEST_TIMEOUT_S:.0f} s"
+                continue
+            except (ConnectionRefusedError, socket.gaierror) as error:
+                failure = f"cannot be reached ({error.strerror or error})"
+                continue
+            except (OSError, http.client.HTTPException) as error:  # dropped, reset, not HTTP
+                failure = f"dropped the connection ({error.__class__.__name__}: {error})"
+                continue
+            if status in TRANSIENT_STATUSES:
+                failure = f"answered HTTP {status} ({error_message(payload) or 'busy'})"
+                continue
+            return self._decode(status, payload, path)
+        raise PriorError(
+            f"the OpenAI-compatible server at {url} {failure} ({RETRIES} tries); is it running, "
+            "and is --prior-server the address it serves (usually ending in /v1)?"
+        )
+
+    def _send(self, method: str, path: str, data: bytes | None) -> tuple[int, bytes]:
+        if self._connection is None:
+            cls = http.client.HTTPSConnection if self.address.scheme == "https" else http.client.HTTPConnection
+            self._connection = cls(self.address.host, self.address.port, timeout=REQUEST_TIMEOUT_S)
+        try:
+            self._connection.request(method, path, body=data, headers=self._headers)
+            response = self._connection.getresponse()
+            return response.status, response.read()
+        except BaseException:
+            self.close()  # a half-used connection is never reused
+            raise
+
+    def _decode(self, status: int, payload: bytes, path: str) -> dict[str, Any]:
+        url = self.address.url
+        try:
+            reply = json.loads(payload)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            reply = None
+        if status in (401, 403):
+            raise EngineRefused(
+                status,
+                f"the server at {url} refused the request (HTTP {status}): put its API key in the environment "
+                f"variable {self.api_key_env} (or name another one with --prior-api-key-env)",
+            )
+        if status == 404 and path == "/models":
+            raise PriorError(f"{url} has no /models endpoint; is it an OpenAI-compatible server (the address usually ends in /v1)?")
+        if status != 200:
+            message = error_message(payload) or "no message"
+            raise EngineRefused(status, f"the OpenAI-compatible server at {url} answered HTTP {status}: {message}")
+        if not isinstance(reply, dict):
+            raise PriorError(f"{url} answered {path} without a JSON object; is it an OpenAI-compatible server?")
+        return reply
+
+
+class EngineRefused(PriorError):
+    """The engine answered with an HTTP error (after any retries)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def error_message(payload: bytes) -> str:
+    """The message of an error reply ({"error": {"message"}}, {"message"} or {"detail"}), on one line."""
+    try:
+        reply = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return payload[:200].decode("utf-8", errors="replace").strip().replace("\n", " ")
+    if isinstance(reply, dict):
+        inner = reply.get("error", reply)
+        message = inner.get("message") or inner.get("detail") if isinstance(inner, dict) else inner
+        if message:
+            return str(message).strip().replace("\n", " ")[:300]
+    return ""
+
+
+def choices_of(reply: dict[str, Any], expected: int, url: str) -> list[dict[str, Any]]:
+    choices = reply.get("choices")
+    if not isinstance(choices, list) or not all(isinstance(choice, dict) for choice in choices):
+        raise PriorError(f"the server at {url} answered without a list of choices")
+    return sorted(choices, key=lambda choice: int(choice.get("index", 0)))[:expected]
+
+
+@dataclass(frozen=True)
+class EchoedTokens:
+    offsets: list[int]  # where each token starts in the echoed text
+    log_probs: list[float | None]
+    top: list[dict[str, float] | None]  # each position's most likely tokens (with the actual one)
+
+
+def echoed_tokens(choice: dict[str, Any], sent: str, url: str) -> EchoedTokens:
+    """The per-token log-probs of an echoed prompt; PriorError when the engine returned none."""
+    logprobs = choice.get("logprobs")
+    if not isinstance(logprobs, dict) or not logprobs.get("text_offset"):
+        raise PriorError(f"the server at {url} returned no log-probs for the prompt; {PROMPT_LOGPROBS_HINT}")
+    text = choice.get("text")
+    if not isinstance(text, str) or not text.startswith(sent):
+        raise PriorError(
+            f"the server at {url} did not echo the prompt (its text does not start with it); {PROMPT_LOGPROBS_HINT}"
+        )
+    offsets, values = logprobs["text_offset"], logprobs.get("token_logprobs") or []
+    top = logprobs.get("top_logprobs") or [None] * len(offsets)
+    if len(values) != len(offsets) or len(top) != len(offsets):
+        raise PriorError(f"the server at {url} returned log-probs whose lists differ in length; its reply is malformed")
+    if not any(offset < len(sent) for offset in offsets):
+        raise PriorError(f"the server at {url} returned log-probs for generated tokens only; {PROMPT_LOGPROBS_HINT}")
+    return EchoedTokens(list(offsets), list(values), list(top))
+
+
+def continuation_log_prob(tokens: EchoedTokens, prompt: str, continuation: str, url: str) -> tuple[float, int]:
+    """Σ log-probs of the tokens spelling `continuation` right after `prompt`, and how many there are.
+
+    The engine tokenised prompt + continuation as one text; a token spanning the boundary means the
+    continuation has no tokens of its own, and the reply is refused rather than guessed at.
+    """
+    start, end = len(prompt), len(prompt) + len(continuation)
+    inside = [index for index, offset in enumerate(tokens.offsets) if start <= offset < end]
+    if not inside or tokens.offsets[inside[0]] != start:
+        raise PriorError(
+            f"the tokens the server at {url} returned do not line up with the action {continuation.strip()!r}: "
+            "a token spans the end of the prompt and the start of the action"
+        )
+    values = [tokens.log_probs[index] for index in inside]
+    if any(value is None or not math.isfinite(value) for value in values):
+        raise PriorError(f"the server at {url} returned no log-prob for a token of the action; {PROMPT_LOGPROBS_HINT}")
+    return float(sum(values)), len(values)  # type: ignore[arg-type]
+
+
+def first_line_of(text: str) -> str:
+    """A completion up to its first line break after any leading blank space (what in-process sampling keeps)."""
+    leading = len(text) - len(text.lstrip())
+    end = text.find("\n", leading)
+    return text if end < 0 else text[: end + 1]
+
+
+class OpenAIPrior:
+    """p_LLM(a|s) from an OpenAI-compatible engine: the interface, cache and stats of `LlamaPrior`.
+
+    `run_seed` is the seed of the run the prior serves: sample mode draws with `config.seed + run_seed`
+    (`sampling_seed`), as `LlamaPrior` does.
+    """
+
+    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
+        validate_config(config)
+        self.config = config
+        self.run_seed = run_seed
+        self.model_name = config.model
+        self.gpu_layers = 0  # the engine's business, not visible through its API
+        self.stats = PriorStats()
+        address = parse_openai_url(config.server)
+        self.server = address.url
+        self._client = EngineClient(address, config.api_key_env)
+        self._lock = threading.Lock()  # one connection; the UI may call from workers
+        self._templates = load_templates(config.templates_dir)
+        self._cache = PriorCache(config.cache_path, config.memory_cache_size)
+        self._identity = self._check_model()
+        self._prompts_per_request: int | None = None  # learnt from the probe: 1 for engines that take one prompt
+
+    @property
+    def cache(self) -> PriorCache:
+        return self._cache
+
+    @property
+    def sampling_seed(self) -> int:
+        """Sample mode's seed: the config's plus the run's (part of the cache key, so the cache stays exact)."""
+        return self.config.seed + self.run_seed
+
+    def __call__(self, query: PriorQuery, *, k: int | None = None) -> PriorResult:
+        """p_LLM over `query.actions`; sample mode draws `k` completions (default: the config's k)."""
+        with self._lock:
+            started = time.perf_counter()
+            check_actions(query.actions)
+            k = self.config.k if k is None else k
+            if self.config.mode == "sample" and not 1 <= k <= MAX_SAMPLES:
+                raise PriorError(f"k must be in 1..{MAX_SAMPLES}, got {k}")
+            template = self.template(query.family)
+            key = answer_key(self.config, query, template, self._identity, k=k, seed=self.sampling_seed)
+            hit = cached_answer(self._cache, key, self.stats, started)
+            if hit is not None:
+                return with_floor(hit, self.config.epsilon)
+            prompt = self._prompt(query, template)
+            result = self._score(query, prompt) if self.config.mode == "score" else self._sample(query, prompt, k)
+            return with_floor(record_answer(self._cache, key, result, self.stats, started), self.config.epsilon)
+
+    def prompt_for(self, query: PriorQuery) -> str:
+        """The prompt the engine reads (in chat sample mode: the user message it wraps in its chat template)."""
+        return self._prompt(query, self.template(query.family))
+
+    def template(self, family: str) -> PromptTemplate:
+        return self._templates.get(family) or template_for(family)
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.close()
+            self._cache.close()
+
+    # -- the two modes ---------------------------------------------------------
+
+    def _score(self, query: PriorQuery, prompt: str) -> PriorResult:
+        if self._prompts_per_request is None:
+            self._probe()
+        continuations = [f" {action}" for action in query.actions]
+        texts = [prompt + continuation for continuation in continuations]
+        choices, tokens_evaluated = self._echo(texts)
+        scored = [
+            continuation_log_prob(echoed_tokens(choice, text, self.server), prompt, continuation, self.server)
+            for choice, text, continuation in zip(choices, texts, continuations)
+        ]
+        return score_result(
+            self.model_name,
+            query,
+            self.config,
+            np.array([log_prob for log_prob, _ in scored]),
+            tuple(count for _, count in scored),
+            tokens_evaluated=tokens_evaluated,
+            prompt=prompt,
+        )
+
+    def _sample(self, query: PriorQuery, prompt: str, k: int) -> PriorResult:
+        config = self.config
+        texts: list[str] = []
+        tokens_evaluated = 0
+        while len(texts) < k:  # engines that ignore n answer one completion per request
+            body: dict[str, Any] = {
+                "model": config.model,
+                "n": k - len(texts),
+                "max_tokens": config.max_new_tokens,
+                "temperature": config.temperature,
+                "top_p": config.top_p,
+                "seed": self.sampling_seed + len(texts),
+                **NEUTRAL_SAMPLING,
+            }
+            if config.chat:
+                body["messages"] = [{"role": "user", "content": prompt}]
+                reply = self._client.post("/chat/completions", body)
+                choices = choices_of(reply, k - len(texts), self.server)
+                new = [str((choice.get("message") or {}).get("content") or "") for choice in choices]
+            else:
+                reply = self._client.post("/completions", {**body, "prompt": prompt})
+                new = [str(choice.get("text") or "") for choice in choices_of(reply, k - len(texts), self.server)]
+            if not new:
+                raise PriorError(f"the server at {self.server} answered a sample request with no completions")
+            texts += [first_line_of(text) for text in new]
+            tokens_evaluated += usage_tokens(reply)
+        return sample_result(self.model_name, query, texts, tokens_evaluated=tokens_evaluated, prompt=prompt)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _prompt(self, query: PriorQuery, template: PromptTemplate) -> str:
+        """Rendered as in-process, untrimmed: the engine's context limit applies (an HTTP 400 names it)."""
+        config = self.config
+        chat = config.mode == "sample" and config.chat
+        return render_prompt(query, config.list_actions, config.history, chat=chat, template=template)
+
+    def _check_model(self) -> dict[str, Any]:
+        """The served model's identity for the cache key; PriorError when the engine does not serve it."""
+        reply = self._client.get("/models")
+        served = [entry for entry in reply.get("data") or [] if isinstance(entry, dict) and "id" in entry]
+        for entry in served:
+            if entry["id"] == self.config.model:
+                return {"engine": "openai", "model": entry["id"], "root": entry.get("root")}
+        names = ", ".join(repr(entry["id"]) for entry in served) or "nothing"
+        raise PriorError(
+            f"the server at {self.server} does not serve model {self.config.model!r} (it serves {names}); "
+            "pass --prior-model with one of those names"
+        )
+
+    def _echo(self, texts: list[str]) -> tuple[list[dict[str, Any]], int]:
+        """Each text's echoed completion, in as few requests as the engine allows."""
+        size = self._prompts_per_request or len(texts)
+        choices: list[dict[str, Any]] = []
+        tokens_evaluated = 0
+        for begin in range(0, len(texts), size):
+            batch = texts[begin : begin + size]
+            reply = self._client.post(
+                "/completions",
+                {"model": self.config.model, "prompt": batch, "max_tokens": 1, "echo": True, "logprobs": 1, "temperature": 0},
+            )
+            got = choices_of(reply, len(batch), self.server)
+            if len(got) != len(batch):
+                raise PriorError(
+                    f"the server at {self.server} answered {len(got)} choices for {len(batch)} prompts; "
+                    "its reply does not line up with the request"
+                )
+            choices += got
+            tokens_evaluated += usage_tokens(reply)
+        return choices, tokens_evaluated
+
+    def _probe(self) -> None:
+        """Learn whether the engine takes a list of prompts, and check its prompt log-probs (see the module doc)."""
+        texts = [PROBE_PREFIX + ending for ending in PROBE_ENDINGS]
+        self._prompts_per_request = len(texts)
+        try:
+            choices, _ = self._echo(texts)
+        except EngineRefused as refused:
+            if refused.status in (401, 403):
+                raise
+            self._prompts_per_request = 1  # llama-cpp-python's server answers a list of prompts with HTTP 500
+            try:
+                choices, _ = self._echo(texts)
+            except EngineRefused as error:
+                self._prompts_per_request = None
+                raise PriorError(f"{error}; {PROMPT_LOGPROBS_HINT}") from None
+        distributions = []
+        for choice, text in zip(choices, texts):
+            tokens = echoed_tokens(choice, text, self.server)
+            position = [index for index, offset in enumerate(tokens.offsets) if offset >= len(PROBE_PREFIX)]
+            top = tokens.top[position[0]] if position else None
+            if not top:
+                raise PriorError(f"the server at {self.server} returned no top log-probs for the prompt; {PROMPT_LOGPROBS_HINT}")
+            distributions.append(max(top.values()))
+        if abs(distributions[0] - distributions[1]) > PROBE_TOLERANCE:
+            self._prompts_per_request = None
+            raise PriorError(
+                f"the prompt log-probs of the server at {self.server} belong to the wrong tokens (shifted by one: a "
+                "token's log-prob depends on the token itself); llama-cpp-python's server does this for models without "
+                "a BOS token: score with vLLM, this project's prior-server or in-process, or use --prior-mode sample"
+            )
+
+
+def usage_tokens(reply: dict[str, Any]) -> int:
+    usage = reply.get("usage")
+    return int(usage.get("total_tokens") or 0) if isinstance(usage, dict) else 0
