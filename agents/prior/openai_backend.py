@@ -56,8 +56,9 @@ PROBE_PREFIX = "Here is a short sentence about"
 PROBE_ENDINGS = (" cats", " 1987")  # unlike words: an off-by-one engine gives clearly different distributions
 PROBE_TOLERANCE = 0.01  # nats; a correct engine gives the same numbers (up to GPU batching noise)
 # Plain temperature/top-p sampling, as in-process: switch off the extras engines add by default
-# (llama-cpp-python: top_k=40, min_p=0.05, repeat_penalty=1.1); each engine ignores the others' names.
-NEUTRAL_SAMPLING = {"top_k": -1, "min_p": 0.0, "repeat_penalty": 1.0, "repetition_penalty": 1.0}
+# (llama-cpp-python: top_k=40, min_p=0.05, repeat_penalty=1.1; top_k=0 is "off" for it and vLLM alike);
+# each engine ignores the names of the others.
+NEUTRAL_SAMPLING = {"top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0, "repetition_penalty": 1.0}
 PROMPT_LOGPROBS_HINT = (
     "score mode needs log-probs of the prompt's tokens (echo=true with logprobs): vLLM returns them "
     "(keep --max-logprobs >= 1); llama-cpp-python's server needs --logits_all true; llama.cpp's llama-server "

@@ -25,6 +25,7 @@ import pytest
 
 from agents.errors import PriorError
 from agents.prior import LlamaPrior, PriorConfig, PriorQuery, build_prior
+from agents.prior.mapping import first_line
 from agents.prior.models import resolve_model_path
 from agents.prior.openai_backend import OpenAIPrior
 from envs import env_family, make_env
@@ -174,18 +175,21 @@ def test_score_mode_equals_the_in_process_prior_on_every_family(tiny_engine, fam
 
 
 def test_sample_mode_equals_the_in_process_prior_on_every_family(smollm_engine, family_queries, tmp_path, with_key):
-    """Greedy (temperature 0): both draw the same completion k times, so the mapped priors must agree.
-    Both draw the k the call asks for (DQN-Prior asks for its own k), not the config's."""
-    settings = {"mode": "sample", "k": 5, "temperature": 0.0}
-    remote = build_prior(config(smollm_engine, tmp_path, **settings))
-    in_process = local("smollm2-135m", **settings)
+    """Greedy (temperature 0): every one of the k completions is the in-process greedy one, so the mapped
+    priors agree. In-process k=1: its k>1 completions decode side by side in one batch, and llama.cpp's
+    batch-dependent rounding can tip a near-tie between them; one at a time is what the engine does.
+    Each draws the k its call asks for (as DQN-Prior asks for its own k), not the config's."""
+    remote = build_prior(config(smollm_engine, tmp_path, mode="sample", k=5, temperature=0.0))
+    in_process = local("smollm2-135m", mode="sample", k=5, temperature=0.0)
     try:
         for family, query in family_queries.items():
-            got, want = remote(query, k=3), in_process(query, k=3)
+            got, want = remote(query, k=3), in_process(query, k=1)
             np.testing.assert_allclose(got.probs, want.probs, atol=1e-3, err_msg=family)
-            assert [p.action for p in got.proposals] == [p.action for p in want.proposals], family
-            assert len(got.proposals) == 3 and got.dropped == want.dropped
-            assert [p.text.strip() for p in got.proposals] == [p.text.strip() for p in want.proposals], family
+            (greedy,) = want.proposals
+            assert len(got.proposals) == 3 and got.dropped == 3 * want.dropped, family
+            assert all((p.action, p.how) == (greedy.action, greedy.how) for p in got.proposals), family
+            if greedy.action is not None:  # a dropped completion is noise: near-ties in it may tip either way
+                assert {first_line(p.text) for p in got.proposals} == {first_line(greedy.text)}, family
     finally:
         remote.close()
         in_process.close()
