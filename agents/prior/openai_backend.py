@@ -88,8 +88,8 @@ def parse_openai_url(url: str) -> EngineAddress:
     try:
         port = parts.port
     except ValueError:
-        port = None
-    if not is_openai_server(url) or parts.scheme not in ("http", "https") or not parts.hostname:
+        port = -1
+    if not is_openai_server(url) or parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
         raise PriorError(f"prior server {url!r} is not an address like openai+http://127.0.0.1:8000/v1")
     default_port = 443 if parts.scheme == "https" else 80
     return EngineAddress(parts.scheme, parts.hostname, port or default_port, parts.path.rstrip("/"))
@@ -280,7 +280,8 @@ class OpenAIPrior:
         self._templates = load_templates(config.templates_dir)
         self._cache = PriorCache(config.cache_path, config.memory_cache_size)
         self._identity = self._check_model()
-        self._prompts_per_request: int | None = None  # learnt from the probe: 1 for engines that take one prompt
+        self._probed = False  # the probe runs before the first score
+        self._one_prompt_per_request = False  # learnt from the probe (llama-cpp-python's server)
 
     @property
     def cache(self) -> PriorCache:
@@ -323,7 +324,7 @@ class OpenAIPrior:
     # -- the two modes ---------------------------------------------------------
 
     def _score(self, query: PriorQuery, prompt: str) -> PriorResult:
-        if self._prompts_per_request is None:
+        if not self._probed:
             self._probe()
         continuations = [f" {action}" for action in query.actions]
         texts = [prompt + continuation for continuation in continuations]
@@ -393,7 +394,7 @@ class OpenAIPrior:
 
     def _echo(self, texts: list[str]) -> tuple[list[dict[str, Any]], int]:
         """Each text's echoed completion, in as few requests as the engine allows."""
-        size = self._prompts_per_request or len(texts)
+        size = 1 if self._one_prompt_per_request else len(texts)
         choices: list[dict[str, Any]] = []
         tokens_evaluated = 0
         for begin in range(0, len(texts), size):
@@ -415,17 +416,15 @@ class OpenAIPrior:
     def _probe(self) -> None:
         """Learn whether the engine takes a list of prompts, and check its prompt log-probs (see the module doc)."""
         texts = [PROBE_PREFIX + ending for ending in PROBE_ENDINGS]
-        self._prompts_per_request = len(texts)
         try:
             choices, _ = self._echo(texts)
         except EngineRefused as refused:
             if refused.status in (401, 403):
                 raise
-            self._prompts_per_request = 1  # llama-cpp-python's server answers a list of prompts with HTTP 500
+            self._one_prompt_per_request = True  # llama-cpp-python's server answers a list of prompts with HTTP 500
             try:
                 choices, _ = self._echo(texts)
             except EngineRefused as error:
-                self._prompts_per_request = None
                 raise PriorError(f"{error}; {PROMPT_LOGPROBS_HINT}") from None
         distributions = []
         for choice, text in zip(choices, texts):
@@ -436,12 +435,12 @@ class OpenAIPrior:
                 raise PriorError(f"the server at {self.server} returned no top log-probs for the prompt; {PROMPT_LOGPROBS_HINT}")
             distributions.append(max(top.values()))
         if abs(distributions[0] - distributions[1]) > PROBE_TOLERANCE:
-            self._prompts_per_request = None
             raise PriorError(
                 f"the prompt log-probs of the server at {self.server} belong to the wrong tokens (shifted by one: a "
                 "token's log-prob depends on the token itself); llama-cpp-python's server does this for models without "
                 "a BOS token: score with vLLM, this project's prior-server or in-process, or use --prior-mode sample"
             )
+        self._probed = True
 
 
 def usage_tokens(reply: dict[str, Any]) -> int:

@@ -1,0 +1,247 @@
+"""The OpenAI-compatible prior's handling of engine replies, against a scripted engine on loopback.
+
+Each reply reproduces what a real engine sends (vLLM's echo format, llama.cpp's llama-server
+refusing echo, errors, stalls); the real-engine tests live in test_prior_openai.py.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agents.errors import PriorError
+from agents.prior import PriorConfig
+from agents.prior.openai_backend import OpenAIPrior, parse_openai_url
+from tests.prior.conftest import make_query
+
+MODEL = "org/model-7b"
+Reply = tuple[int, dict[str, Any]]
+
+
+def echo_choice(text: str, index: int, split: Callable[[str], list[str]] | None = None) -> dict[str, Any]:
+    """vLLM's echo reply for `text`: word-level tokens (a space starts a token), log-prob -0.5 each,
+    the first null; then one generated token."""
+    tokens = (split or (lambda t: [piece for piece in t.replace(" ", "\x00 ").split("\x00") if piece]))(text) + ["!"]
+    offsets = [sum(len(t) for t in tokens[:i]) for i in range(len(tokens))]
+    values = [None] + [-0.5] * (len(tokens) - 1)
+    top = [None] + [{"x": -0.1, token: -0.5} for token in tokens[1:]]
+    logprobs = {"tokens": tokens, "text_offset": offsets, "token_logprobs": values, "top_logprobs": top}
+    return {"index": index, "text": text + "!", "logprobs": logprobs, "finish_reason": "length"}
+
+
+class ScriptedEngine:
+    """Answers /v1/models with MODEL and /v1/completions with `completions(body)`; records the requests."""
+
+    def __init__(self, completions: Callable[[dict[str, Any]], Reply]) -> None:
+        self.completions = completions
+        self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        engine = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                engine.requests.append((self.path, {}, dict(self.headers)))
+                self.reply(200, {"object": "list", "data": [{"id": MODEL, "object": "model", "root": "/models/7b"}]})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                engine.requests.append((self.path, body, dict(self.headers)))
+                self.reply(*engine.completions(body))
+
+            def reply(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"openai+http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def vllm_like(body: dict[str, Any]) -> Reply:
+    prompts = body["prompt"] if isinstance(body["prompt"], list) else [body["prompt"]]
+    if body.get("echo"):
+        return 200, {"choices": [echo_choice(text, i) for i, text in enumerate(prompts)], "usage": {"total_tokens": 7}}
+    return 200, {"choices": [{"index": i, "text": " take coin\nand more"} for i in range(body["n"])]}
+
+
+@pytest.fixture
+def engine() -> Iterator[Callable[[Callable[[dict[str, Any]], Reply]], ScriptedEngine]]:
+    started: list[ScriptedEngine] = []
+
+    def start(completions: Callable[[dict[str, Any]], Reply]) -> ScriptedEngine:
+        started.append(ScriptedEngine(completions))
+        return started[-1]
+
+    yield start
+    for one in started:
+        one.stop()
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agents.prior.openai_backend.BACKOFF_S", 0.01)
+
+
+def prior_for(engine: ScriptedEngine, **overrides: Any) -> OpenAIPrior:
+    settings: dict[str, Any] = {"model": MODEL, "server": engine.url, "cache_path": None, "templates_dir": None}
+    settings.update(overrides)
+    return OpenAIPrior(PriorConfig(**settings))
+
+
+def test_score_mode_sends_every_action_in_one_request_and_sums_the_action_tokens(engine):
+    scripted = engine(vllm_like)
+    prior = prior_for(scripted)
+    query = make_query(actions=("go north", "take the coin", "look"))
+    result = prior(query)
+    # the probe, then one request for the state, with every action after the same prompt
+    (path, body, _), = [request for request in scripted.requests if request[0] == "/v1/completions"][1:]
+    assert body["prompt"] == [result.prompt + " go north", result.prompt + " take the coin", result.prompt + " look"]
+    assert body["echo"] is True and body["max_tokens"] == 1 and body["logprobs"] == 1
+    assert result.token_counts == (2, 3, 1)
+    np.testing.assert_allclose(result.sequence_log_probs, [-1.0, -1.5, -0.5])
+    np.testing.assert_allclose(result.probs, np.exp([-1.0, -1.5, -0.5]) / np.exp([-1.0, -1.5, -0.5]).sum())
+    assert prior.stats.tokens_evaluated == 7
+
+
+def test_engines_that_take_one_prompt_per_request_get_one_request_per_action(engine):
+    def one_prompt_only(body: dict[str, Any]) -> Reply:
+        if isinstance(body["prompt"], list) and len(body["prompt"]) > 1:
+            return 500, {"error": {"message": "", "type": "internal_server_error"}}  # llama-cpp-python's assert
+        return vllm_like(body)
+
+    scripted = engine(one_prompt_only)
+    result = prior_for(scripted)(make_query(actions=("go north", "look")))
+    assert result.token_counts == (2, 1)
+    assert sum(path == "/v1/completions" for path, _, _ in scripted.requests) == 1 + 2 + 2  # list refused, probe, actions
+
+
+def test_sample_mode_asks_for_k_completions_in_one_request_and_maps_their_first_lines(engine):
+    scripted = engine(vllm_like)
+    result = prior_for(scripted, mode="sample", k=4, temperature=0.7, seed=3)(make_query())
+    (_, body, _), = [request for request in scripted.requests if request[0] == "/v1/completions"]
+    assert (body["n"], body["temperature"], body["seed"], body["max_tokens"]) == (4, 0.7, 3, 10)
+    assert [p.text for p in result.proposals] == [" take coin\n"] * 4
+    assert result.probs[result.actions.index("take coin")] == 1.0
+
+
+def test_the_key_comes_from_the_named_environment_variable_as_a_bearer_token(engine, monkeypatch):
+    monkeypatch.setenv("MY_ENGINE_KEY", "sk-secret")
+    scripted = engine(vllm_like)
+    prior_for(scripted, api_key_env="MY_ENGINE_KEY")
+    assert scripted.requests[0][2]["Authorization"] == "Bearer sk-secret"
+    monkeypatch.delenv("MY_ENGINE_KEY")
+    prior_for(scripted, api_key_env="MY_ENGINE_KEY")
+    assert "Authorization" not in scripted.requests[-1][2]
+
+
+def test_an_engine_without_prompt_log_probs_is_told_which_option_it_needs(engine):
+    def llama_server(body: dict[str, Any]) -> Reply:
+        return 400, {"error": {"code": 400, "message": "Only no echo is supported", "type": "invalid_request_error"}}
+
+    with pytest.raises(PriorError, match="Only no echo is supported.*llama-server does not return them") as error:
+        prior_for(engine(llama_server))(make_query())
+    assert "\n" not in str(error.value)
+
+    def generated_only(body: dict[str, Any]) -> Reply:  # logprobs for the generated token only
+        choice = {"index": 0, "text": body["prompt"][0] + "!", "logprobs": {"tokens": ["!"], "text_offset": [len(body["prompt"][0])], "token_logprobs": [-1.0], "top_logprobs": [{"!": -1.0}]}}
+        return 200, {"choices": [dict(choice, index=i) for i in range(len(body["prompt"]))]}
+
+    with pytest.raises(PriorError, match="log-probs for generated tokens only.*vLLM returns them"):
+        prior_for(engine(generated_only))(make_query())
+
+
+def test_a_token_spanning_the_prompt_and_the_action_is_refused(engine):
+    def merged_boundary(body: dict[str, Any]) -> Reply:
+        # ">" and the action's first word come back as one token: the action has no tokens of its own
+        def split(text: str) -> list[str]:
+            cut = text.rfind(">")
+            return [text[:cut], text[cut:]] if cut > 0 and not text.endswith(">") else [text]
+
+        prompts = body["prompt"]
+        return 200, {"choices": [echo_choice(text, i, split) for i, text in enumerate(prompts)]}
+
+    with pytest.raises(PriorError, match="do not line up with the action 'go north'"):
+        prior_for(engine(merged_boundary))(make_query(actions=("go north", "look")))
+
+
+def test_http_errors_are_one_line_with_the_engine_message(engine):
+    scripted = engine(lambda body: (400, {"object": "error", "message": "This model's maximum context length is 2048 tokens"}))
+    with pytest.raises(PriorError, match=r"answered HTTP 400: This model's maximum context length is 2048 tokens"):
+        prior_for(scripted, mode="sample")(make_query())
+
+
+def test_busy_engines_are_retried_with_backoff_and_then_reported(engine):
+    calls = []
+
+    def busy_once(body: dict[str, Any]) -> Reply:
+        calls.append(time.monotonic())
+        return (503, {"error": {"message": "busy"}}) if len(calls) == 1 else vllm_like(body)
+
+    assert prior_for(engine(busy_once), mode="sample")(make_query()).proposals
+    assert len(calls) == 2
+    always_busy = engine(lambda body: (503, {"error": {"message": "overloaded"}}))
+    with pytest.raises(PriorError, match=r"answered HTTP 503 \(overloaded\) \(3 tries\)"):
+        prior_for(always_busy, mode="sample")(make_query())
+
+
+def test_a_stalled_engine_times_out_after_bounded_retries(engine, monkeypatch):
+    monkeypatch.setattr("agents.prior.openai_backend.REQUEST_TIMEOUT_S", 0.2)
+
+    def stall(body: dict[str, Any]) -> Reply:
+        time.sleep(1.0)
+        return vllm_like(body)
+
+    started = time.monotonic()
+    with pytest.raises(PriorError, match=r"did not answer within 0 s \(3 tries\)"):
+        prior_for(engine(stall), mode="sample")(make_query())
+    assert time.monotonic() - started < 3
+
+
+def test_an_engine_that_does_not_serve_the_model_names_what_it_serves(engine):
+    with pytest.raises(PriorError, match=r"does not serve model 'other' \(it serves 'org/model-7b'\)"):
+        prior_for(engine(vllm_like), model="other")
+
+
+@pytest.mark.parametrize("url", ["openai+ftp://host/v1", "openai+http://:8000/v1", "openai+http://host:port/v1"])
+def test_a_malformed_address_is_one_error(url):
+    with pytest.raises(PriorError, match="is not an address like openai\\+http://127.0.0.1:8000/v1"):
+        parse_openai_url(url)
+
+
+def test_the_cli_reports_an_unreachable_engine_in_one_line_with_exit_code_2(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox", "prior", "--env", "TextFrozenLake-v0", "--prior-cache", "none",
+         "--prior-server", f"openai+http://127.0.0.1:{port}/v1", "--prior-model", MODEL],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert done.returncode == 2 and done.stderr.startswith("error: the OpenAI-compatible server at")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
