@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import json
+import os
 import threading
 import time
 from typing import Any
@@ -54,6 +55,8 @@ class RemotePrior:
         self.server = config.server.rstrip("/")
         self._host, self._port = parse_server_url(config.server)
         self._connection: http.client.HTTPConnection | None = None
+        token = os.environ.get(config.api_key_env)  # the server's token, if it has one; never stored
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._lock = threading.Lock()  # one connection; the UI may call from workers
         self._cache = PriorCache(None, config.memory_cache_size)
         self.stats = PriorStats()
@@ -156,7 +159,7 @@ class RemotePrior:
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """One request on the kept-alive connection, reconnecting once if the server closed it (answers are pure)."""
         data = None if body is None else json.dumps(body).encode("utf-8")
-        headers = {"Content-Type": "application/json"} if data is not None else {}
+        headers = {**self._auth, **({"Content-Type": "application/json"} if data is not None else {})}
         for attempt in (1, 2):
             if self._connection is None:
                 self._connection = http.client.HTTPConnection(self._host, self._port, timeout=REQUEST_TIMEOUT_S)

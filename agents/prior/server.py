@@ -1,19 +1,21 @@
 """The prior server: one llama.cpp model answering p_LLM(a|s) for many training workers over HTTP.
 
-Why our own small server rather than llama.cpp's OpenAI-compatible one: score mode needs the
-log-probability of every admissible action as a continuation of one prompt. Through an OpenAI
-completions API that is one `echo` + `logprobs` request per action, each re-evaluating the whole
-prompt (no KV prefix shared between the actions, nor with the previous state), on a context that
-keeps logits for every token. Serving `LlamaPrior` itself keeps prompt-once scoring, the KV prefix
-shared across consecutive states and the exact cache (memory LRU + SQLite), shared by every
-worker; its answers are the in-process answers, bit for bit.
+Why our own server, now that OpenAI-compatible engines can be priors too (`openai_backend`): it
+serves `LlamaPrior` itself, so answers are the in-process answers bit for bit, with prompt-once
+scoring, the KV prefix shared across consecutive states and one exact cache (memory LRU + SQLite)
+shared by every worker. On a CPU it is the fast path: llama-cpp-python's OpenAI server takes one
+prompt per request and formats echoed log-probs in Python, and llama.cpp's llama-server returns
+none (README, "Priors from LLM engines").
 
 The wire format (endpoints, settings, query) is `agents.prior.protocol`, shared with the client.
+With a token (`prior-server --token-env NAME`) every request must carry
+`Authorization: Bearer <token>`, or gets HTTP 401.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import json
 import sys
 import threading
@@ -87,9 +89,10 @@ class PriorServer(ThreadingHTTPServer):
 
     daemon_threads = True  # an idle keep-alive connection never holds up shutdown
 
-    def __init__(self, address: tuple[str, int], service: PriorService) -> None:
+    def __init__(self, address: tuple[str, int], service: PriorService, token: str | None = None) -> None:
         super().__init__(address, _Handler)
         self.service = service
+        self.token = token  # when set, every request must carry "Authorization: Bearer <token>"
 
     @property
     def url(self) -> str:
@@ -104,12 +107,16 @@ class _Handler(BaseHTTPRequestHandler):
     server: PriorServer
 
     def do_GET(self) -> None:
+        if not self._authorised():
+            return
         if self.path != "/info":
             self._reply(404, {"error": f"no such endpoint {self.path}; use /info, /prior or /prompt"})
             return
         self._reply(200, self.server.service.info())
 
     def do_POST(self) -> None:
+        if not self._authorised():
+            return
         if self.path not in ("/prior", "/prompt"):
             self._reply(404, {"error": f"no such endpoint {self.path}; use /info, /prior or /prompt"})
             return
@@ -135,6 +142,21 @@ class _Handler(BaseHTTPRequestHandler):
             return
         reply = {"result": result_to_dict(result), "cached": result.cached, "tokens_evaluated": result.tokens_evaluated}
         self._reply(200, reply)
+
+    def _authorised(self) -> bool:
+        """With a token set, refuse (HTTP 401) a request without it, before its body is read (the connection
+        closes, so the unread body is never taken for the next request). Compared in constant time, as bytes:
+        a header with non-ASCII characters is a wrong token, not a traceback."""
+        token = self.server.token
+        sent = self.headers.get("Authorization", "").encode("latin-1", errors="replace")  # as the header came
+        if token is None or hmac.compare_digest(sent, f"Bearer {token}".encode()):
+            return True
+        self._refuse(
+            401,
+            "the prior server needs its token: put it in the environment variable --prior-api-key-env names "
+            "(default OPENAI_API_KEY)",
+        )
+        return False
 
     def _read_body(self) -> bytes | None:
         """The request body, or None after an error reply: a Content-Length that is not a whole number

@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.templates_dir,
         help="prompt templates (<family>.toml) the server renders every client's prompts with ('none': built-in only)",
     )
+    parser.add_argument(
+        "--token-env",
+        metavar="NAME",
+        help="environment variable holding a token every client must send (their --prior-api-key-env names "
+        "the variable holding it on their side); default: no authentication",
+    )
     parser.add_argument("--json", action="store_true", help="announce the server as one JSON object (url, model, ...)")
 
 
@@ -59,6 +65,15 @@ def run(args: argparse.Namespace) -> int:
         raise SandboxError("the uniform prior needs no server: workers compute it themselves; pass a model")
     if not 0 <= args.port <= 65535:
         raise SandboxError(f"--port must be in 0..65535, got {args.port}")
+    token = None
+    if args.token_env is not None:
+        token = os.environ.get(args.token_env)
+        if not token:
+            raise SandboxError(f"--token-env {args.token_env}: that environment variable is empty; put the token in it")
+        if not (token.isascii() and token.isprintable()):
+            raise SandboxError(
+                f"--token-env {args.token_env}: the token must be printable ASCII (it travels in an HTTP header)"
+            )
     config = PriorConfig(
         model=args.prior_model,
         n_gpu_layers=args.n_gpu_layers,
@@ -70,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     )
     service = PriorService(config)
     try:
-        server = PriorServer((args.host, args.port), service)
+        server = PriorServer((args.host, args.port), service, token)
     except OSError as error:
         service.close()
         reason = error.strerror or error
@@ -115,8 +130,12 @@ def announce(server: "PriorServer", config: "PriorConfig", as_json: bool) -> Non
             f"point workers at it with --prior-server {server.url} (or [prior] server = \"{server.url}\"); "
             "Ctrl-C or SIGTERM stops it"
         )
-    if not _is_loopback(server.server_address[0]):
-        print(f"note: the server has no authentication; anyone who can reach {server.url} can use it", file=sys.stderr)
+    if not _is_loopback(server.server_address[0]) and server.token is None:
+        print(
+            f"note: the server has no authentication (--token-env adds a token); anyone who can reach {server.url} "
+            "can use it",
+            file=sys.stderr,
+        )
     sys.stdout.flush()
 
 

@@ -37,9 +37,9 @@ def start_server(tiny_config: Callable[..., PriorConfig]) -> Iterator[Callable[.
     """Start prior servers on loopback (a free port each); all are stopped after the test."""
     running: list[tuple[PriorServer, threading.Thread]] = []
 
-    def start(**overrides: object) -> tuple[str, PriorService]:
+    def start(token: str | None = None, **overrides: object) -> tuple[str, PriorService]:
         service = PriorService(tiny_config(**overrides))
-        server = PriorServer(("127.0.0.1", 0), service)
+        server = PriorServer(("127.0.0.1", 0), service, token)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         running.append((server, thread))
@@ -280,6 +280,38 @@ def test_prior_server_command_errors_are_one_line(tmp_path, tiny_gguf):
     assert main(["prior-server", "--prior-model", str(tmp_path / "missing.gguf")]) == 2
 
 
+def test_a_server_with_a_token_refuses_clients_without_it(tiny_config, monkeypatch):
+    service = PriorService(tiny_config(cache_path=None))
+    server = PriorServer(("127.0.0.1", 0), service, token="s3cret-token")
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.delenv("PRIOR_TOKEN", raising=False)
+        with pytest.raises(PriorError, match="needs its token: put it in the environment variable"):
+            RemotePrior(tiny_config(server=server.url, api_key_env="PRIOR_TOKEN"))
+        monkeypatch.setenv("PRIOR_TOKEN", "wrong")
+        with pytest.raises(PriorError, match="needs its token"):
+            RemotePrior(tiny_config(server=server.url, api_key_env="PRIOR_TOKEN"))
+        monkeypatch.setenv("PRIOR_TOKEN", "s3cret-token")
+        remote = RemotePrior(tiny_config(server=server.url, api_key_env="PRIOR_TOKEN"))
+        assert remote(make_query()).probs.sum() == pytest.approx(1.0)
+        remote.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        service.close()
+        thread.join()
+
+
+def test_prior_server_command_refuses_an_empty_token_variable(tiny_gguf, monkeypatch):
+    from sandbox.cli import main
+
+    monkeypatch.delenv("PRIOR_TOKEN", raising=False)
+    assert main(["prior-server", "--prior-model", str(tiny_gguf), "--token-env", "PRIOR_TOKEN"]) == 2
+    monkeypatch.setenv("PRIOR_TOKEN", "clé secrète")  # could never travel in an HTTP header as sent
+    assert main(["prior-server", "--prior-model", str(tiny_gguf), "--token-env", "PRIOR_TOKEN"]) == 2
+
+
 def socket_in_use():
     import socket
 
@@ -289,14 +321,17 @@ def socket_in_use():
     return busy
 
 
-def raw_post(url: str, content_length: str, body: bytes = b"") -> tuple[int, dict]:
-    """A POST /prior with a Content-Length header as given, on a raw socket (http.client would fix it up)."""
+def raw_post(url: str, content_length: str, body: bytes = b"", authorization: bytes | None = None) -> tuple[int, dict]:
+    """A POST /prior with Content-Length (and Authorization) headers as given, on a raw socket (http.client
+    would fix them up)."""
     import socket
 
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        head = f"POST /prior HTTP/1.1\r\nHost: {host}\r\nContent-Length: {content_length}\r\n\r\n"
-        sock.sendall(head.encode() + body)
+        head = f"POST /prior HTTP/1.1\r\nHost: {host}\r\nContent-Length: {content_length}\r\n".encode()
+        if authorization is not None:
+            head += b"Authorization: " + authorization + b"\r\n"
+        sock.sendall(head + b"\r\n" + body)
         response = http.client.HTTPResponse(sock)
         response.begin()  # a server thread blocked on the body would leave this to time out
         return response.status, json.loads(response.read())
@@ -327,4 +362,18 @@ def test_a_body_shorter_than_its_content_length_times_out_with_400_instead_of_ho
     monkeypatch.setattr(_Handler, "body_timeout_s", 0.2)
     url, _ = start_server()
     status, reply = raw_post(url, "100", b'{"settings": {}')
+    assert status == 400 and "Content-Length" in reply["error"]
+
+
+@pytest.mark.parametrize(
+    "authorization", [None, b"Bearer wrong", "Bearer s3cr\u00e9t".encode("latin-1")], ids=["none", "wrong", "non-ascii"]
+)
+def test_a_token_server_refuses_before_reading_the_body_and_keeps_serving(start_server, capfd, authorization):
+    """Without the token the reply is 401 whatever the body's framing (it is never read: the connection
+    closes); a header with non-ASCII bytes is a wrong token, not a traceback."""
+    url, _ = start_server(token="s3cret-token")
+    status, reply = raw_post(url, "abc", authorization=authorization)
+    assert status == 401 and "needs its token" in reply["error"]
+    assert "Traceback" not in capfd.readouterr().err
+    status, reply = raw_post(url, "abc", authorization=b"Bearer s3cret-token")  # the token, then the body's checks
     assert status == 400 and "Content-Length" in reply["error"]
