@@ -231,6 +231,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp CPU threads (1 on a shared machine)")
     parser.add_argument("--n-ctx", type=int, default=2048, help="llama.cpp context length")
+    parser.add_argument(
+        "--prior-server",
+        default="",
+        metavar="URL",
+        help="ask the LLM priors of a server instead of loading them here: openai+http://HOST:PORT/v1 (an engine "
+        "serving each --priors name) or http://HOST:PORT (a `prior-server`)",
+    )
+    parser.add_argument(
+        "--prior-api-key-env", default="OPENAI_API_KEY", metavar="NAME", help="environment variable holding its API key"
+    )
     add_output_arguments(parser, "a subset (one game per family, two household families) in under 10 minutes on 2 cores")
 
 
@@ -264,7 +274,8 @@ def _prior_rows(args: argparse.Namespace) -> tuple[list[tuple[str, str, Any]], l
         if model == UNIFORM_MODEL or is_oracle_model(model):
             rows.append((model, "-", replace(base, model=model)))
         else:
-            rows += [(model, variant, apply_variant(replace(base, model=model), variant)) for variant in variants]
+            served = replace(base, model=model, server=args.prior_server, api_key_env=args.prior_api_key_env)
+            rows += [(model, variant, apply_variant(served, variant)) for variant in variants]
     if not rows:
         raise SandboxError("no priors to score: name some with --priors")
     return rows, notes

@@ -278,3 +278,22 @@ def test_train_and_prior_cli_run_against_the_engine_and_never_write_the_key(smol
         assert SECRET.encode() not in path.read_bytes(), path
     for stream in (train.stdout, train.stderr, prior.stdout, prior.stderr):
         assert SECRET not in stream
+
+
+def test_bench_prior_quality_through_the_engine_equals_in_process(tiny_engine, tmp_path, capsys, monkeypatch):
+    from sandbox.cli import main
+    from sandbox.results import prior_quality
+    from sandbox.results.prior_quality import Game
+
+    games = [Game("lake", "TextFrozenLake-v0", {"desc": ["SFF", "FHF", "FFG"]}), Game("kitchen", "overcooked-tomato-salad-v0", {})]
+    monkeypatch.setattr(prior_quality, "_games", lambda quick: games)
+    reports = []
+    for server in ([], ["--prior-server", tiny_engine.url]):
+        argv = ["bench", "prior-quality", "--quick", "--priors", tiny_engine.model, "--threads", "1", *server]
+        assert main([*argv, "--out-dir", str(tmp_path / str(len(reports))), "--json"]) == 0
+        reports.append({(row["family"], row["prior"]): row for row in json.loads(capsys.readouterr().out)["rows"]})
+    in_process, remote = reports
+    assert set(remote) == set(in_process) and len(remote) == 3  # two families and overall
+    for key, row in remote.items():
+        assert row["skill"] == pytest.approx(in_process[key]["skill"], abs=1e-3), key
+        assert row["top1"] == pytest.approx(in_process[key]["top1"], abs=1e-3), key
