@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from agents.errors import PriorError
-from agents.prior import PriorConfig
+from agents.prior import PriorConfig, build_prior
 from agents.prior.openai_backend import OpenAIPrior, parse_openai_url
 from tests.prior.conftest import make_query
 
@@ -142,6 +142,43 @@ def test_sample_mode_asks_for_k_completions_in_one_request_and_maps_their_first_
     assert (body["n"], body["temperature"], body["seed"], body["max_tokens"]) == (4, 0.7, 3, 10)
     assert [p.text for p in result.proposals] == [" take coin\n"] * 4
     assert result.probs[result.actions.index("take coin")] == 1.0
+
+
+def test_sample_mode_draws_the_k_each_call_asks_for_with_the_run_seed_and_keys_on_both(engine, tmp_path):
+    """As in-process (#18 bugs 1, 4): DQN-Prior asks for its own k; the seed is --prior-seed plus the run's,
+    and both are in the cache key, so another k or another run never reuses a draw."""
+    scripted = engine(vllm_like)
+    settings = {"mode": "sample", "k": 4, "seed": 3, "cache_path": str(tmp_path / "cache.sqlite")}
+    prior = build_prior(PriorConfig(model=MODEL, server=scripted.url, templates_dir=None, **settings), run_seed=5)
+    assert isinstance(prior, OpenAIPrior) and prior.sampling_seed == 8
+
+    def sent() -> list[tuple[int, int]]:
+        return [(body["n"], body["seed"]) for path, body, _ in scripted.requests if path == "/v1/completions"]
+
+    assert len(prior(make_query(), k=2).proposals) == 2 and sent() == [(2, 8)]
+    assert prior(make_query(), k=2).cached and len(prior(make_query()).proposals) == 4  # the config's k by default
+    assert sent() == [(2, 8), (4, 8)]
+    other_run = build_prior(PriorConfig(model=MODEL, server=scripted.url, templates_dir=None, **settings), run_seed=6)
+    assert not other_run(make_query(), k=2).cached and sent()[-1] == (2, 9)
+    with pytest.raises(PriorError, match="k must be in 1..255, got 0"):
+        prior(make_query(), k=0)
+    prior.close()
+    other_run.close()
+
+
+def test_engines_that_ignore_n_are_asked_again_with_seeds_after_the_run_seed(engine):
+    def one_completion(body: dict[str, Any]) -> Reply:
+        return 200, {"choices": [{"index": 0, "text": " look"}]}
+
+    scripted = engine(one_completion)
+    config = PriorConfig(model=MODEL, server=scripted.url, mode="sample", seed=3, cache_path=None, templates_dir=None)
+    prior = build_prior(config, run_seed=5)
+    assert len(prior(make_query(), k=3).proposals) == 3
+    assert [(body["n"], body["seed"]) for path, body, _ in scripted.requests if path == "/v1/completions"] == [
+        (3, 8),
+        (2, 9),
+        (1, 10),
+    ]
 
 
 def test_the_key_comes_from_the_named_environment_variable_as_a_bearer_token(engine, monkeypatch):
