@@ -15,11 +15,21 @@ from typing import Any
 import numpy as np
 
 from agents import bayes
+from agents.errors import PriorError
 from agents.prior.cache import PriorCache, cache_key, result_to_json
-from agents.prior.config import PriorConfig
+from agents.prior.config import MAX_SAMPLES, PriorConfig
 from agents.prior.mapping import map_to_action
 from agents.prior.prompts import PromptTemplate, render_prompt
 from agents.prior.types import PriorQuery, PriorResult, PriorStats, Proposal
+
+
+def requested_k(config: PriorConfig, k: int | None) -> int:
+    """The k a call draws: the one asked for (DQN-Prior asks for its k, eval_k when greedy), by default the
+    config's; PriorError in sample mode when it is out of range."""
+    k = config.k if k is None else k
+    if config.mode == "sample" and not 1 <= k <= MAX_SAMPLES:
+        raise PriorError(f"k must be in 1..{MAX_SAMPLES}, got {k}")
+    return k
 
 
 def answer_key(

@@ -40,9 +40,9 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from agents.errors import PriorError
-from agents.prior.answers import answer_key, record_answer, sample_result, score_result, with_floor
+from agents.prior.answers import answer_key, record_answer, requested_k, sample_result, score_result, with_floor
 from agents.prior.cache import PriorCache, cached_answer
-from agents.prior.config import MAX_SAMPLES, PriorConfig, validate_config
+from agents.prior.config import PriorConfig, validate_config
 from agents.prior.prompts import PromptTemplate, render_prompt, template_for
 from agents.prior.templates import load_templates
 from agents.prior.types import PriorQuery, PriorResult, PriorStats, check_actions
@@ -297,9 +297,7 @@ class OpenAIPrior:
         with self._lock:
             started = time.perf_counter()
             check_actions(query.actions)
-            k = self.config.k if k is None else k
-            if self.config.mode == "sample" and not 1 <= k <= MAX_SAMPLES:
-                raise PriorError(f"k must be in 1..{MAX_SAMPLES}, got {k}")
+            k = requested_k(self.config, k)
             template = self.template(query.family)
             key = answer_key(self.config, query, template, self._identity, k=k, seed=self.sampling_seed)
             hit = cached_answer(self._cache, key, self.stats, started)

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from agents import bayes
 from agents.errors import PriorError
-from agents.prior.answers import answer_key, record_answer, sample_result, score_result, with_floor
+from agents.prior.answers import answer_key, record_answer, requested_k, sample_result, score_result, with_floor
 from agents.prior.cache import PriorCache, cached_answer
-from agents.prior.config import MAX_SAMPLES, PriorConfig, validate_config
+from agents.prior.config import PriorConfig, validate_config
 from agents.prior.models import (
     chat_format_for,
     expected_gpu_layers,
@@ -118,9 +118,7 @@ class LlamaPrior:
             check_actions(query.actions)
             if prompt is not None and not prompt.strip():
                 raise PriorError("the edited prompt is empty; write the text the model should read")
-            k = self.config.k if k is None else k
-            if self.config.mode == "sample" and not 1 <= k <= MAX_SAMPLES:
-                raise PriorError(f"k must be in 1..{MAX_SAMPLES}, got {k}")
+            k = requested_k(self.config, k)
             key = self._key(query, prompt, k)
             hit = cached_answer(self._cache, key, self.stats, started)
             if hit is not None:
