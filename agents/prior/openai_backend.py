@@ -278,8 +278,12 @@ class OpenAIPrior:
         self._client = EngineClient(address, config.api_key_env)
         self._lock = threading.Lock()  # one connection; the UI may call from workers
         self._templates = load_templates(config.templates_dir)
+        try:
+            self._identity = self._check_model()
+        except PriorError:
+            self._client.close()  # a refused prior never lives on to close its connection
+            raise
         self._cache = PriorCache(config.cache_path, config.memory_cache_size)
-        self._identity = self._check_model()
         self._probed = False  # the probe runs before the first score
         self._one_prompt_per_request = False  # learnt from the probe (llama-cpp-python's server)
 

@@ -60,8 +60,12 @@ class RemotePrior:
         self._lock = threading.Lock()  # one connection; the UI may call from workers
         self._cache = PriorCache(None, config.memory_cache_size)
         self.stats = PriorStats()
-        info = self._request("GET", "/info")
-        self._check(info)
+        try:
+            info = self._request("GET", "/info")
+            self._check(info)
+        except PriorError:
+            self.close()  # a refused client never lives on to close its connection
+            raise
         self.model_name = config.model
         self.gpu_layers = int(info["gpu_layers"])
 

@@ -254,9 +254,17 @@ def test_a_stalled_engine_times_out_after_bounded_retries(engine, monkeypatch):
     assert time.monotonic() - started < 3
 
 
-def test_an_engine_that_does_not_serve_the_model_names_what_it_serves(engine):
-    with pytest.raises(PriorError, match=r"does not serve model 'other' \(it serves 'org/model-7b'\)"):
-        prior_for(engine(vllm_like), model="other")
+def test_an_engine_that_does_not_serve_the_model_names_what_it_serves_and_leaves_nothing_open(engine, tmp_path):
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(PriorError, match=r"does not serve model 'other' \(it serves 'org/model-7b'\)") as refused:
+            prior_for(engine(vllm_like), model="other", cache_path=str(tmp_path / "cache.sqlite"))
+        del refused  # its traceback holds the half-built prior
+        gc.collect()
+    assert not [warning for warning in caught if issubclass(warning.category, ResourceWarning)]
 
 
 @pytest.mark.parametrize("url", ["openai+ftp://host/v1", "openai+http://:8000/v1", "openai+http://host:port/v1"])

@@ -171,6 +171,25 @@ def test_concurrent_workers_take_turns_on_the_model_and_get_the_in_process_answe
     assert service.prior.stats.llm_calls == 4 * 3 * len(QUERIES)
 
 
+@pytest.mark.parametrize("refusal", ["another n_ctx", "no token"])
+def test_a_client_the_server_refuses_leaves_no_connection_open(start_server, tiny_config, monkeypatch, refusal):
+    """A refused handshake (a setting that does not match, a missing token) closes the client's socket,
+    rather than leaving it to the garbage collector's ResourceWarning."""
+    import gc
+    import warnings
+
+    url, _ = start_server(token="s3cret-token" if refusal == "no token" else None)
+    monkeypatch.delenv("PRIOR_TOKEN", raising=False)
+    config = tiny_config(server=url, api_key_env="PRIOR_TOKEN", n_ctx=1024 if refusal == "another n_ctx" else 512)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(PriorError) as refused:
+            RemotePrior(config)
+        del refused  # its traceback holds the half-built client
+        gc.collect()
+    assert not [warning for warning in caught if issubclass(warning.category, ResourceWarning)]
+
+
 def test_client_errors_are_one_line_prior_errors(start_server, tiny_config):
     url, _ = start_server()
     with pytest.raises(PriorError, match="serves model .* but this run asks for 'smollm2-135m'"):
