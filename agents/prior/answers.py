@@ -42,6 +42,7 @@ def answer_key(
     seed: int,
     edited_prompt: str | None = None,
     space_prefix: bool = False,
+    levers: dict[str, Any] | None = None,
 ) -> str:
     """The cache key of an answer: `identity` (what the model is and where it runs), the answer settings
     and the rendered prompt (or an edited prompt's full text, under a key of its own).
@@ -49,6 +50,8 @@ def answer_key(
     Sample mode keys on the `k` completions asked for and the `seed` they are drawn with (the config's
     plus the run's). `space_prefix`: the model's tokenizer puts a space before the text (SentencePiece);
     its scores cached before actions were tokenised with the prompt read "▁▁action", so they are keyed apart.
+    `levers`: the score-mode options in force that the plain prior lacks (agents/prior/scoring.py),
+    so each variant's answers have a key of their own.
     """
     chat = config.mode == "sample" and config.chat
     parts: dict[str, Any] = {
@@ -66,6 +69,7 @@ def answer_key(
         parts["length_norm"] = config.length_norm
         if space_prefix:
             parts["action_tokens"] = "tokenised with the prompt"
+        parts.update(levers or {})
     else:
         parts.update(k=k, top_p=config.top_p, max_new_tokens=config.max_new_tokens, chat=chat, seed=seed)
     return cache_key(parts)

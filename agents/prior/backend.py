@@ -75,6 +75,8 @@ class ScoredActions:
 class ChatPrompt:
     text: str  # the formatted prompt, special tokens included
     tokens: list[int]
+    add_bos: bool = True  # whether `tokens` got a BOS the text does not spell out (tokenise continuations alike)
+    end_of_turn: str = ""  # what the format writes after a turn's text (e.g. "<|im_end|>"): an answer's terminator
 
 
 @dataclass(frozen=True)
@@ -269,8 +271,10 @@ class LlamaBackend:
             response = formatter(messages=messages)
         else:
             raise PriorError(f"{self.path.name} has no chat template; sample without --chat")
-        tokens = self.tokenize_prompt(response.prompt, add_bos=not response.added_special, special=True)
-        return ChatPrompt(response.prompt, tokens)
+        add_bos = not response.added_special
+        tokens = self.tokenize_prompt(response.prompt, add_bos=add_bos, special=True)
+        stop = response.stop[0] if isinstance(response.stop, list) and response.stop else response.stop
+        return ChatPrompt(response.prompt, tokens, add_bos, (stop or "").strip())
 
     # -- scoring ---------------------------------------------------------------
 

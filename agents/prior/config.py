@@ -9,6 +9,8 @@ from agents.errors import PriorError
 PRIOR_MODES = ("score", "sample")
 MIN_N_CTX = 64
 MAX_SAMPLES = 255  # llama.cpp's parallel-sequence limit (256) less the prompt's sequence
+ORDERS = ("given", "sorted", "both")  # how the action list is shown: the env's order, sorted, or given and reversed (mean)
+WORDINGS = ("default", "guided")  # the built-in prompt wording per family (agents/prior/prompts.py)
 
 
 @dataclass
@@ -19,10 +21,17 @@ class PriorConfig:
     mode: str = "score"  # "score": exact over admissible actions; "sample": k free-form proposals
     temperature: float = 1.0  # score: divides log-probs; sample: sampling temperature
     length_norm: bool = False  # score: average token log-prob instead of the sum
+    # Score-mode levers (agents/prior/scoring.py; each changes the answer, so each is in the cache key):
+    calibrate: bool = False  # subtract log p(a | a content-free prompt) over the same action list (PMI)
+    order: str = "given"  # the listed actions' order (ORDERS); "both" averages the given and the reversed listing
+    terminator: bool = False  # score the whole line: the action and its end ("\n", or the chat turn's end)
+    few_shot: int = 0  # worked decisions from train-split walkthroughs of the family put before the state
+    judge: bool = False  # judge each action alone: log p(Yes) - log p(No) after "Is <action> a good next step?"
+    wording: str = "default"  # the built-in prompt wording (WORDINGS); a user template in templates_dir wins
     k: int = 5  # sample: number of free-form completions
     top_p: float = 1.0
     max_new_tokens: int = 10
-    chat: bool = False  # sample: wrap the prompt in the model's chat template
+    chat: bool = False  # wrap the prompt in the model's chat template (score mode: actions scored as the assistant's turn)
     epsilon: float = 0.0  # floor: mix this much uniform mass in, so no action has zero prior
     history: int = 0  # recent (action, observation) steps shown in the prompt (0: Markov text states cache best)
     list_actions: bool = True  # list the admissible actions in the prompt
@@ -65,5 +74,11 @@ def validate_config(config: PriorConfig) -> None:
         problems.append(f"n_threads must be >= 1, got {config.n_threads}")
     if config.memory_cache_size < 0:
         problems.append(f"memory_cache_size must be >= 0, got {config.memory_cache_size}")
+    if config.order not in ORDERS:
+        problems.append(f"order must be one of {', '.join(ORDERS)}, got {config.order!r}")
+    if config.wording not in WORDINGS:
+        problems.append(f"wording must be one of {', '.join(WORDINGS)}, got {config.wording!r}")
+    if config.few_shot < 0:
+        problems.append(f"few_shot must be >= 0, got {config.few_shot}")
     if problems:
         raise PriorError("bad prior settings: " + "; ".join(problems))

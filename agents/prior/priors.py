@@ -6,17 +6,23 @@ miss, so a fully cached run never starts llama.cpp.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from agents import bayes
 from agents.errors import PriorError
-from agents.prior.answers import answer_key, record_answer, requested_k, sample_result, score_result, with_floor
-from agents.prior.cache import PriorCache, cached_answer
+from agents.prior import scoring
+from agents.prior.answers import answer_key, record_answer, requested_k, sample_result, with_floor
+from agents.prior.cache import PriorCache, cache_key, cached_answer
 from agents.prior.config import PriorConfig, validate_config
+from agents.prior.examples import examples_block
 from agents.prior.models import (
     chat_format_for,
     expected_gpu_layers,
@@ -28,13 +34,14 @@ from agents.prior.oracle import OraclePrior, is_oracle_model
 from agents.prior.prompts import FittedPrompt, PromptTemplate, fit_prompt, template_for
 from agents.prior.templates import check_template, load_templates
 from agents.prior.types import ActionPrior, PriorQuery, PriorResult, PriorStats, check_actions
-from agents.prior.variants import apply_variant
+from agents.prior.variants import apply_variant, for_family
 
 if TYPE_CHECKING:
     from agents.prior.backend import LlamaBackend  # imported on first use: it loads llama.cpp
 
 UNIFORM_MODEL = "uniform"
 MIN_SEQUENCES = 16  # context sequences made at load: room for k up to 15 (the UI may raise k later)
+CONTINUATION_ROOM = 8  # context kept free beyond an action's own tokens: its line's end, a judge's answer
 
 
 class UniformPrior:
@@ -133,7 +140,8 @@ class LlamaPrior:
         """The prompt exactly as the model reads it (trimmed to n_ctx, chat-wrapped in chat sample mode)."""
         with self._lock:
             if self.config.mode == "score":
-                return self._score_prompt(query).text
+                levers = self.levers(query.family)
+                return scoring.parts(query, levers, self._fitter(query, levers))[0].readings[0].prompt.text
             fitted = self._fit(query, chat=self.config.chat, reserve=self._sample_reserve())
             return self._sample_prompt_text(fitted)
 
@@ -145,9 +153,17 @@ class LlamaPrior:
                 return self._score_prompt(query, template=template).text
             return self._fit(query, chat=self.config.chat, reserve=self._sample_reserve(), template=template).text
 
-    def template(self, family: str) -> PromptTemplate:
-        """The family's template in use: the user's (see `templates_dir`) or the built-in one."""
-        return self._templates.get(family) or template_for(family)
+    def template(self, family: str, wording: str | None = None) -> PromptTemplate:
+        """The family's template in use: the user's (see `templates_dir`) or the built-in one in `wording`
+        (default: the wording the family's options set)."""
+        wording = self.levers(family).wording if wording is None else wording
+        return self._templates.get(family) or template_for(family, wording)
+
+    def levers(self, family: str) -> scoring.Levers:
+        """The score-mode options in force for an env family (the variant may tune them per family)."""
+        return scoring.Levers.of(for_family(self.config, family))
+
+
 
     def set_template(self, family: str, template: PromptTemplate) -> None:
         """Use `template` for the family from now on (cached answers stay valid: they key on the prompt text)."""
@@ -165,19 +181,80 @@ class LlamaPrior:
     # -- the two modes ---------------------------------------------------------
 
     def _score(self, query: PriorQuery, prompt: str | None = None) -> PriorResult:
+        """Score every action through the levers in force (agents/prior/scoring.py). An edited `prompt`
+        is read as written, once: the levers that re-render the prompt (order, few-shot, judge,
+        calibration, wording) leave it alone."""
         backend = self._load()
-        fitted = self._score_prompt(query, prompt)
-        prompt_tokens = backend.tokenize_prompt(fitted.text)
-        scored = backend.score(prompt_tokens, backend.tokenize_actions(fitted.text, prompt_tokens, query.actions))
-        return score_result(
-            self.model_name,
-            query,
-            self.config,
-            scored.log_probs,
-            scored.token_counts,
-            tokens_evaluated=scored.tokens_evaluated,
-            prompt=fitted.text,
+        levers = self.levers(query.family)
+        if prompt is not None:
+            levers = dataclasses.replace(levers, order="given", few_shot=0, judge=False, calibrate=False, wording="default")
+        fit = self._fitter(query, levers, prompt)
+        planned = scoring.parts(query, levers, fit)
+        main = [scoring.evaluate(backend, part, levers) for part in planned]
+        evaluated = sum(part.tokens_evaluated for part in main)
+        calibration = None
+        if levers.calibrate:
+            calibration, calibration_tokens = self._content_free_values(query, levers, fit)
+            evaluated += calibration_tokens
+        scores = scoring.combine([part.values for part in main], calibration)
+        probs = bayes.prior_from_sequence_log_probs(scores, for_family(self.config, query.family).temperature)
+        return PriorResult(
+            model=self.model_name,
+            mode="score",
+            actions=query.actions,
+            probs=probs,
+            sequence_log_probs=None if levers.judge else np.asarray(main[0].log_probs[0]),
+            scores=scores,
+            token_counts=() if levers.judge else main[0].token_counts[0],
+            tokens_evaluated=evaluated,
+            prompt=planned[0].readings[0].prompt.text,
         )
+
+    def _content_free_values(
+        self, query: PriorQuery, levers: scoring.Levers, fit: scoring.Fit
+    ) -> tuple[list[np.ndarray], int]:
+        """The content-free readings' values (PMI calibration), cached once per action set: the content-free
+        prompt holds no state, so every state with these actions (and family, levers) shares them."""
+        backend = self._load()
+        free = scoring.parts(scoring.content_free(query), levers, fit)
+        key = cache_key(
+            {
+                "content_free": [[[r.prompt.text, list(r.continuations)] for r in part.readings] for part in free],
+                "model": self._identity,
+                "gpu_layers": self.gpu_layers,
+                "n_ctx": self.config.n_ctx,
+                "levers": levers.as_dict(),
+            }
+        )
+        stored = self._cache.get(key)
+        if stored is not None:
+            return [np.asarray(values, dtype=np.float64) for values in json.loads(stored)], 0
+        evaluated = [scoring.evaluate(backend, part, levers) for part in free]
+        self._cache.put(key, json.dumps([part.values.tolist() for part in evaluated]))
+        return [part.values for part in evaluated], sum(part.tokens_evaluated for part in evaluated)
+
+    def _fitter(self, query: PriorQuery, levers: scoring.Levers, edited: str | None = None) -> scoring.Fit:
+        """Renders a prompt of `query`'s family with the levers in force, fitted to n_ctx (an `edited` prompt
+        as written), chat-wrapped when `chat` is on, and tokenised."""
+        backend = self._load()
+        config = self.config
+        template = self.template(query.family, levers.wording)
+        examples = examples_block(query.family, levers.few_shot, template, config.list_actions) if levers.few_shot else ""
+        reserve = CONTINUATION_ROOM + max(len(backend.tokenize_action(action)) for action in query.actions)
+
+        def fit(state: PriorQuery, listed: tuple[str, ...], ending: str | None) -> scoring.Prompt:
+            if edited is not None:
+                text = self._fit(state, chat=levers.chat, reserve=reserve, prompt=edited).text
+            else:
+                text = self._fit(
+                    state, chat=levers.chat, reserve=reserve, template=template, listed=listed, examples=examples, ending=ending
+                ).text
+            if levers.chat:
+                chat = backend.chat_prompt(text)
+                return scoring.Prompt(chat.text, chat.tokens, chat.add_bos, chat=True, end_of_turn=chat.end_of_turn)
+            return scoring.Prompt(text, backend.tokenize_prompt(text))
+
+        return fit
 
     def _sample(self, query: PriorQuery, prompt: str | None, k: int) -> PriorResult:
         config = self.config
@@ -209,8 +286,16 @@ class LlamaPrior:
         """Everything that determines the answer; the prompt before trimming (trimming follows from n_ctx),
         or an edited prompt's full text under a key of its own."""
         identity = {"model": self._identity, "gpu_layers": self.gpu_layers, "n_ctx": self.config.n_ctx}
+        config = for_family(self.config, query.family)  # the variant may tune the options per family
+        levers = self.levers(query.family)
+        extra = {}  # absent for the plain prior, whose keys stay as they were
+        if config.mode == "score" and levers.changed():
+            extra["levers"] = levers.changed()
+            if levers.few_shot and prompt is None:
+                template = self.template(query.family)
+                extra["examples"] = examples_block(query.family, levers.few_shot, template, config.list_actions)
         return answer_key(
-            self.config,
+            config,
             query,
             self.template(query.family),
             identity,
@@ -218,6 +303,7 @@ class LlamaPrior:
             seed=self.sampling_seed,
             edited_prompt=prompt,
             space_prefix=self._info.metadata.get("tokenizer.ggml.add_space_prefix") is True,
+            levers=extra,
         )
 
     def _load(self, k: int | None = None) -> LlamaBackend:
@@ -256,6 +342,9 @@ class LlamaPrior:
         reserve: int,
         prompt: str | None = None,
         template: PromptTemplate | None = None,
+        listed: tuple[str, ...] | None = None,
+        examples: str = "",
+        ending: str | None = None,
     ) -> FittedPrompt:
         """Render the prompt within n_ctx less `reserve` tokens, warning when something was left out.
 
@@ -284,6 +373,9 @@ class LlamaPrior:
             count_tokens=count_tokens,
             budget=budget,
             template=template or self.template(query.family),
+            listed=listed,
+            examples=examples,
+            ending=ending,
         )
         left_out = []
         if fitted.dropped_history:

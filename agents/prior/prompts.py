@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agents.errors import PriorError
 from agents.prior.types import PriorQuery
@@ -104,6 +104,55 @@ TEMPLATES: dict[str, PromptTemplate] = {
     ),
 }
 
+# The "guided" wording (PriorConfig.wording): the same pieces, with instructions that say how the
+# family's text reads and what to look for in it. Like every prompt, they describe what any game of
+# the family is about, never one game's solution. Families not listed keep the default wording.
+GUIDED_TEMPLATES: dict[str, PromptTemplate] = {
+    "frozenlake": replace(
+        TEMPLATES["frozenlake"],
+        intro=(
+            "You are crossing a frozen lake on a grid. Each turn the text says what lies one step to the north, "
+            "south, east and west of you (frozen ice, a hole, the edge of the lake, the start or the goal) and "
+            "how many rows south and columns east the goal is. Stepping onto a hole ends the game. Read the "
+            "four directions, then choose a move onto frozen ice or the goal that brings you closer to the goal.\n"
+        ),
+    ),
+    "textworld": replace(
+        TEMPLATES["textworld"],
+        intro=(
+            "You are playing a text adventure game. The text describes the room you are in, its exits and the "
+            "things in it. Reach the places and objects the task names: go through exits toward rooms you have "
+            "not seen, open what blocks the way, and take or use the objects the task needs. Type the best "
+            "next command.\n"
+        ),
+    ),
+    "overcooked": replace(
+        TEMPLATES["overcooked"],
+        intro=TEMPLATES["overcooked"].intro.replace(
+            "Choose one action per turn.",
+            "A salad is made by taking each ordered ingredient, chopping it on a cutting board, putting it in "
+            "the bowl, and serving the bowl. Choose the action that moves the order forward.",
+        ),
+    ),
+    "household": replace(
+        TEMPLATES["household"],
+        intro=TEMPLATES["household"].intro.replace(
+            "Type the best next command.",
+            "First find the object the task names (go to the furniture where it may be, open containers), take "
+            "it, do what the task asks with it, then go to the target place and put it there. Type the best "
+            "next command.",
+        ),
+    ),
+    "textworld-express": replace(
+        TEMPLATES["textworld-express"],
+        intro=TEMPLATES["textworld-express"].intro.replace(
+            "Type the best next command for the task.",
+            "Read the task, then move toward the room or object it names; open closed doors that lead on. "
+            "Type the best next command for the task.",
+        ),
+    ),
+}
+
 
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
 
@@ -113,7 +162,10 @@ def tidy(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", text.strip())
 
 
-def template_for(family: str) -> PromptTemplate:
+def template_for(family: str, wording: str = "default") -> PromptTemplate:
+    """The family's built-in template in `wording` (families without a guided wording keep the default)."""
+    if wording == "guided" and family in GUIDED_TEMPLATES:
+        return GUIDED_TEMPLATES[family]
     return TEMPLATES.get(family, TEMPLATES["generic"])
 
 
@@ -125,15 +177,21 @@ def render_prompt(
     chat: bool = False,
     observation: str | None = None,
     template: PromptTemplate | None = None,
+    listed: tuple[str, ...] | None = None,
+    examples: str = "",
+    ending: str | None = None,
 ) -> str:
     """The prompt for `query`: ends in the transcript cue ">" (or, for chat, in the question).
 
     `history` is how many of the most recent (action, observation) steps are shown;
     `observation` overrides the query's observation (used when trimming it to fit);
-    `template` overrides the family's built-in one (a user's template).
+    `template` overrides the family's built-in one (a user's template). The score-mode levers
+    (agents/prior/scoring.py) pass `listed` (the actions in the order shown, default the env's),
+    `examples` (a constant few-shot block, right after the instructions so its KV cache is
+    shared by every state) and `ending` (replaces the cue or question).
     """
     template = template or template_for(query.family)
-    parts = [template.intro]
+    parts = [template.intro, examples]
     if query.task.strip():
         parts.append(template.task.format(task=tidy(query.task)))
     shown = query.history[-history:] if history > 0 else ()
@@ -145,8 +203,8 @@ def render_prompt(
     current = query.observation if observation is None else observation
     parts.append(template.current.format(observation=tidy(current)))
     if list_actions:
-        parts.append(template.actions.format(actions=", ".join(query.actions)))
-    parts.append(template.question if chat else template.cue)
+        parts.append(template.actions.format(actions=", ".join(query.actions if listed is None else listed)))
+    parts.append(ending if ending is not None else template.question if chat else template.cue)
     return "".join(parts)
 
 
@@ -169,15 +227,19 @@ def fit_prompt(
     count_tokens: Callable[[str], int],
     budget: int,
     template: PromptTemplate | None = None,
+    listed: tuple[str, ...] | None = None,
+    examples: str = "",
+    ending: str | None = None,
 ) -> FittedPrompt:
     """The longest rendering of `query` within `budget` tokens.
 
     Trims the oldest history first, then the start of the observation (its end, the most
     recent text, is kept); PriorError if even an empty observation does not fit.
     """
+    extras = {"template": template, "listed": listed, "examples": examples, "ending": ending}
     shown = min(max(history, 0), len(query.history))
     for kept in range(shown, -1, -1):
-        text = render_prompt(query, list_actions, kept, chat=chat, template=template)
+        text = render_prompt(query, list_actions, kept, chat=chat, **extras)
         if count_tokens(text) <= budget:
             return FittedPrompt(text, shown - kept, 0)
     observation = query.observation.strip()
@@ -185,7 +247,7 @@ def fit_prompt(
     def render_cut(cut: int) -> str:
         rest = observation[cut:]
         observation_text = TRIM_MARK + rest if cut else rest
-        return render_prompt(query, list_actions, 0, chat=chat, observation=observation_text, template=template)
+        return render_prompt(query, list_actions, 0, chat=chat, observation=observation_text, **extras)
 
     if count_tokens(render_cut(len(observation))) > budget:
         raise PriorError(
