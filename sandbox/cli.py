@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "make_game",
     "play_text",
     "prior",
+    "prior_examples",
     "train",
     "evaluate",
     "collect",
