@@ -47,7 +47,8 @@ HELP = "prior quality: skill, top-1, log(p(O)/u), ms and tokens per query along 
 NAME = "prior_quality"
 DEFAULT_PRIORS = ("smollm2-135m", "gemma-3-270m", "uniform", "oracle:skill=1")
 P_FLOOR = 1e-9  # log(p(O)/u) floors p(O) here: a prior with no mass on O scores about -20, not -inf
-OPTIONAL_MODELS = ("gemma-3-270m",)  # skipped with a note when not installed, unless named explicitly
+OPTIONAL_MODELS = ("gemma-3-270m",)
+SPLITS = ("train", "unseen")  # the household splits walked; tune on "train" only (--splits train)  # skipped with a note when not installed, unless named explicitly
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ def _random_lake(size: int, seed: int) -> dict[str, Any]:
     return {"desc": generate_random_map(size=size, seed=seed), "map_seed": seed}
 
 
-def _games(quick: bool) -> list[Game]:
-    """Three games (or seeds) per family, fewer with --quick; ScienceWorld and household splits both."""
+def _games(quick: bool, splits: tuple[str, ...] = SPLITS) -> list[Game]:
+    """Three games (or seeds) per family, fewer with --quick; the household games of `splits`."""
     seeds = (0,) if quick else (0, 1, 2)
     games: list[Game] = []
     for size in (4, 8):
@@ -84,7 +85,7 @@ def _games(quick: bool) -> list[Game]:
     from envs.household import FAMILIES
 
     families = ("pick-place", "heat-place") if quick else tuple(FAMILIES)
-    for split in ("train", "unseen"):
+    for split in splits:
         games += [
             Game(f"household-{split}", f"household-{family}-v0", {"split": split, "game_seed": seed})
             for family in families
@@ -229,6 +230,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variants", default="default", help="comma-separated prior variants scored for each LLM model (default: default)"
     )
+    parser.add_argument(
+        "--splits",
+        default=",".join(SPLITS),
+        help="household splits to walk (default: train,unseen); --splits train leaves every unseen game out, for tuning",
+    )
+    parser.add_argument(
+        "--families", default="", help="comma-separated families to walk (default: all), e.g. frozenlake-4x4,overcooked"
+    )
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp CPU threads (1 on a shared machine)")
     parser.add_argument("--n-ctx", type=int, default=2048, help="llama.cpp context length")
     parser.add_argument(
@@ -281,6 +290,21 @@ def _prior_rows(args: argparse.Namespace) -> tuple[list[tuple[str, str, Any]], l
     return rows, notes
 
 
+def _selected_games(args: argparse.Namespace) -> list[Game]:
+    from sandbox.errors import SandboxError
+
+    splits = tuple(name.strip() for name in args.splits.split(",") if name.strip())
+    unknown = sorted(set(splits) - set(SPLITS))
+    if unknown or not splits:
+        raise SandboxError(f"--splits takes {' and/or '.join(SPLITS)}, got {args.splits!r}")
+    games = _games(args.quick, splits)
+    wanted = [name.strip() for name in args.families.split(",") if name.strip()]
+    known = list(dict.fromkeys(game.family for game in games))
+    if set(wanted) - set(known):
+        raise SandboxError(f"--families: no family {', '.join(sorted(set(wanted) - set(known)))}; choose from {', '.join(known)}")
+    return [game for game in games if not wanted or game.family in wanted]
+
+
 def run(args: argparse.Namespace) -> Report:
     from agents.errors import PriorError
     from agents.prior import build_prior
@@ -289,7 +313,7 @@ def run(args: argparse.Namespace) -> Report:
     plt = pyplot()
     started = time.perf_counter()
     prior_rows, notes = _prior_rows(args)
-    games = _games(args.quick)
+    games = _selected_games(args)
     decisions: list[Decision] = []
     for game in games:
         decisions += walk(game, history=0)
@@ -319,6 +343,8 @@ def run(args: argparse.Namespace) -> Report:
         "experiment": "prior-quality",
         "quick": args.quick,
         "threads": args.threads,
+        "splits": args.splits,
+        "families": args.families or "all",
         "games": [game.name for game in games],
         "decisions": len(decisions),
         "decisions_left_out": {"every_action_optimal": trivial, "optimal_unknown": skipped},
@@ -328,7 +354,8 @@ def run(args: argparse.Namespace) -> Report:
         "wall_s": round(seconds, 1),
         "load_average": [round(value, 2) for value in os.getloadavg()],
     }
-    stem = output_stem(NAME, args.quick)
+    stem = output_stem(NAME, args.quick) + ("" if args.splits == ",".join(SPLITS) else "_" + "_".join(args.splits.split(",")))
+    stem += "_" + "_".join(args.families.split(",")) if args.families else ""
     labels = [f"{label}" + ("" if variant in ("-", "default") else f" [{variant}]") for label, variant, _ in prior_rows]
     table = _skill_table(summaries, families, labels, prior_rows)
     detail = _overall_table(summaries, labels, prior_rows)
@@ -340,7 +367,10 @@ def run(args: argparse.Namespace) -> Report:
         + "".join(f"\n\n{note}" for note in notes)
         + "\n\nRegenerate: `python -m sandbox bench prior-quality"
         + (" --quick" if args.quick else "")
-        + f" --priors {args.priors} --variants {args.variants} --threads {args.threads}`"
+        + f" --priors {args.priors} --variants {args.variants} --threads {args.threads}"
+        + ("" if args.splits == ",".join(SPLITS) else f" --splits {args.splits}")
+        + (f" --families {args.families}" if args.families else "")
+        + "`"
     )
     files = [
         write_csv(args.out_dir / f"{stem}.csv", summaries),
