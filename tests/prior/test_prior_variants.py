@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from agents.errors import PriorError
 from agents.prior import PriorConfig, build_prior
-from agents.prior.variants import VARIANTS, apply_variant
+from agents.prior.variants import PLAIN_VARIANT, VARIANTS, PriorVariant, apply_variant, for_family
 
 
 def test_a_variant_sets_its_options_and_names_itself() -> None:
     config = apply_variant(PriorConfig(), "length-norm")
     assert config.length_norm is True and config.variant == "length-norm"
-    assert apply_variant(PriorConfig(length_norm=True)) == PriorConfig(length_norm=True)  # default changes nothing
+    plain = dataclasses.replace(PriorConfig(length_norm=True), variant=PLAIN_VARIANT)
+    assert apply_variant(plain) == plain  # plain changes nothing
 
 
 def test_build_prior_applies_the_configured_variant() -> None:
@@ -21,14 +24,33 @@ def test_build_prior_applies_the_configured_variant() -> None:
 
 
 def test_unknown_variant_is_a_one_line_error() -> None:
-    with pytest.raises(PriorError, match="unknown prior variant 'pmi'; choose one of default, length-norm"):
-        build_prior(PriorConfig(model="uniform", variant="pmi"))
+    with pytest.raises(PriorError, match="unknown prior variant 'nope'; choose one of default, plain, length-norm, pmi"):
+        build_prior(PriorConfig(model="uniform", variant="nope"))
 
 
-def test_each_variant_has_its_own_cache_key(tmp_path) -> None:
+def test_tuned_settings_apply_per_model_and_family(monkeypatch: pytest.MonkeyPatch) -> None:
+    tuned = PriorVariant("t", "test", {}, {"smollm2-135m": {"frozenlake": {"judge": True}, "*": {"terminator": True}}})
+    monkeypatch.setitem(VARIANTS, "t", tuned)
+    config = apply_variant(PriorConfig(), "t")
+    assert for_family(config, "frozenlake").judge and not for_family(config, "frozenlake").terminator
+    assert for_family(config, "household").terminator and not for_family(config, "household").judge
+    other = apply_variant(PriorConfig(model="gemma-3-270m"), "t")
+    assert for_family(other, "frozenlake") == other  # tuned for another model: nothing changes
+
+
+def test_each_variant_has_its_own_cache_key() -> None:
+    """Variants whose options in force differ never share a key; plain keeps the key the prior had
+    before the levers (no lever part in it)."""
     from agents.prior.priors import LlamaPrior
     from agents.prior.types import PriorQuery
 
     query = PriorQuery(family="frozenlake", task="t", observation="o", actions=("go east", "go west"))
-    keys = {name: LlamaPrior(apply_variant(PriorConfig(cache_path=None), name))._key(query) for name in VARIANTS}
-    assert len(set(keys.values())) == len(VARIANTS)
+    priors = {name: LlamaPrior(apply_variant(PriorConfig(cache_path=None), name)) for name in VARIANTS}
+    keys = {name: prior._key(query) for name, prior in priors.items()}
+    levers = {name: (prior.levers(query.family), prior.config.length_norm) for name, prior in priors.items()}
+    for a in VARIANTS:
+        for b in VARIANTS:
+            assert (keys[a] == keys[b]) == (levers[a] == levers[b]), (a, b)
+    lever_variants = [name for name in VARIANTS if name not in ("default", PLAIN_VARIANT)]
+    assert len({keys[name] for name in lever_variants}) == len(lever_variants)
+    assert all(keys[name] != keys[PLAIN_VARIANT] for name in lever_variants)
