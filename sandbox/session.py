@@ -193,6 +193,13 @@ class Session:
         self._pending = None
         return self.state, float(reward), bool(terminated), bool(truncated)
 
+    def optimal_here(self) -> tuple[str, ...] | None:
+        """O at the env's current state, or None when the env cannot name it (shown in the UI, never acted on)."""
+        try:
+            return optimal_actions(self.env)
+        except OptimalActionsUnknown:
+            return None
+
     def _optimal(self) -> tuple[str, ...] | None:
         """O at the env's current state when tracked; an env that cannot say stops the run with its reason."""
         if not self.track_optimal:

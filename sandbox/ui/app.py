@@ -38,6 +38,7 @@ from sandbox.ui.messages import (
     EvaluationDone,
     SessionLoaded,
     SessionReady,
+    OptimalShown,
     SessionSaved,
     StepTaken,
 )
@@ -95,6 +96,7 @@ class SandboxApp(App[None]):
         Binding("f", "fork", "fork"),
         Binding("p", "prompt", "prompt"),
         Binding("l", "toggle_learning", "plots"),
+        Binding("o", "toggle_optimal", "optimal", show=False),
         Binding("d", "toggle_dark", "theme"),
         Binding("escape", "cancel", "cancel"),
         Binding("question_mark", "help", "help", key_display="?"),
@@ -124,6 +126,7 @@ class SandboxApp(App[None]):
         "fork": "what-if: fork the episode here, take another action beside the agent, keep or discard the fork",
         "prompt": "edit the prior's prompt for this step, re-score it, save a template for the env",
         "toggle_learning": "show the plots instead of the decision (small terminals)",
+        "toggle_optimal": "mark the env's optimal actions (★) in the decision table, where the env knows them",
         "toggle_dark": "light/dark theme",
         "cancel": "cancel the running call, stop auto-play",
         "help": "this help",
@@ -244,7 +247,7 @@ class SandboxApp(App[None]):
         self._refresh_status()
 
     def on_decision_ready(self, message: DecisionReady) -> None:
-        self.query_one(DecisionPanel).show(message.decision)
+        self.query_one(DecisionPanel).show(message.decision, optimal=message.optimal)
         self._refresh_status()
 
     def on_step_taken(self, message: StepTaken) -> None:
@@ -496,12 +499,30 @@ class SandboxApp(App[None]):
             with self.jobs.phase(self.play_jobs.llm_label()):
                 decision = self.controller.redraw()
             self.play_jobs.posted = decision
-            self.post_message(DecisionReady(decision, preview=True))
+            self.post_message(DecisionReady(decision, preview=True, optimal=self.play_jobs.optimal_if_shown()))
 
         self.submit("asking the prior with the new template", job)
 
     def action_toggle_learning(self) -> None:
         self.query_one("#main").toggle_class("-show-learning")
+
+    def action_toggle_optimal(self) -> None:
+        """Mark (or stop marking) the env's optimal actions: where the prior is right, and where Q must overrule it."""
+        self.play_jobs.show_optimal = not self.play_jobs.show_optimal
+        if not self.play_jobs.show_optimal:
+            self.post_message(OptimalShown(None))
+            return
+
+        def job(worker: Worker) -> None:
+            self.post_message(OptimalShown(self.controller.optimal()))
+
+        self.submit("asking the env for its optimal actions", job)
+
+    def on_optimal_shown(self, message: OptimalShown) -> None:
+        table = self.query_one(DecisionTable)
+        if self.play_jobs.show_optimal and message.optimal is None:
+            self.notify("this env cannot name its optimal actions here", severity="warning")
+        table.show(table.decision, table.before, message.optimal)
 
     def action_help(self) -> None:
         keys = [

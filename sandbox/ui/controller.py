@@ -296,6 +296,11 @@ class SessionController:
         if self.recorder is not None:
             self.recorder.add(record)
 
+    def optimal(self) -> tuple[str, ...] | None:
+        """The env's optimal actions at the current state (None: it cannot name them, or no session yet)."""
+        with self.lock:
+            return self.session.optimal_here() if self.session is not None else None
+
     def redraw(self) -> Decision:
         """The decision on the current state with the prior asked afresh (e.g. after its template changed)."""
         with self.lock:

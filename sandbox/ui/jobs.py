@@ -93,6 +93,7 @@ class PlayJobs:
         self.controller = controller
         self.runner = runner
         self.posted: Decision | None = None  # the decision last announced (written by the engine thread only)
+        self.show_optimal = False  # decisions come with the env's optimal actions, marked in the table (key o)
 
     def llm_label(self) -> str:
         agent = self.controller.agent
@@ -106,7 +107,11 @@ class PlayJobs:
             raise Cancelled
         if decision is not self.posted:  # a decision already on screen is not announced twice
             self.posted = decision
-            self.node.post_message(DecisionReady(decision, preview=preview))
+            self.node.post_message(DecisionReady(decision, preview=preview, optimal=self.optimal_if_shown()))
+
+    def optimal_if_shown(self) -> tuple[str, ...] | None:
+        """Engine thread: the env's optimal actions at the current state, when the table marks them."""
+        return self.controller.optimal() if self.show_optimal else None
 
     def new_episode(self, worker: Worker) -> None:
         state = self.controller.new_episode()

@@ -34,12 +34,22 @@ class EpisodeStarted(Message):
 
 
 class DecisionReady(Message):
-    """The agent's decision on the current state; `preview` when recomputed without a step."""
+    """The agent's decision on the current state; `preview` when recomputed without a step; `optimal`:
+    the env's optimal actions there, when the table marks them (None: not asked, or the env cannot say)."""
 
-    def __init__(self, decision: Decision, preview: bool = False) -> None:
+    def __init__(self, decision: Decision, preview: bool = False, optimal: tuple[str, ...] | None = None) -> None:
         super().__init__()
         self.decision = decision
         self.preview = preview
+        self.optimal = optimal
+
+
+class OptimalShown(Message):
+    """The env's optimal actions at the current state, asked for when the table's marks were switched on."""
+
+    def __init__(self, optimal: tuple[str, ...] | None) -> None:
+        super().__init__()
+        self.optimal = optimal
 
 
 class StepTaken(Message):

@@ -90,6 +90,8 @@ def number_with_delta(value: float, before: float, width: int, color: str) -> Te
 
 
 SORT_ABOVE = 8  # with more candidates than this, rows are sorted by posterior
+OPTIMAL_MARK = "★"  # beside an action the env knows to be optimal (the table's `o` toggle)
+OPTIMAL_COLOR = "#e3b341"
 HEADERS = ("  ", "action", " p_LLM", " Q", " exp(αQ)", " posterior")
 Q_COLUMN = 3
 COMPARED = {2: " p_LLM  Δ", 5: " posterior  Δ"}  # the columns a before/after view shows changes in
@@ -108,6 +110,7 @@ class DecisionTable(DataTable):
         super().__init__(id=id, cursor_type="row", cell_padding=0, zebra_stripes=True)
         self.decision: Decision | None = None
         self.before: Decision | None = None
+        self.optimal: frozenset[str] = frozenset()  # actions marked ★: the env's optimal ones, when shown
 
     def _headers(self) -> tuple[str, ...]:
         return tuple(COMPARED.get(i, header) if self.before else header for i, header in enumerate(HEADERS))
@@ -131,12 +134,13 @@ class DecisionTable(DataTable):
             if i >= 2
         ]
 
-    def show(self, decision: Decision | None, before: Decision | None = None) -> None:
+    def show(self, decision: Decision | None, before: Decision | None = None, optimal: tuple[str, ...] | None = None) -> None:
         """Render a decision (None clears the table, e.g. at the end of an episode).
 
         With `before` (the same state's decision under another prompt) the p_LLM and posterior
-        columns show each action's change from it.
+        columns show each action's change from it; `optimal` actions get a ★.
         """
+        self.optimal = frozenset(optimal or ())
         self.decision = decision
         self.before = before if decision is not None else None
         self.clear(columns=True)
@@ -176,7 +180,10 @@ class DecisionTable(DataTable):
             row = candidates[i]
             chosen = row.action == decision.action
             human = chosen and decision.rule == "human"
-            marker = Text("▶ ", style=f"bold {HUMAN_COLOR if human else POSTERIOR_COLOR}") if chosen else Text("  ")
+            chosen_style = f"bold {HUMAN_COLOR if human else POSTERIOR_COLOR}"
+            marker = Text("▶ ", style=chosen_style) if chosen else Text("  ")
+            if row.action in self.optimal:
+                marker = Text.assemble(("▶", chosen_style) if chosen else " ", (OPTIMAL_MARK, f"bold {OPTIMAL_COLOR}"))
             label = Text(names[i].ljust(action_width + 1), style="bold" if chosen else "")
             label.highlight_regex(r"×\d+", "dim")
             q_fraction = (row.q_value - low) / (high - low) if row.q_value is not None and high > low else 0.5
@@ -200,7 +207,7 @@ class DecisionTable(DataTable):
 
     def on_resize(self, event: Resize) -> None:
         if self.decision is not None:
-            self.show(self.decision, self.before)
+            self.show(self.decision, self.before, tuple(self.optimal))
 
     def action_at(self, row: int) -> str:
         """The action shown on display row `row` (rows may be sorted by posterior)."""
@@ -332,9 +339,9 @@ class DecisionPanel(Vertical):
         yield TelemetryLine(id="telemetry")
         yield WhyPanel(id="why")
 
-    def show(self, decision: Decision | None, note: str = "") -> None:
+    def show(self, decision: Decision | None, note: str = "", optimal: tuple[str, ...] | None = None) -> None:
         """Show a decision, or clear the panel leaving `note` (e.g. why there is no decision)."""
-        self.query_one(DecisionTable).show(decision)
+        self.query_one(DecisionTable).show(decision, optimal=optimal)
         self.query_one(ProposalList).show(decision)
         self.query_one(TelemetryLine).show(decision)
         self.query_one(WhyPanel).show(decision, note)
