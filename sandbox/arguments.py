@@ -56,6 +56,7 @@ def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = T
     unless the flag is given.
     """
     from agents.prior.config import PRIOR_MODES, PriorConfig
+    from agents.prior.variants import VARIANTS
 
     defaults = PriorConfig()
     group = parser.add_argument_group("prior")
@@ -70,7 +71,7 @@ def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = T
         "--prior-variant",
         default=defaults.variant,
         metavar="NAME",
-        help="a named set of scoring options (see agents/prior/variants.py: default, length-norm)",
+        help="a named set of scoring options (agents/prior/variants.py): " + ", ".join(VARIANTS),
     )
     group.add_argument("--prior-mode", choices=PRIOR_MODES, default=defaults.mode)
     group.add_argument("--prior-temperature", type=float, default=defaults.temperature)

@@ -82,3 +82,10 @@ def for_family(config: PriorConfig, family: str) -> PriorConfig:
     settings = by_family.get(family, by_family.get(ANY_FAMILY, {}))
     _check_fields(variant, settings)
     return dataclasses.replace(config, **settings) if settings else config
+
+
+def options_in_force(config: PriorConfig, family: str) -> dict[str, Any]:
+    """The variant's name and the scoring options it puts in force for an env family (`prior --json`)."""
+    from agents.prior.scoring import Levers
+
+    return {"name": config.variant, **Levers.of(for_family(config, family)).as_dict()}

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.prior import PriorQuery, build_prior
+    from agents.prior import PRIOR_MODES, PriorQuery, build_prior
+    from agents.prior.variants import options_in_force
     from envs import env_family, make_env
 
     config = dataclasses.replace(
@@ -61,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
             "ms": round(result.ms, 3),
             "cached": result.cached,
             "gpu_layers": prior.gpu_layers,
+            # the scoring options in force (a prior that reads no prompt, uniform or oracle, has none)
+            "variant": options_in_force(prior.config, query.family)
+            if result.mode in PRIOR_MODES
+            else {"name": prior.config.variant},
         }
         if result.mode == "sample":
             payload["proposals"] = [dataclasses.asdict(proposal) for proposal in result.proposals]

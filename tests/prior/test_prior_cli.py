@@ -13,7 +13,7 @@ import pytest
 from sandbox.commands import prior as prior_command
 from tests.conftest import REPO
 
-JSON_KEYS = {"model", "mode", "actions", "probs", "ms", "cached", "gpu_layers"}
+JSON_KEYS = {"model", "mode", "actions", "probs", "ms", "cached", "gpu_layers", "variant"}
 
 
 def run_prior(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -34,6 +34,19 @@ def test_json_is_one_object_with_the_documented_keys(
     assert sum(payload["probs"]) == pytest.approx(1.0) and len(payload["probs"]) == len(payload["actions"])
     again = json.loads(run_prior(capsys, "--json", *tiny))
     assert again["cached"] is True and again["probs"] == payload["probs"]
+
+
+def test_json_names_the_variant_and_the_scoring_options_in_force(
+    capsys: pytest.CaptureFixture[str], tiny_gguf: Path
+) -> None:
+    tiny = ("--prior-model", str(tiny_gguf), "--threads", "1", "--prior-cache", "none")
+    judged = json.loads(run_prior(capsys, "--json", "--prior-variant", "judge", *tiny))["variant"]
+    assert judged["name"] == "judge" and judged["judge"] is True and judged["order"] == "given"
+    assert set(judged) == {"name", "length_norm", "calibrate", "order", "terminator", "chat", "few_shot", "judge", "wording"}
+    plain = json.loads(run_prior(capsys, "--json", "--prior-variant", "plain", *tiny))["variant"]
+    assert plain["name"] == "plain" and not plain["judge"]
+    uniform = json.loads(run_prior(capsys, "--json", "--prior-model", "uniform"))["variant"]
+    assert uniform == {"name": "default"}  # reads no prompt: no scoring options
 
 
 def test_mode_flag_selects_sampling_and_reports_proposals(
