@@ -38,6 +38,7 @@ def result_to_dict(result: PriorResult) -> dict[str, Any]:
         "actions": list(result.actions),
         "probs": result.probs.tolist(),
         "sequence_log_probs": None if result.sequence_log_probs is None else result.sequence_log_probs.tolist(),
+        "scores": None if result.scores is None else result.scores.tolist(),
         "token_counts": list(result.token_counts),
         "proposals": [[p.text, p.action, p.how] for p in result.proposals],
         "dropped": result.dropped,
@@ -57,12 +58,14 @@ def result_from_json(text: str, ms: float) -> PriorResult:
 def result_from_dict(data: dict[str, Any], ms: float) -> PriorResult:
     """A stored answer (marked cached; the prior server's client corrects that for fresh answers)."""
     log_probs = data["sequence_log_probs"]
+    scores = data.get("scores")  # absent from answers stored before the levers
     return PriorResult(
         model=data["model"],
         mode=data["mode"],
         actions=tuple(data["actions"]),
         probs=np.asarray(data["probs"], dtype=np.float64),
         sequence_log_probs=None if log_probs is None else np.asarray(log_probs, dtype=np.float64),
+        scores=None if scores is None else np.asarray(scores, dtype=np.float64),
         token_counts=tuple(data["token_counts"]),
         proposals=tuple(Proposal(text=t, action=a, how=h) for t, a, h in data["proposals"]),
         dropped=data["dropped"],

@@ -50,7 +50,8 @@ class PriorResult:
     mode: str
     actions: tuple[str, ...]
     probs: np.ndarray  # sums to 1, aligned with `actions`, floor already mixed in
-    sequence_log_probs: np.ndarray | None = None  # score mode: Σ token log-probs per action
+    sequence_log_probs: np.ndarray | None = None  # score mode: Σ token log-probs per action (None when judged)
+    scores: np.ndarray | None = None  # score mode: what `probs` normalises, softmax(scores / T) (agents/prior/scoring.py)
     token_counts: tuple[int, ...] = ()  # score mode: tokens per action
     proposals: tuple[Proposal, ...] = ()  # sample mode: the k completions
     dropped: int = 0  # sample mode: proposals that mapped to no action

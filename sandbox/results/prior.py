@@ -88,7 +88,7 @@ def elapsed_ms(operation: Callable[[], object]) -> float:
 
 def time_queries(repeats: int, threads: int) -> dict:
     """naive / kv / kv-warm / cached / limit on the default model."""
-    prior = LlamaPrior(PriorConfig(cache_path=None, memory_cache_size=0, n_threads=threads))
+    prior = LlamaPrior(PriorConfig(cache_path=None, memory_cache_size=0, n_threads=threads, variant="plain"))
     backend = prior._load()
     prior(QUERY)  # warm-up: llama.cpp's first decode allocates its buffers
     prompt_text = prior.prompt_for(QUERY)
@@ -120,7 +120,7 @@ def time_queries(repeats: int, threads: int) -> dict:
         for name, measure in rows.items():
             samples[name].append(measure())
     timings = {name: statistics.median(values) for name, values in samples.items()}
-    cached_prior = LlamaPrior(PriorConfig(cache_path=None, n_threads=threads))
+    cached_prior = LlamaPrior(PriorConfig(cache_path=None, n_threads=threads, variant="plain"))
     cached_prior(QUERY)
     timings["cached"] = statistics.median(elapsed_ms(lambda: cached_prior(QUERY)) for _ in range(200))
     prior.close()

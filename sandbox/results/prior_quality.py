@@ -156,6 +156,7 @@ class Scored:
     tokens: int
     probs: str
     optimal: str
+    actions: str  # "|"-joined, in the order of `probs`
 
 
 def score(decisions: list[Decision], prior: Any) -> list[Scored]:
@@ -186,6 +187,7 @@ def score(decisions: list[Decision], prior: Any) -> list[Scored]:
                 tokens=result.tokens_evaluated,
                 probs=" ".join(f"{p:.4g}" for p in probs),
                 optimal="|".join(query.optimal),
+                actions="|".join(query.actions),
             )
         )
     return scored

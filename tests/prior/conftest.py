@@ -80,7 +80,8 @@ def default_prior() -> LlamaPrior:
     One thread: on a machine shared with other work, llama.cpp's spinning thread barriers
     stall whenever a core is busy, and correctness does not need the speed.
     """
-    prior = LlamaPrior(PriorConfig(cache_path=None, memory_cache_size=0, n_threads=1, templates_dir=None))
+    config = PriorConfig(cache_path=None, memory_cache_size=0, n_threads=1, templates_dir=None, variant="plain")
+    prior = LlamaPrior(config)  # plain: these tests check the scoring mechanics, not the tuned levers
     yield prior
     prior.close()
 

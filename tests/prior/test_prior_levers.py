@@ -53,7 +53,7 @@ def test_every_variants_scores_equal_naive_per_candidate_evaluation(
     result = prior(query)
     levers = prior.levers(query.family)
     naive = scoring.naive_scores(prior._load(), query, levers, prior._fitter(query, levers))
-    np.testing.assert_allclose(result.sequence_log_probs, naive, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(result.scores, naive, atol=1e-4, rtol=0)
     expected = np.exp(naive - naive.max()) / np.exp(naive - naive.max()).sum()
     np.testing.assert_allclose(result.probs, expected, atol=1e-6)
     prior.close()
@@ -65,7 +65,7 @@ def test_line_scores_the_action_with_its_newline(tiny_config: Callable[..., Prio
     backend = prior._load()
     prompt = render_prompt(FROZEN_LAKE, history=0)
     expected = [naive_log_prob(backend, prompt, f" {action}\n") for action in FROZEN_LAKE.actions]
-    np.testing.assert_allclose(result.sequence_log_probs, expected, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(result.scores, expected, atol=1e-4, rtol=0)
     prior.close()
 
 
@@ -78,7 +78,7 @@ def test_line_gives_a_prefix_action_no_mass_of_the_longer_one(tiny_config: Calla
     assert short >= long
     backend = line._load()
     prompt = render_prompt(query, history=0)
-    np.testing.assert_allclose(line(query).sequence_log_probs[0], naive_log_prob(backend, prompt, " go\n"), atol=1e-4)
+    np.testing.assert_allclose(line(query).scores[0], naive_log_prob(backend, prompt, " go\n"), atol=1e-4)
     plain.close()
     line.close()
 
@@ -93,7 +93,7 @@ def test_judge_scores_yes_against_no_after_one_question_per_action(tiny_config: 
             FROZEN_LAKE, history=0, ending=f'Question: Is "{action}" a good next step? Answer yes or no.\nAnswer:'
         )
         expected.append(naive_log_prob(backend, question, " Yes") - naive_log_prob(backend, question, " No"))
-    np.testing.assert_allclose(result.sequence_log_probs, expected, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(result.scores, expected, atol=1e-4, rtol=0)
     prior.close()
 
 
@@ -115,7 +115,7 @@ def test_order_both_averages_the_given_and_the_reversed_listing(tiny_config: Cal
         np.mean([naive_log_prob(backend, render_prompt(FROZEN_LAKE, history=0, listed=listed), f" {a}") for listed in listings])
         for a in FROZEN_LAKE.actions
     ]
-    np.testing.assert_allclose(result.sequence_log_probs, expected, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(result.scores, expected, atol=1e-4, rtol=0)
     assert "Valid moves: go east, go south, go north" in render_prompt(FROZEN_LAKE, history=0, listed=listings[1])
     sorted_prompt = lever_prior(tiny_config, "order-sorted").prompt_for(FROZEN_LAKE)
     assert "Valid moves: go east, go north, go south" in sorted_prompt
@@ -130,7 +130,7 @@ def test_pmi_subtracts_the_content_free_log_prob(tiny_config: Callable[..., Prio
     free = render_prompt(dataclasses.replace(FROZEN_LAKE, task="", observation="N/A"), history=0)
     assert "N/A" in free and "hole" not in free.split("\nNow:")[1]
     expected = [naive_log_prob(backend, state, f" {a}") - naive_log_prob(backend, free, f" {a}") for a in FROZEN_LAKE.actions]
-    np.testing.assert_allclose(result.sequence_log_probs, expected, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(result.scores, expected, atol=1e-4, rtol=0)
     prior.close()
 
 
@@ -203,7 +203,7 @@ def test_an_edited_prompt_is_read_once_as_written(tiny_config: Callable[..., Pri
     edited = "Pick a move.\n>"
     result = prior(FROZEN_LAKE, prompt=edited)
     expected = [naive_log_prob(prior._load(), edited, f" {a}") for a in FROZEN_LAKE.actions]
-    np.testing.assert_allclose(result.sequence_log_probs, expected, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(result.scores, expected, atol=1e-4, rtol=0)
     prior.close()
 
 
@@ -230,7 +230,7 @@ def test_chat_levers_on_smollm2_equal_naive_evaluation(variant: str) -> None:
     levers = prior.levers(FROZEN_LAKE.family)
     backend = prior._load()
     naive = scoring.naive_scores(backend, FROZEN_LAKE, levers, prior._fitter(FROZEN_LAKE, levers))
-    np.testing.assert_allclose(result.sequence_log_probs, naive, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(result.scores, naive, atol=1e-4, rtol=0)
     assert result.prompt.endswith("<|im_start|>assistant\n")
     if levers.terminator:  # the answer's turn ends as the template ends a turn
         prompt = scoring.parts(FROZEN_LAKE, levers, prior._fitter(FROZEN_LAKE, levers))[0].readings[0]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
+from agents import bayes
 from agents.errors import PriorError
 from agents.prior import PriorConfig, build_prior
 from agents.prior.variants import PLAIN_VARIANT, VARIANTS, PriorVariant, apply_variant, for_family
@@ -47,10 +49,26 @@ def test_each_variant_has_its_own_cache_key() -> None:
     query = PriorQuery(family="frozenlake", task="t", observation="o", actions=("go east", "go west"))
     priors = {name: LlamaPrior(apply_variant(PriorConfig(cache_path=None), name)) for name in VARIANTS}
     keys = {name: prior._key(query) for name, prior in priors.items()}
-    levers = {name: (prior.levers(query.family), prior.config.length_norm) for name, prior in priors.items()}
+    # the options in force for this family, whatever the variant is called
+    levers = {name: dataclasses.replace(for_family(prior.config, query.family), variant="") for name, prior in priors.items()}
     for a in VARIANTS:
         for b in VARIANTS:
             assert (keys[a] == keys[b]) == (levers[a] == levers[b]), (a, b)
     lever_variants = [name for name in VARIANTS if name not in ("default", PLAIN_VARIANT)]
     assert len({keys[name] for name in lever_variants}) == len(lever_variants)
     assert all(keys[name] != keys[PLAIN_VARIANT] for name in lever_variants)
+
+
+def test_a_tuned_temperature_applies_to_its_family_only(monkeypatch: pytest.MonkeyPatch, tiny_config) -> None:
+    from agents.prior.priors import LlamaPrior
+    from tests.prior.conftest import make_query
+
+    config = tiny_config()
+    tuned = PriorVariant("t", "test", {}, {config.model: {"frozenlake": {"temperature": 0.25}}})
+    monkeypatch.setitem(VARIANTS, "t", tuned)
+    plain, sharp = LlamaPrior(dataclasses.replace(config, variant="plain")), LlamaPrior(apply_variant(config, "t"))
+    lake = make_query(family="frozenlake")
+    np.testing.assert_allclose(sharp(lake).scores, plain(lake).scores, atol=1e-9)  # the same readings...
+    np.testing.assert_allclose(sharp(lake).probs, bayes.softmax(plain(lake).scores / 0.25), atol=1e-9)  # ...sharper
+    np.testing.assert_allclose(sharp(make_query()).probs, plain(make_query()).probs)  # textworld: untouched
+    assert sharp._key(lake) != plain._key(lake) and sharp._key(make_query()) == plain._key(make_query())
