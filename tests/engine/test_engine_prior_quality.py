@@ -65,7 +65,7 @@ def test_bench_prior_quality_end_to_end(capsys, tmp_path, monkeypatch) -> None:
         Game("lake", "TextFrozenLake-v0", {"desc": ["SFF", "FHF", "FFG"]}),
         Game("kitchen", "overcooked-tomato-salad-v0", {}),
     ]
-    monkeypatch.setattr(prior_quality, "_games", lambda quick: games)
+    monkeypatch.setattr(prior_quality, "_games", lambda quick, splits=prior_quality.SPLITS: games)
     argv = ["bench", "prior-quality", "--quick", "--priors", "uniform,oracle:skill=0.5,oracle:skill=-1"]
     assert main([*argv, "--out-dir", str(tmp_path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -85,3 +85,24 @@ def test_unknown_variant_is_one_line(capsys, tmp_path) -> None:
     assert main(["bench", "prior-quality", "--variants", "pmi", "--out-dir", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error:") and "unknown prior variant 'pmi'" in error and "\n" not in error
+
+
+def test_splits_train_leaves_every_unseen_game_out() -> None:
+    """Tuning runs (`--splits train`) never walk an unseen-split game; --families narrows the walk."""
+    import argparse
+
+    from sandbox.errors import SandboxError
+
+    def selected(**flags: str) -> list:
+        return prior_quality._selected_games(argparse.Namespace(quick=True, **{"splits": "train,unseen", "families": "", **flags}))
+
+    everything = selected()
+    assert any(game.options.get("split") == "unseen" for game in everything)
+    train = selected(splits="train")
+    assert train and all(game.options.get("split") != "unseen" for game in train)
+    assert [game for game in everything if game.options.get("split") != "unseen"] == train
+    assert {game.family for game in selected(families="overcooked,frozenlake-4x4")} == {"overcooked", "frozenlake-4x4"}
+    with pytest.raises(SandboxError, match="--splits takes train and/or unseen"):
+        selected(splits="test")
+    with pytest.raises(SandboxError, match="--families: no family nope"):
+        selected(families="nope")
