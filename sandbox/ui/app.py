@@ -96,7 +96,7 @@ class SandboxApp(App[None]):
         Binding("f", "fork", "fork"),
         Binding("p", "prompt", "prompt"),
         Binding("l", "toggle_learning", "plots"),
-        Binding("o", "toggle_optimal", "optimal", show=False),
+        Binding("asterisk", "toggle_optimal", "optimal", key_display="*", show=False),
         Binding("d", "toggle_dark", "theme"),
         Binding("escape", "cancel", "cancel"),
         Binding("question_mark", "help", "help", key_display="?"),

@@ -93,7 +93,7 @@ class PlayJobs:
         self.controller = controller
         self.runner = runner
         self.posted: Decision | None = None  # the decision last announced (written by the engine thread only)
-        self.show_optimal = False  # decisions come with the env's optimal actions, marked in the table (key o)
+        self.show_optimal = False  # decisions come with the env's optimal actions, marked in the table (key *)
 
     def llm_label(self) -> str:
         agent = self.controller.agent

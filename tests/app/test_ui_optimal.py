@@ -1,4 +1,4 @@
-"""Key o: the decision table marks the env's optimal actions (★), follows the state, and clears again."""
+"""Key *: the decision table marks the env's optimal actions (★), follows the state, and clears again."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ async def test_o_marks_the_optimal_actions_and_follows_the_state(make_app) -> No
         await settle(pilot)
         table = app.query_one(DecisionTable)
         assert marked(table) == set()  # off until asked
-        await pilot.press("o")
+        await pilot.press("asterisk")
         await settle(pilot)
         session = app.controller.session
         assert marked(table) == set(optimal_actions(session.env)) != set()
@@ -35,6 +35,6 @@ async def test_o_marks_the_optimal_actions_and_follows_the_state(make_app) -> No
             assert marked(table) == optimal and messages.of(DecisionReady)[-1].optimal is not None
             partly |= optimal != set(session.state.actions)
         assert partly
-        await pilot.press("o")
+        await pilot.press("asterisk")
         await settle(pilot)
         assert marked(table) == set()

@@ -90,7 +90,7 @@ def number_with_delta(value: float, before: float, width: int, color: str) -> Te
 
 
 SORT_ABOVE = 8  # with more candidates than this, rows are sorted by posterior
-OPTIMAL_MARK = "★"  # beside an action the env knows to be optimal (the table's `o` toggle)
+OPTIMAL_MARK = "★"  # beside an action the env knows to be optimal (the table's `*` toggle)
 OPTIMAL_COLOR = "#e3b341"
 HEADERS = ("  ", "action", " p_LLM", " Q", " exp(αQ)", " posterior")
 Q_COLUMN = 3
