@@ -108,4 +108,5 @@ def options_in_force(config: PriorConfig, family: str) -> dict[str, Any]:
     """The variant's name and the scoring options it puts in force for an env family (`prior --json`)."""
     from agents.prior.scoring import Levers
 
-    return {"name": config.variant, **Levers.of(for_family(config, family)).as_dict()}
+    in_force = for_family(config, family)
+    return {"name": config.variant, **Levers.of(in_force).as_dict(), "temperature": in_force.temperature}

@@ -42,7 +42,8 @@ def test_json_names_the_variant_and_the_scoring_options_in_force(
     tiny = ("--prior-model", str(tiny_gguf), "--threads", "1", "--prior-cache", "none")
     judged = json.loads(run_prior(capsys, "--json", "--prior-variant", "judge", *tiny))["variant"]
     assert judged["name"] == "judge" and judged["judge"] is True and judged["order"] == "given"
-    assert set(judged) == {"name", "length_norm", "calibrate", "order", "terminator", "chat", "few_shot", "judge", "wording"}
+    levers = {"length_norm", "calibrate", "order", "terminator", "chat", "few_shot", "judge", "wording"}
+    assert set(judged) == {"name", "temperature", *levers}
     plain = json.loads(run_prior(capsys, "--json", "--prior-variant", "plain", *tiny))["variant"]
     assert plain["name"] == "plain" and not plain["judge"]
     uniform = json.loads(run_prior(capsys, "--json", "--prior-model", "uniform"))["variant"]
