@@ -44,6 +44,7 @@ from agents.prior.answers import answer_key, record_answer, requested_k, sample_
 from agents.prior.cache import PriorCache, cached_answer
 from agents.prior.config import PriorConfig, validate_config
 from agents.prior.prompts import PromptTemplate, render_prompt, template_for
+from agents.prior.scoring import Levers
 from agents.prior.templates import load_templates
 from agents.prior.types import PriorQuery, PriorResult, PriorStats, check_actions
 
@@ -268,6 +269,12 @@ class OpenAIPrior:
 
     def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
         validate_config(config)
+        unsupported = Levers.of(config).changed()  # length-norm is the one lever an engine's log-probs serve
+        if unsupported:
+            raise PriorError(
+                f"prior variant {config.variant!r} needs {', '.join(sorted(unsupported))}, which only the in-process "
+                "prior applies; an OpenAI-compatible engine scores plainly: use --prior-variant plain or length-norm"
+            )
         self.config = config
         self.run_seed = run_seed
         self.model_name = config.model

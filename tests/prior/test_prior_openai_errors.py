@@ -290,3 +290,11 @@ def test_the_cli_reports_an_unreachable_engine_in_one_line_with_exit_code_2(tmp_
     )
     assert done.returncode == 2 and done.stderr.startswith("error: the OpenAI-compatible server at")
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("variant", ["pmi", "judge", "order-both", "line", "chat", "few-shot", "guided"])
+def test_a_lever_the_engine_path_cannot_apply_is_a_one_line_error_not_ignored(engine, variant):
+    """The levers live in the in-process scorer; a remote prior that silently scored plainly would
+    report a variant it never used."""
+    with pytest.raises(PriorError, match=rf"prior variant '{variant}'.*--prior-variant plain"):
+        build_prior(PriorConfig(model=MODEL, server=engine(vllm_like).url, cache_path=None, templates_dir=None, variant=variant))
