@@ -286,7 +286,7 @@ def test_bench_prior_quality_through_the_engine_equals_in_process(tiny_engine, t
     from sandbox.results.prior_quality import Game
 
     games = [Game("lake", "TextFrozenLake-v0", {"desc": ["SFF", "FHF", "FFG"]}), Game("kitchen", "overcooked-tomato-salad-v0", {})]
-    monkeypatch.setattr(prior_quality, "_games", lambda quick: games)
+    monkeypatch.setattr(prior_quality, "_games", lambda quick, splits=prior_quality.SPLITS: games)
     reports = []
     for server in ([], ["--prior-server", tiny_engine.url]):
         argv = ["bench", "prior-quality", "--quick", "--priors", tiny_engine.model, "--threads", "1", *server]
