@@ -109,10 +109,25 @@ def prior_settings(prior_config: Any) -> dict[str, Any]:
     """What of the prior's config decides a run's result, for comparing kept runs."""
     from dataclasses import asdict
 
-    settings = {key: value for key, value in asdict(prior_config).items() if key not in SPEED_ONLY_PRIOR_SETTINGS}
-    if settings.get("variant") == "default":
-        del settings["variant"]  # runs kept before variants existed stay valid
-    return settings
+    return {key: value for key, value in asdict(prior_config).items() if key not in SPEED_ONLY_PRIOR_SETTINGS}
+
+
+# Prior settings added after runs were kept: at their defaults they change nothing, so a kept run that
+# predates them (or records them at their defaults) stays valid.
+LATER_PRIOR_SETTINGS = ("variant", "calibrate", "order", "terminator", "few_shot", "judge", "wording")
+
+
+def comparable(settings: dict[str, Any]) -> dict[str, Any]:
+    """A run's settings less the later prior settings left at their defaults, for comparing kept runs."""
+    from agents.prior.config import PriorConfig
+
+    prior = settings.get("prior")
+    if not isinstance(prior, dict):
+        return settings
+    defaults = PriorConfig()
+    kept = {key: value for key, value in prior.items()
+            if not (key in LATER_PRIOR_SETTINGS and value == getattr(defaults, key))}  # fmt: skip
+    return {**settings, "prior": kept}
 
 
 def kept_or_run(
@@ -131,7 +146,7 @@ def kept_or_run(
     settings = json.loads(json.dumps(settings))  # the form it takes once read back from the file
     if record.is_file():
         finished = json.loads(record.read_text())
-        if finished["settings"] != settings:
+        if comparable(finished["settings"]) != comparable(settings):
             raise SandboxError(
                 f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
             )

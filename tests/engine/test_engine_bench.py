@@ -136,6 +136,26 @@ def test_a_run_killed_before_its_result_is_started_over(tmp_path):
     assert kept_or_run(run_dir, {"steps": 10}, train)[2] and len(calls) == 1
 
 
+def test_a_kept_run_from_before_the_prior_levers_stays_valid_and_a_changed_lever_is_refused(tmp_path):
+    from agents.prior.config import PriorConfig
+    from sandbox.errors import SandboxError
+    from sandbox.results.common import LATER_PRIOR_SETTINGS, kept_or_run, prior_settings
+
+    now = {"steps": 10, "prior": prior_settings(PriorConfig(model="oracle:skill=1"))}
+    before = {"steps": 10, "prior": {key: value for key, value in now["prior"].items() if key not in LATER_PRIOR_SETTINGS}}
+    calls = []
+
+    def train():
+        calls.append(1)
+        return {"final_success": 1.0}, [{"step": 10, "eval_success": 1.0}]
+
+    kept_or_run(tmp_path / "old", before, train)
+    assert kept_or_run(tmp_path / "old", now, train)[2] and len(calls) == 1
+    calibrated = {"steps": 10, "prior": {**now["prior"], "calibrate": True}}
+    with pytest.raises(SandboxError, match="other settings"):
+        kept_or_run(tmp_path / "old", calibrated, train)
+
+
 def test_frozen_lake_runs_its_tuned_presets_and_the_other_envs_the_shared_settings():
     from argparse import Namespace
 
