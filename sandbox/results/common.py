@@ -109,7 +109,13 @@ def prior_settings(prior_config: Any) -> dict[str, Any]:
     """What of the prior's config decides a run's result, for comparing kept runs."""
     from dataclasses import asdict
 
-    return {key: value for key, value in asdict(prior_config).items() if key not in SPEED_ONLY_PRIOR_SETTINGS}
+    from agents.prior.variants import check_variant
+
+    settings = {key: value for key, value in asdict(prior_config).items() if key not in SPEED_ONLY_PRIOR_SETTINGS}
+    tuned = check_variant(prior_config.variant).tuned.get(prior_config.model)
+    if tuned:  # what the variant resolves to per family: a run kept before a retuned default is another run
+        settings["tuned"] = tuned
+    return settings
 
 
 # Prior settings added after runs were kept: at their defaults they change nothing, so a kept run that

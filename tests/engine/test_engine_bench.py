@@ -156,6 +156,22 @@ def test_a_kept_run_from_before_the_prior_levers_stays_valid_and_a_changed_lever
         kept_or_run(tmp_path / "old", calibrated, train)
 
 
+def test_a_kept_run_of_the_default_variant_records_what_it_resolved_to(monkeypatch, tmp_path):
+    from agents.prior import variants
+    from agents.prior.config import PriorConfig
+    from sandbox.errors import SandboxError
+    from sandbox.results.common import kept_or_run, prior_settings
+
+    def train():
+        return {"final_success": 1.0}, [{"step": 10, "eval_success": 1.0}]
+
+    kept_or_run(tmp_path / "run", {"prior": prior_settings(PriorConfig())}, train)
+    retuned = {**variants.SMOLLM2_TUNED, "frozenlake": {"calibrate": True, "temperature": 0.05}}
+    monkeypatch.setitem(variants.VARIANTS["default"].tuned, "smollm2-135m", retuned)
+    with pytest.raises(SandboxError, match="other settings"):
+        kept_or_run(tmp_path / "run", {"prior": prior_settings(PriorConfig())}, train)
+
+
 def test_frozen_lake_runs_its_tuned_presets_and_the_other_envs_the_shared_settings():
     from argparse import Namespace
 
