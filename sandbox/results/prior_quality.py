@@ -23,10 +23,12 @@ measures as S: a check of this benchmark).
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import time
 from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -220,6 +222,66 @@ def overall(label: str, variant: str, family_rows: list[dict[str, Any]]) -> dict
         "decisions": sum(row["decisions"] for row in family_rows),
         **{key: float(np.nanmean([row[key] for row in family_rows])) for key in keys},
     }
+
+
+# ----- temperature: calibrating a variant's answers after the fact -------------------------------
+TEMPERATURES = (0.1, 0.2, 0.3, 0.5, 0.7, 0.85, 1.0, 1.25, 1.5, 2.0, 3.0)
+
+
+def sharpened(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """p_T ∝ p^(1/T): what `--prior-temperature T` makes of the same answer (score mode divides log-probs by T)."""
+    logits = np.log(np.maximum(probs, P_FLOOR)) / temperature
+    weights = np.exp(logits - logits.max())
+    return weights / weights.sum()
+
+
+def optimal_mask(row: Mapping[str, str], probs: np.ndarray) -> np.ndarray:
+    """Which of a decision row's probabilities are optimal actions. Rows written before the decisions file
+    had its `actions` column name them through their skill instead: the n_optimal probabilities whose sum
+    is the p(O) that the skill implies (exact up to ties between equal probabilities)."""
+    if row.get("actions"):
+        optimal = set(row["optimal"].split("|"))
+        return np.array([action in optimal for action in row["actions"].split("|")])
+    n_optimal, n = int(row["n_optimal"]), probs.size
+    u = n_optimal / n
+    p_optimal = float(row["skill"]) * (1 - u) + u
+    chosen = min(itertools.combinations(range(n), n_optimal), key=lambda picked: abs(probs[list(picked)].sum() - p_optimal))
+    mask = np.zeros(n, dtype=bool)
+    mask[list(chosen)] = True
+    return mask
+
+
+def temperature_scan(rows: Iterable[Mapping[str, str]], temperatures: Sequence[float] = TEMPERATURES) -> list[dict[str, Any]]:
+    """Skill and mean log(p(O)/u) of each prior and variant's answers re-normalised at every temperature, per env
+    family (the mean over its walked families, as in the benchmark's tables); `best` marks the temperature with
+    the highest log score. The log score is proper (it is best when the mass matches how often the prior is
+    right); skill is not (it only grows as T falls wherever top-1 beats chance), which is why it picks T."""
+    from agents import bayes
+    from envs.registry import env_family
+
+    grouped: dict[tuple[str, str, str], dict[str, list[tuple[np.ndarray, np.ndarray]]]] = {}
+    for row in rows:
+        probs = np.array([float(value) for value in row["probs"].split()])
+        mask = optimal_mask(row, probs)
+        if mask.all() or not mask.any():
+            continue
+        key = (row["prior"], row["variant"], env_family(row["game"].split("(")[0]))
+        grouped.setdefault(key, {}).setdefault(row["family"], []).append((probs, mask))
+    table = []
+    for (prior, variant, family), walked in grouped.items():
+        scan = []
+        for temperature in temperatures:
+            skills, logs = [], []
+            for decisions in walked.values():
+                sharp = [(sharpened(probs, temperature), mask) for probs, mask in decisions]
+                skills.append(np.mean([bayes.prior_skill(p, mask) for p, mask in sharp]))
+                logs.append(np.mean([math.log(max(p[mask].sum(), P_FLOOR) / mask.mean()) for p, mask in sharp]))
+            scan.append({"prior": prior, "variant": variant, "env_family": family, "temperature": temperature,
+                         "skill": float(np.mean(skills)), "log_ratio": float(np.mean(logs)),
+                         "decisions": sum(len(decisions) for decisions in walked.values()), "best": False})  # fmt: skip
+        max(scan, key=lambda entry: entry["log_ratio"])["best"] = True
+        table += scan
+    return table
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

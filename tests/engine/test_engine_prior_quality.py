@@ -106,3 +106,43 @@ def test_splits_train_leaves_every_unseen_game_out() -> None:
         selected(splits="test")
     with pytest.raises(SandboxError, match="--families: no family nope"):
         selected(families="nope")
+
+
+def test_sharpening_matches_dividing_log_probs_by_the_temperature():
+    from sandbox.results.prior_quality import sharpened
+
+    assert np.allclose(sharpened(np.array([0.5, 0.25, 0.25]), 1.0), [0.5, 0.25, 0.25])
+    assert np.allclose(sharpened(np.array([0.5, 0.25, 0.25]), 0.5), np.array([0.25, 0.0625, 0.0625]) / 0.375)
+
+
+def test_the_temperature_scan_scores_by_hand_and_picks_the_best_log_score():
+    from sandbox.results.prior_quality import temperature_scan
+
+    def row(probs, actions, optimal, family="frozenlake-4x4"):
+        return {"prior": "p", "variant": "v", "family": family, "game": "TextFrozenLake-v0(map_name=4x4)",
+                "probs": probs, "actions": actions, "optimal": optimal, "n_optimal": "1", "skill": "nan"}  # fmt: skip
+
+    # Right once and wrong once, by the same margin: at T = 1 skill (0.2 - 0.2)/2 = 0 and the log score
+    # (ln 1.2 + ln 0.8)/2 < 0, so the flattest temperature is the calibrated one.
+    rows = [row("0.6 0.4", "go east|go west", "go east"), row("0.6 0.4", "go east|go west", "go west")]
+    scan = temperature_scan(rows, [0.5, 1.0, 3.0])
+    at = {entry["temperature"]: entry for entry in scan}
+    assert at[1.0]["skill"] == pytest.approx(0.0, abs=1e-12)
+    assert at[1.0]["log_ratio"] == pytest.approx((math.log(1.2) + math.log(0.8)) / 2)
+    assert at[1.0]["env_family"] == "frozenlake" and at[1.0]["decisions"] == 2
+    assert [entry["temperature"] for entry in scan if entry["best"]] == [3.0]
+    # Right three times in four: sharpening raises skill all the way down, the log score peaks in between.
+    rows = [row("0.6 0.4", "go east|go west", "go east")] * 3 + [row("0.6 0.4", "go east|go west", "go west")]
+    scan = temperature_scan(rows, [0.05, 0.5, 1.0, 3.0])
+    skills = [entry["skill"] for entry in scan]
+    assert skills == sorted(skills, reverse=True)
+    assert [entry["temperature"] for entry in scan if entry["best"]] == [0.5]
+
+
+def test_rows_written_before_the_actions_column_name_their_optimal_action_through_skill():
+    from sandbox.results.prior_quality import optimal_mask
+
+    probs = np.array([0.7, 0.2, 0.1])
+    u = 1 / 3
+    old_row = {"n_optimal": "1", "skill": str((0.2 - u) / (1 - u)), "probs": "0.7 0.2 0.1"}
+    assert optimal_mask(old_row, probs).tolist() == [False, True, False]
