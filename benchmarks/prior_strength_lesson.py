@@ -22,14 +22,14 @@ DEFAULT_RACES = ["1:10", "0.5:10", "0.25:0", "0.25:10", "0.25:100", "0:0", "0:10
 async def race_all(races: list[tuple[float, float]], steps: int) -> None:
     from agents.prior.config import PriorConfig
     from sandbox.config import RunConfig, RunSettings
-    from sandbox.ui.screens.prior_strength import PriorStrengthApp
+    from sandbox.ui.screens.demo import DemoApp
     from sandbox.ui.widgets.strength_panels import StrengthCurve
     from textual.worker import WorkerState
 
     config = RunConfig(run=RunSettings(seed=0), prior=PriorConfig(cache_path=None))
     config.set_agent_settings(features="hash", seed=0)
     with tempfile.TemporaryDirectory() as saves:
-        app = PriorStrengthApp(config, saves_dir=Path(saves), race_steps=steps)
+        app = DemoApp("prior-strength", config, saves_dir=Path(saves), train_steps=steps)
         async with app.run_test(size=(140, 42)) as pilot:
 
             async def settle() -> None:

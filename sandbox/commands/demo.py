@@ -43,17 +43,14 @@ def run(args: argparse.Namespace) -> int:
         raise SandboxError(f"--steps must be at least 1, got {args.steps}")
     from sandbox.commands.train import flag_layers
     from sandbox.config import defaults_layer, seeded_config
-    from sandbox.ui.screens.demo import LESSON_ENV, DemoApp
+    from sandbox.ui.screens.demo import DemoApp
+    from sandbox.ui.screens.lesson import LESSON_ENV
 
     # The lake's tuned defaults for the lesson's agent, then the flags; each lesson then sets
     # its own env options, agent and the DQN settings that make its short live runs teach.
     tuned = defaults_layer(LESSON_ENV, LESSONS[args.lesson].agent)
     flags = argparse.Namespace(**{name: value for name, value in vars(args).items() if name != "steps"})  # lesson steps
     config = seeded_config([*([tuned] if tuned else []), *flag_layers(flags)])
-    if LESSONS[args.lesson].screen == "strength":  # its prior is the oracle, whatever --prior-model says
-        from sandbox.ui.screens.prior_strength import PriorStrengthApp
-
-        PriorStrengthApp(config, saves_dir=args.saves, race_steps=args.steps).run()
-        return 0
+    # The prior-strength lesson's screen gives its DQN-Prior the oracle, whatever --prior-model says.
     DemoApp(args.lesson, config, saves_dir=args.saves, train_steps=args.steps).run()
     return 0

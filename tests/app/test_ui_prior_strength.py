@@ -14,7 +14,8 @@ from sandbox.commands import demo as demo_command
 from sandbox.ui.messages import RaceFinished, SessionReady, SkillDialMoved, TrainingProgress
 from sandbox.ui.prior_choices import ORACLE_SKILLS, prior_choices
 from sandbox.ui.screens.picker import PickerScreen
-from sandbox.ui.screens.prior_strength import START_ALPHA, START_SKILL, PriorStrengthApp, PriorStrengthScreen
+from sandbox.ui.screens.demo import DemoApp
+from sandbox.ui.screens.prior_strength import START_ALPHA, START_SKILL, PriorStrengthScreen
 from sandbox.ui.widgets.strength_panels import StrengthCurve
 from tests.app.support import Messages, fast_config, settle
 
@@ -23,7 +24,7 @@ RACE_STEPS = 40
 
 async def test_the_dial_races_dqn_prior_again_and_a_wrong_prior_wins_less(tmp_path: Path) -> None:
     messages = Messages()
-    app = PriorStrengthApp(fast_config(), saves_dir=tmp_path, race_steps=RACE_STEPS)
+    app = DemoApp("prior-strength", fast_config(), saves_dir=tmp_path, train_steps=RACE_STEPS)
     async with app.run_test(message_hook=messages.hook, size=(120, 40)) as pilot:
         await settle(pilot)
         screen = app.screen
@@ -74,7 +75,7 @@ def progress_of(messages: Messages, name: str) -> list:
 
 def test_the_demo_command_lists_and_opens_the_lesson(monkeypatch, capsys) -> None:
     opened = []
-    monkeypatch.setattr(PriorStrengthApp, "run", lambda self: opened.append(self.lesson_screen.race_steps))
+    monkeypatch.setattr(DemoApp, "run", lambda self: opened.append(self.lesson_screen.race_steps))
     parser = argparse.ArgumentParser()
     demo_command.add_arguments(parser)
     assert demo_command.run(parser.parse_args([])) == 0

@@ -7,44 +7,35 @@ like everything else the UI asks of the engine.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Markdown, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from agents.decision import Decision
 from sandbox.config import RunConfig
 from sandbox.errors import SandboxError
-from sandbox.ui.controller import Builders, SessionController, use_one_torch_thread
+from sandbox.ui.controller import Builders, use_one_torch_thread
 from sandbox.ui.explain import alpha_sweep
-from sandbox.ui.jobs import JobRunner, PlayJobs
+from sandbox.ui.jobs import PlayJobs
 from sandbox.ui.lessons import LESSONS, SWEEP_ALPHAS, Lesson, Page
-from sandbox.ui.messages import Barrier, DecisionReady, EngineBusy, EpisodeStarted, StepTaken, TrainingProgress
-from sandbox.ui.screens.help import HelpScreen
+from sandbox.ui.messages import Barrier, DecisionReady, EpisodeStarted, StepTaken, TrainingProgress
+from sandbox.ui.screens.lesson import LESSON_KEYS, LessonScreen
+from sandbox.ui.screens.prior_strength import PriorStrengthScreen
 from sandbox.ui.widgets.decision_table import DecisionPanel
 from sandbox.ui.widgets.learning_pane import LearningPane
 from sandbox.ui.widgets.lesson_panels import AlphaSweepTable, ComparisonPanel
-from sandbox.ui.widgets.status_bar import PlayState, StatusBar
+from sandbox.ui.widgets.status_bar import StatusBar
 
-LESSON_ENV = "TextFrozenLake-v0"
-PROGRESS_EVERY = 10  # training steps between plot updates
-RACE_CHUNK = 25  # steps each rival takes per turn, so both curves grow together
 ALPHA_STEP = 2.0  # [ and ] divide or multiply α by this
 
 
-def lesson_config(lesson: Lesson, base: RunConfig, agent: str) -> RunConfig:
-    """The user's prior and seeds, with the lesson's env, agent and DQN settings."""
-    run = replace(base.run, env=LESSON_ENV, env_kwargs=dict(lesson.env_kwargs), agent=agent)
-    return replace(base, run=run, dqn=replace(base.dqn, **lesson.dqn))
-
-
-class DemoScreen(Screen[None]):
+class DemoScreen(LessonScreen):
     BINDINGS = [
         # Priority: the decision table binds the arrows to its cursor.
         Binding("right,n,pagedown", "page(1)", "next page", priority=True),
@@ -52,33 +43,11 @@ class DemoScreen(Screen[None]):
         Binding("space,s", "step", "step"),
         Binding("left_square_bracket", "alpha(-1)", "α÷2", key_display="["),
         Binding("right_square_bracket", "alpha(1)", "α×2", key_display="]"),
-        Binding("escape", "cancel", "cancel"),
-        Binding("d", "app.toggle_dark", "theme"),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("q", "app.quit", "quit"),
+        *LESSON_KEYS,
     ]
 
-    def __init__(
-        self,
-        lesson: Lesson,
-        config: RunConfig,
-        *,
-        saves_dir: Path = Path("saves"),
-        builders: Builders | None = None,
-        train_steps: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.lesson = lesson
-        self.train_steps = train_steps
-        agents = lesson.rivals or (lesson.agent,)
-        self.controllers = {
-            agent: SessionController(
-                lesson_config(lesson, config, agent), saves_dir=saves_dir, builders=builders, record_episodes=False
-            )
-            for agent in agents
-        }
-        self.controller = self.controllers[lesson.agent]
-        self.jobs = JobRunner(self, self._job_finished)
+    def __init__(self, lesson: Lesson, config: RunConfig, **options: Any) -> None:  # options: LessonScreen's
+        super().__init__(lesson, config, **options)
         self.play_jobs = PlayJobs(self, self.controller, self.jobs)
         self.page_index = 0
         self.decision: Decision | None = None
@@ -135,7 +104,7 @@ class DemoScreen(Screen[None]):
 
     def _run_page_action(self) -> None:
         page, index = self.page, self.page_index
-        steps = self.train_steps or page.steps
+        steps = self.steps or page.steps
         if page.action == "episode":
             self.jobs.submit("new episode", self.play_jobs.new_episode)
         elif page.action == "probe":
@@ -172,29 +141,14 @@ class DemoScreen(Screen[None]):
         if record is not None and record.done:
             self.play_jobs.new_episode(worker)
 
-    def _train(self, worker: Worker, name: str, steps: int, done_before: int, total: int) -> None:
-        controller = self.controllers[name]
-        progress = {"steps": done_before}
-
-        def on_step(_record: object) -> None:
-            progress["steps"] += 1
-            if progress["steps"] % PROGRESS_EVERY == 0:
-                self.post_message(TrainingProgress(name, controller.history.copy(), progress["steps"], total))
-
-        controller.train(steps, on_step, should_stop=lambda: worker.is_cancelled)
-        self.post_message(TrainingProgress(name, controller.history.copy(), done_before + steps, total))
-
     def _job_train(self, worker: Worker, page_index: int, steps: int) -> None:
         with self.jobs.phase(f"training {steps} steps"):
-            self._train(worker, self.lesson.agent, steps, 0, steps)
+            self._train(self.lesson.agent, steps, 0, steps, lambda: worker.is_cancelled)
         self._trained.add(page_index)
 
     def _job_race(self, worker: Worker, page_index: int, steps: int) -> None:
         with self.jobs.phase(f"racing {' and '.join(self.controllers)} for {steps} steps each"):
-            for done in range(0, steps, RACE_CHUNK):
-                chunk = min(RACE_CHUNK, steps - done)
-                for name in self.controllers:
-                    self._train(worker, name, chunk, done, steps)
+            self._race(list(self.controllers), steps, lambda: worker.is_cancelled)
         self._trained.add(page_index)
 
     # ----- keys -------------------------------------------------------------------------
@@ -219,28 +173,11 @@ class DemoScreen(Screen[None]):
         if self.controller.session is not None and not self.controller.session.done:
             self.jobs.submit("recomputing the posterior", lambda worker: self.play_jobs.decide(worker, preview=True))
 
-    def action_cancel(self) -> None:
-        if self.jobs.cancel():
-            self.notify("cancelled", timeout=2)
-
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(list(self.BINDINGS), f"Lesson: {self.lesson.title}"))
-
     # ----- messages (UI thread) ---------------------------------------------------------
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.jobs.state_changed(event)
-
-    def _job_finished(self, state: WorkerState) -> None:
-        self.query_one(StatusBar).set_busy(None)
-        self._refresh_status()
 
     def on_barrier(self, message: Barrier) -> None:
         message.stop()
         self.app.call_after_refresh(message.event.set)  # PlayJobs waits for the repaint
-
-    def on_engine_busy(self, message: EngineBusy) -> None:
-        self.query_one(StatusBar).set_busy(message.label)
 
     def on_episode_started(self, message: EpisodeStarted) -> None:
         self._show_observation(f"episode {message.episode}", message.state.observation)
@@ -266,17 +203,16 @@ class DemoScreen(Screen[None]):
         self.query_one("#lesson-observation", Static).update(Text.assemble((heading, "bold"), "\n", observation))
         self._refresh_status()
 
-    def _refresh_status(self) -> None:
-        self.query_one(StatusBar).show(self.controller, PlayState())
 
-    def on_unmount(self) -> None:
-        # Waits for a running LLM call to return: freeing llama.cpp under it would abort the process.
-        for controller in self.controllers.values():
-            controller.close()
+# Each lesson's screen, by the kind its `Lesson.screen` declares.
+LESSON_SCREENS: dict[str, type[DemoScreen | PriorStrengthScreen]] = {
+    "pages": DemoScreen,
+    "strength": PriorStrengthScreen,
+}
 
 
 class DemoApp(App[None]):
-    """`python -m sandbox demo NAME`: one lesson, full screen."""
+    """`python -m sandbox demo NAME`: one lesson, full screen, on the screen the lesson declares."""
 
     CSS_PATH = "../app.tcss"
     TITLE = "LLM-prior sandbox · lessons"
@@ -294,9 +230,8 @@ class DemoApp(App[None]):
         use_one_torch_thread()
         if lesson not in LESSONS:
             raise SandboxError(f"unknown lesson {lesson!r}; lessons: {', '.join(LESSONS)}")
-        self.lesson_screen = DemoScreen(
-            LESSONS[lesson], config, saves_dir=saves_dir, builders=builders, train_steps=train_steps
-        )
+        screen = LESSON_SCREENS[LESSONS[lesson].screen]
+        self.lesson_screen = screen(LESSONS[lesson], config, saves_dir=saves_dir, builders=builders, steps=train_steps)
 
     def on_mount(self) -> None:
         self.push_screen(self.lesson_screen)

@@ -8,36 +8,29 @@ finished race adds DQN-Prior's success over it to the curve, against the skill i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
+from typing import Any
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from envs.frozen_lake import lake_rows
 from sandbox.config import RunConfig
-from sandbox.ui.controller import Builders, SessionController, use_one_torch_thread
-from sandbox.ui.jobs import JobRunner
-from sandbox.ui.lessons import PRIOR_STRENGTH, SWEEP_ALPHAS, Lesson
-from sandbox.ui.messages import EngineBusy, RaceFinished, SkillDialMoved, TrainingProgress
+from sandbox.ui.lessons import SWEEP_ALPHAS, Lesson
+from sandbox.ui.messages import RaceFinished, SkillDialMoved, TrainingProgress
 from sandbox.ui.prior_choices import ORACLE_SKILLS, oracle_model
-from sandbox.ui.screens.demo import lesson_config
-from sandbox.ui.screens.help import HelpScreen
+from sandbox.ui.screens.lesson import LESSON_KEYS, LessonScreen
 from sandbox.ui.widgets.lesson_panels import ComparisonPanel
-from sandbox.ui.widgets.status_bar import PlayState, StatusBar
+from sandbox.ui.widgets.status_bar import StatusBar
 from sandbox.ui.widgets.strength_panels import SkillDial, StrengthCurve
 
 SKILL_STOPS = ORACLE_SKILLS  # the bench's skills, and -1
 START_SKILL = 0.5
 START_ALPHA = 10.0  # the paper's
-PROGRESS_EVERY = 10  # training steps between plot updates
-RACE_CHUNK = 25  # steps each rival takes per turn, so both curves grow together
-REFERENCE, PRIOR_AGENT = "dqn", "dqn-prior"
+REFERENCE, PRIOR_AGENT = "dqn", "dqn-prior"  # the lesson's rivals; its agent is the one with the prior
 
 
 def oracle_config(config: RunConfig, skill: float, alpha: float) -> RunConfig:
@@ -47,7 +40,7 @@ def oracle_config(config: RunConfig, skill: float, alpha: float) -> RunConfig:
     )
 
 
-class PriorStrengthScreen(Screen[None]):
+class PriorStrengthScreen(LessonScreen):
     CSS_PATH = "prior_strength.tcss"
     BINDINGS = [
         # Priority: the lesson text's scroll view binds the arrows too.
@@ -56,33 +49,14 @@ class PriorStrengthScreen(Screen[None]):
         Binding("left_square_bracket", "alpha(-1)", "α−", key_display="["),
         Binding("right_square_bracket", "alpha(1)", "α+", key_display="]"),
         Binding("r", "race", "race again"),
-        Binding("escape", "cancel", "cancel"),
-        Binding("d", "app.toggle_dark", "theme"),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("q", "app.quit", "quit"),
+        *LESSON_KEYS,
     ]
 
-    def __init__(
-        self,
-        lesson: Lesson,
-        config: RunConfig,
-        *,
-        saves_dir: Path = Path("saves"),
-        builders: Builders | None = None,
-        race_steps: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.lesson = lesson
+    def __init__(self, lesson: Lesson, config: RunConfig, **options: Any) -> None:  # options: LessonScreen's
+        super().__init__(lesson, config, **options)
         self.page = lesson.pages[0]
-        self.race_steps = race_steps or self.page.steps
+        self.race_steps = self.steps or self.page.steps
         self.skill, self.alpha = START_SKILL, START_ALPHA
-        self.controllers = {
-            agent: SessionController(
-                lesson_config(lesson, config, agent), saves_dir=saves_dir, builders=builders, record_episodes=False
-            )
-            for agent in (REFERENCE, PRIOR_AGENT)
-        }
-        self.jobs = JobRunner(self, self._job_finished)
         self.generation = 0  # bumped by every dial move: a race of an older generation stops
         self.reference_done = False  # DQN's race ran to the end (the dial never changes it)
 
@@ -127,13 +101,6 @@ class PriorStrengthScreen(Screen[None]):
     def action_race(self) -> None:
         self._dial_moved()
 
-    def action_cancel(self) -> None:
-        if self.jobs.cancel():
-            self.notify("cancelled", timeout=2)
-
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(list(self.BINDINGS), f"Lesson: {self.lesson.title}"))
-
     def _dial_moved(self) -> None:
         """Show the new setting and race at it; a race still running stops at its next step."""
         self.generation += 1
@@ -159,38 +126,12 @@ class PriorStrengthScreen(Screen[None]):
         if self.reference_done:  # the reference's finished race, shown beside the new one
             self.post_message(TrainingProgress(REFERENCE, reference.history.copy(), steps, steps))
         with self.jobs.phase(f"racing at skill {skill:g}, α = {alpha:g}"):
-            for done in range(0, steps, RACE_CHUNK):
-                chunk = min(RACE_CHUNK, steps - done)
-                if not self.reference_done:
-                    self._train(REFERENCE, chunk, done, steps, stop)
-                self._train(PRIOR_AGENT, chunk, done, steps, stop)
+            self._race([PRIOR_AGENT] if self.reference_done else [REFERENCE, PRIOR_AGENT], steps, stop)
         self.reference_done = True
         histories = {name: controller.history.copy() for name, controller in self.controllers.items()}
         self.post_message(RaceFinished(skill, alpha, histories))
 
-    def _train(self, name: str, steps: int, done_before: int, total: int, stop: Callable[[], bool]) -> None:
-        controller = self.controllers[name]
-        progress = {"steps": done_before}
-
-        def on_step(_record: object) -> None:
-            progress["steps"] += 1
-            if progress["steps"] % PROGRESS_EVERY == 0:
-                self.post_message(TrainingProgress(name, controller.history.copy(), progress["steps"], total))
-
-        controller.train(steps, on_step, should_stop=stop)
-        self.post_message(TrainingProgress(name, controller.history.copy(), done_before + steps, total))
-
     # ----- messages (UI thread) ---------------------------------------------------------
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.jobs.state_changed(event)
-
-    def _job_finished(self, state: WorkerState) -> None:
-        self.query_one(StatusBar).set_busy(None)
-        self._refresh_status()
-
-    def on_engine_busy(self, message: EngineBusy) -> None:
-        self.query_one(StatusBar).set_busy(message.label)
 
     def on_training_progress(self, message: TrainingProgress) -> None:
         self.query_one(ComparisonPanel).show(message.name, message.history)
@@ -199,34 +140,3 @@ class PriorStrengthScreen(Screen[None]):
     def on_race_finished(self, message: RaceFinished) -> None:
         curve = self.query_one(StrengthCurve)
         curve.add(message.skill, message.alpha, message.histories[PRIOR_AGENT], message.histories[REFERENCE])
-
-    def _refresh_status(self) -> None:
-        self.query_one(StatusBar).show(self.controllers[PRIOR_AGENT], PlayState())
-
-    def on_unmount(self) -> None:
-        for controller in self.controllers.values():
-            controller.close()
-
-
-class PriorStrengthApp(App[None]):
-    """`python -m sandbox demo prior-strength`: the lesson, full screen."""
-
-    CSS_PATH = "../app.tcss"
-    TITLE = "LLM-prior sandbox · lessons"
-
-    def __init__(
-        self,
-        config: RunConfig,
-        *,
-        saves_dir: Path = Path("saves"),
-        builders: Builders | None = None,
-        race_steps: int | None = None,
-    ) -> None:
-        super().__init__()
-        use_one_torch_thread()
-        self.lesson_screen = PriorStrengthScreen(
-            PRIOR_STRENGTH, config, saves_dir=saves_dir, builders=builders, race_steps=race_steps
-        )
-
-    def on_mount(self) -> None:
-        self.push_screen(self.lesson_screen)
