@@ -28,21 +28,20 @@ from typing import Any
 
 from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
 from sandbox.results.common import (
+    Finished,
     Interval,
     Report,
     add_output_arguments,
     compute_text,
+    finished_report,
     kept_or_run,
     markdown_table,
     output_stem,
-    progress,
     prior_settings,
     pyplot,
     runs_folder,
-    save_figure,
     seeds_text,
-    write_csv,
-    write_markdown,
+    write_outputs,
 )
 from sandbox.results.sample_efficiency import ENVS, run_config, run_one, summarise
 
@@ -124,16 +123,18 @@ def run(args: argparse.Namespace) -> Report:
     arms = variants(args)
     distinct = list(dict.fromkeys(variant for arm in arms.values() for variant in arm))
     started = time.monotonic()
-    runs, curves = [], []
+    finished = Finished()
     with runs_folder(args.keep_runs) as root:
         for variant in [None, *distinct]:  # None: the DQN reference
             for seed in range(args.seeds):
-                result, curve, kept = kept_or_run_variant(args, prior_config, root, variant, seed)
-                runs.append(result)
-                curves += curve
-                progress(args, f"{result['agent']:<32} seed {seed}  final {result['final_success']:.0%}  "
-                               f"llm calls {result['llm_calls']}  {result['wall_s']:.0f} s"
-                               + ("  (kept from an earlier run)" if kept else ""))  # fmt: skip
+                finished.add(
+                    args,
+                    f"{variant} seed {seed}",
+                    kept_or_run_variant(args, prior_config, root, variant, seed),
+                    lambda result: f"{result['agent']:<32} seed {seed}  final {result['final_success']:.0%}  "
+                                   f"llm calls {result['llm_calls']}  {result['wall_s']:.0f} s",
+                )  # fmt: skip
+    runs, curves = finished.runs, finished.curves
     summary = {row["agent"]: row for row in summarise(runs, curves)}
     reference_steps = summary[REFERENCE]["mean_steps_to_threshold"]
     for row in summary.values():
@@ -141,18 +142,15 @@ def run(args: argparse.Namespace) -> Report:
             row["ratio_vs_dqn"] = row["mean_steps_to_threshold"] / reference_steps
     rows = table_rows(arms, summary)
     table = summary_table(rows, summary[REFERENCE])
-    stem = output_stem(f"{NAME}_{args.env.replace('-', '_')}", args.quick)
-    files = [
-        write_csv(args.out_dir / f"{stem}.csv", runs),
-        write_csv(args.out_dir / f"{stem}_curves.csv", curves),
-        save_figure(plot(plt, arms, summary, args), args.out_dir / f"{stem}.png"),
-        write_markdown(
-            args.out_dir / f"{stem}.md",
-            "Ablations of DQN-Prior",
-            describe(args, prior_config, summary[REFERENCE]["threshold"]) + " " + compute_text(runs),
-            table,
-        ),
-    ]
+    files = write_outputs(
+        args.out_dir,
+        output_stem(f"{NAME}_{args.env.replace('-', '_')}", args.quick),
+        {"": runs, "_curves": curves},
+        plot(plt, arms, summary, args),
+        "Ablations of DQN-Prior",
+        describe(args, prior_config, summary[REFERENCE]["threshold"]) + " " + compute_text(runs),
+        table,
+    )
     settings = {
         "env": args.env, "factors": {factor: [asdict(v) for v in arm] for factor, arm in arms.items()},
         "default": asdict(DEFAULT), "seeds": args.seeds, "steps": args.steps, "eval_every": args.eval_every,
@@ -164,10 +162,8 @@ def run(args: argparse.Namespace) -> Report:
         "summary": rows,
         "reference": summary[REFERENCE],
         "runs": runs,
-        "wall_s": round(time.monotonic() - started, 1),
-        "files": [str(path) for path in files],
     }
-    return Report(data, f"{table}\nwrote {', '.join(str(path) for path in files)}")
+    return finished_report(data, files, started, table)
 
 
 def kept_or_run_variant(

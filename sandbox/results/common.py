@@ -12,9 +12,10 @@ import math
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,19 @@ def add_output_arguments(parser: argparse.ArgumentParser, quick_help: str) -> No
     )
     parser.add_argument("--keep-runs", type=Path, metavar="DIR", help="keep run folders here (default: a temporary folder)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+
+def add_kept_only_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kept-only",
+        action="store_true",
+        help="report only the runs --keep-runs DIR already holds, training none (what a long run has so far)",
+    )
+
+
+def check_kept_only(args: argparse.Namespace) -> None:
+    if args.kept_only and args.keep_runs is None:
+        raise SandboxError("--kept-only reports the runs in a --keep-runs DIR; pass that folder too")
 
 
 @contextmanager
@@ -167,6 +181,39 @@ def kept_or_run(
     return result, curve, False
 
 
+@dataclass
+class Finished:
+    """An experiment's runs as `kept_or_run` hands them over (finished now or kept from an earlier
+    invocation), their curves, and the runs a --kept-only report lacks."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    curves: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def add(
+        self,
+        args: argparse.Namespace,
+        name: str,
+        found: tuple[dict[str, Any], list[dict[str, Any]], bool] | None,
+        line: Callable[[dict[str, Any]], str],
+    ) -> None:
+        """Keep run `name`'s row and curve and print `line(row)`, or count it missing when `found` is None."""
+        if found is None:
+            self.missing.append(name)
+            return
+        result, curve, kept = found
+        self.runs.append(result)
+        self.curves += curve
+        progress(args, line(result) + ("  (kept from an earlier run)" if kept else ""))
+
+    def check_any(self, args: argparse.Namespace) -> None:
+        """A --kept-only report needs at least one finished run."""
+        if not self.runs:
+            raise SandboxError(
+                f"{args.keep_runs} holds no finished run with these settings; run without --kept-only first"
+            )
+
+
 def train_run(config: Any, run_dir: Path, offline: bool = False) -> tuple[Any, list[dict[str, float]]]:
     """Train through the same Trainer as `python -m sandbox train` (or `train-offline`); the agent and
     its metrics rows."""
@@ -211,6 +258,24 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def write_outputs(
+    out_dir: Path, stem: str, tables: dict[str, list[dict[str, Any]]], figure: Any, title: str, intro: str, table: str
+) -> list[Path]:
+    """An experiment's files, each written atomically: a CSV per entry of `tables` (the suffix of its
+    name → its rows), the plot, and the markdown report (`intro` above `table`)."""
+    files = [write_csv(out_dir / f"{stem}{suffix}.csv", rows) for suffix, rows in tables.items()]
+    files.append(save_figure(figure, out_dir / f"{stem}.png"))
+    files.append(write_markdown(out_dir / f"{stem}.md", title, intro, table))
+    return files
+
+
+def finished_report(data: dict[str, Any], files: Sequence[Path], started: float, text: str) -> Report:
+    """The report of an experiment begun at `started` (time.monotonic()): `data` closed by its wall
+    time and the files it wrote, `text` by where they went."""
+    closing = {"wall_s": round(time.monotonic() - started, 1), "files": [str(path) for path in files]}
+    return Report({**data, **closing}, f"{text}\nwrote {', '.join(str(path) for path in files)}")
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:

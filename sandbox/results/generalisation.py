@@ -22,16 +22,15 @@ from sandbox.results.common import (
     Report,
     add_output_arguments,
     markdown_table,
+    finished_report,
     mean_interval,
     output_stem,
     progress,
     pyplot,
     runs_folder,
-    save_figure,
     seeds_text,
     train_run,
-    write_csv,
-    write_markdown,
+    write_outputs,
 )
 
 HELP = "generalisation: Q trained with one LLM prior, evaluated on unseen household tasks and with another LLM"
@@ -92,12 +91,15 @@ def run(args: argparse.Namespace) -> Report:
     summary = summarise(rows)
     table = summary_table(summary)
     note = f"Skipped the test prior {args.test_prior_model}: {skipped}" if skipped else ""
-    stem = output_stem(NAME, args.quick)
-    files = [
-        write_csv(args.out_dir / f"{stem}.csv", rows),
-        save_figure(plot(plt, summary), args.out_dir / f"{stem}.png"),
-        write_markdown(args.out_dir / f"{stem}.md", "Generalisation", describe(args, prior_config) + "\n\n" + note, table),
-    ]
+    files = write_outputs(
+        args.out_dir,
+        output_stem(NAME, args.quick),
+        {"": rows},
+        plot(plt, summary),
+        "Generalisation",
+        describe(args, prior_config) + "\n\n" + note,
+        table,
+    )
     settings = {
         "env": args.env, "n_games": args.n_games, "seeds": args.seeds, "steps": args.steps,
         "eval_episodes": args.eval_episodes, "alpha": args.alpha, "k": args.k, "features": args.features,
@@ -109,11 +111,8 @@ def run(args: argparse.Namespace) -> Report:
         "skipped": skipped,
         "summary": summary,
         "runs": rows,
-        "wall_s": round(time.monotonic() - started, 1),
-        "files": [str(path) for path in files],
     }
-    text = f"{table}\n{note + chr(10) if note else ''}wrote {', '.join(str(path) for path in files)}"
-    return Report(data, text)
+    return finished_report(data, files, started, f"{table}\n{note}" if note else table)
 
 
 def test_prior_unavailable(model: str) -> str | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +25,15 @@ from sandbox.results.common import (
     Report,
     add_output_arguments,
     markdown_table,
+    finished_report,
     mean_interval,
     output_stem,
     progress,
     pyplot,
     runs_folder,
-    save_figure,
     seeds_text,
     train_run,
-    write_csv,
-    write_markdown,
+    write_outputs,
 )
 
 HELP = "offline data efficiency: CQL vs CQL-Prior final success over dataset sizes (log scale)"
@@ -112,17 +110,15 @@ def run(args: argparse.Namespace) -> Report:
     }  # fmt: skip
     headline = headline_text(needed, ratios, args.target, sizes)
     table = summary_table(summary, sizes)
-    stem = output_stem(NAME, args.quick)
-    files = [
-        write_csv(args.out_dir / f"{stem}.csv", runs),
-        save_figure(plot(plt, summary, sizes, args), args.out_dir / f"{stem}.png"),
-        write_markdown(
-            args.out_dir / f"{stem}.md",
-            "Offline data efficiency: CQL vs CQL-Prior",
-            describe(settings, behaviour, datasets) + "\n\n" + headline,
-            table,
-        ),
-    ]
+    files = write_outputs(
+        args.out_dir,
+        output_stem(NAME, args.quick),
+        {"": runs},
+        plot(plt, summary, sizes, args),
+        "Offline data efficiency: CQL vs CQL-Prior",
+        describe(settings, behaviour, datasets) + "\n\n" + headline,
+        table,
+    )
     data = {
         "experiment": "offline",
         "settings": settings,
@@ -132,10 +128,8 @@ def run(args: argparse.Namespace) -> Report:
         "sizes_needed": needed,
         "ratios": ratios,
         "runs": runs,
-        "wall_s": round(time.monotonic() - started, 1),
-        "files": [str(path) for path in files],
     }
-    return Report(data, f"{table}\n{headline}\n\nwrote {', '.join(str(path) for path in files)}")
+    return finished_report(data, files, started, f"{table}\n{headline}\n")
 
 
 def train_behaviour(args: argparse.Namespace, env_kwargs: dict[str, Any], prior_config: Any, folder: Path) -> dict[str, Any]:

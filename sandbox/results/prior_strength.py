@@ -28,28 +28,35 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sandbox.arguments import FEATURE_CHOICES
 from sandbox.results.common import (
     RESULTS_DIR,
+    Finished,
     Interval,
     Report,
+    add_kept_only_argument,
     add_output_arguments,
+    check_kept_only,
     compute_text,
+    finished_report,
     kept_or_run,
     markdown_table,
     mean_interval,
     output_stem,
     prior_settings,
-    progress,
     pyplot,
     runs_folder,
-    save_figure,
     seeds_text,
-    write_csv,
-    write_markdown,
+    write_outputs,
 )
 from sandbox.results.sample_efficiency import ENVS as SAMPLE_EFFICIENCY_ENVS
-from sandbox.results.sample_efficiency import env_settings, run_config, run_one, summarise
+from sandbox.results.sample_efficiency import (
+    add_run_arguments,
+    default_kl_alpha,
+    env_settings,
+    run_config,
+    run_one,
+    summarise,
+)
 
 HELP = "prior strength: steps to 90% success (ratio to DQN/PPO) and success over the run against the oracle prior's skill"
 NAME = "prior_strength"
@@ -88,25 +95,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
     parser.add_argument("--skills", nargs="+", type=float, default=list(SKILLS), metavar="S", help="oracle skills in [-1, 1]")
     parser.add_argument("--learners", nargs="+", default=list(REFERENCES), choices=list(REFERENCES))
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, help="env step budget per run, for every env (default: each env's own)")
-    parser.add_argument("--eval-every", type=int, help="env steps between evaluations (default: each env's own)")
-    parser.add_argument("--eval-episodes", type=int, default=5)
-    parser.add_argument("--alpha", type=float, default=10.0, help="DQN-Prior's posterior sharpness")
-    parser.add_argument("--kl-alpha", type=float, help="PPO-Prior's KL weight α·KL(π‖p) (default: [ppo] alpha)")
-    parser.add_argument("--k", type=int, default=5, help="DQN-Prior's proposals per state while training")
-    parser.add_argument("--features", choices=FEATURE_CHOICES, help="state features (default: each env's own)")
+    add_run_arguments(parser)
     parser.add_argument(
         "--quality-csv",
         type=Path,
         help="`bench prior-quality`'s CSV, whose skills place the real priors on the curve"
         f" (default: {QUALITY_CSVS[0]}, else {QUALITY_CSVS[1]})",
     )
-    parser.add_argument(
-        "--kept-only",
-        action="store_true",
-        help="report only the runs --keep-runs DIR already holds, training none (what a long run has so far)",
-    )
+    add_kept_only_argument(parser)
     add_output_arguments(
         parser,
         f"envs {' '.join(QUICK['envs'])}, skills {QUICK['skills']}, {QUICK['seeds']} seeds, {QUICK['steps']} steps, "
@@ -121,8 +117,7 @@ def check(args: argparse.Namespace) -> None:
         raise SandboxError("--seeds, --steps, --eval-every and --eval-episodes must all be at least 1")
     if any(not -1.0 <= skill <= 1.0 for skill in args.skills):
         raise SandboxError(f"--skills must lie in [-1, 1] (the oracle's dial), got {args.skills}")
-    if args.kept_only and args.keep_runs is None:
-        raise SandboxError("--kept-only reports the runs in a --keep-runs DIR; pass that folder too")
+    check_kept_only(args)
     if args.quality_csv is not None and not args.quality_csv.is_file():
         raise SandboxError(f"--quality-csv {args.quality_csv} is not a file; run `python -m sandbox bench prior-quality`")
 
@@ -175,53 +170,47 @@ def label(agent: str, skill: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> Report:
-    from sandbox.errors import SandboxError
-
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)
     check(args)
     for env_key in args.envs:
         check_oracle_knows(env_key)
-    if args.kl_alpha is None:
-        from agents.ppo import PPOConfig
-
-        args.kl_alpha = PPOConfig().alpha
+    default_kl_alpha(args)
     plt = pyplot()
     quality, quality_source = read_quality(args.quality_csv)
     started = time.monotonic()
-    runs, curves, missing = [], [], []
+    finished = Finished()
     with runs_folder(args.keep_runs) as root:
         # Seed by seed, so a long run killed (or reported with --kept-only) halfway has every arm.
         for seed in range(args.seeds):
             for env_key in args.envs:
                 for agent, skill in arms(args):
-                    found = kept_or_run_arm(args, root, env_key, agent, skill, seed)
-                    if found is None:
-                        missing.append(f"{env_key} {label(agent, skill)} seed {seed}")
-                        continue
-                    result, curve, kept = found
-                    runs.append(result)
-                    curves += curve
-                    progress(args, f"{env_key:<21}{result['agent']:<22} seed {seed}  final {result['final_success']:.0%}"
-                                   f"  {result['wall_s']:.0f} s" + ("  (kept from an earlier run)" if kept else ""))  # fmt: skip
-    if not runs:
-        raise SandboxError(f"{args.keep_runs} holds no finished run with these settings; run without --kept-only first")
+                    finished.add(
+                        args,
+                        f"{env_key} {label(agent, skill)} seed {seed}",
+                        kept_or_run_arm(args, root, env_key, agent, skill, seed),
+                        lambda result: f"{env_key:<21}{result['agent']:<22} seed {seed}  "
+                                       f"final {result['final_success']:.0%}  {result['wall_s']:.0f} s",
+                    )  # fmt: skip
+    finished.check_any(args)
+    runs, curves, missing = finished.runs, finished.curves, finished.missing
     rows = summarise_strength(runs, curves)
     needed = needed_skills(rows)
     placed = place_real_priors(rows, quality)
-    stem = output_stem(NAME, args.quick)
     table = summary_table(rows) + "\n" + needed_table(needed) + "\n" + placed_table(placed)
     intro = " ".join(
         [describe(args), quality_text(quality_source), compute_text(runs), missing_text(runs, missing, args), regenerate_text(args)]
     )
-    files = [
-        write_csv(args.out_dir / f"{stem}.csv", rows),
-        write_csv(args.out_dir / f"{stem}_runs.csv", runs),
-        write_csv(args.out_dir / f"{stem}_curves.csv", curves),
-        save_figure(plot(plt, rows, needed, placed, args), args.out_dir / f"{stem}.png"),
-        write_markdown(args.out_dir / f"{stem}.md", "Prior strength: how good must a prior be?", intro, table),
-    ]
+    files = write_outputs(
+        args.out_dir,
+        output_stem(NAME, args.quick),
+        {"": rows, "_runs": runs, "_curves": curves},
+        plot(plt, rows, needed, placed, args),
+        "Prior strength: how good must a prior be?",
+        intro,
+        table,
+    )
     settings = {
         "envs": {key: env_settings(args, key, ENVS[key]) for key in args.envs}, "skills": sorted(args.skills),
         "learners": args.learners, "seeds": args.seeds, "eval_episodes": args.eval_episodes, "alpha": args.alpha,
@@ -236,10 +225,8 @@ def run(args: argparse.Namespace) -> Report:
         "real_priors": placed,
         "runs": runs,
         "missing": missing,
-        "wall_s": round(time.monotonic() - started, 1),
-        "files": [str(path) for path in files],
     }
-    return Report(data, f"{table}\nwrote {', '.join(str(path) for path in files)}")
+    return finished_report(data, files, started, table)
 
 
 def kept_or_run_arm(

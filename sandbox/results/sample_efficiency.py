@@ -23,30 +23,31 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
 from sandbox.results.common import (
+    Finished,
     Interval,
     Report,
+    add_kept_only_argument,
     add_output_arguments,
+    check_kept_only,
     compute_text,
+    finished_report,
     first_step_at,
     kept_or_run,
     markdown_table,
     mean_interval,
     output_stem,
-    progress,
     prior_settings,
     pyplot,
     runs_folder,
-    save_figure,
     seeds_text,
     train_run,
-    write_csv,
-    write_markdown,
+    write_outputs,
 )
 
 HELP = "sample efficiency: env steps to 90% of the best final success, per env family and agent"
@@ -89,25 +90,34 @@ QUICK = {"envs": ["coin-collector-5", "overcooked-tomato"], "seeds": 3, "steps":
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
     parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=AGENTS)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, help="env step budget per run, for every env (default: each env's own)")
-    parser.add_argument("--eval-every", type=int, help="env steps between evaluations (default: each env's own)")
-    parser.add_argument("--eval-episodes", type=int, default=5)
-    parser.add_argument("--alpha", type=float, default=10.0, help="DQN-Prior's posterior sharpness")
-    parser.add_argument("--kl-alpha", type=float, help="PPO-Prior's KL weight α·KL(π‖p_LLM) (default: [ppo] alpha)")
-    parser.add_argument("--k", type=int, default=5, help="DQN-Prior's proposals per state while training")
-    parser.add_argument("--features", choices=FEATURE_CHOICES, help="state features (default: each env's own)")
-    parser.add_argument(
-        "--kept-only",
-        action="store_true",
-        help="report only the runs --keep-runs DIR already holds, training none (what a long run has so far)",
-    )
+    add_run_arguments(parser)
+    add_kept_only_argument(parser)
     add_prior_arguments(parser)
     add_output_arguments(
         parser,
         f"envs {' '.join(QUICK['envs'])}, {QUICK['seeds']} seeds, {QUICK['steps']} steps, "
         f"eval every {QUICK['eval_every']} on {QUICK['eval_episodes']} episodes",
     )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """What `run_config` and `env_settings` read: the seeds, each env's budget and the learners' settings."""
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--steps", type=int, help="env step budget per run, for every env (default: each env's own)")
+    parser.add_argument("--eval-every", type=int, help="env steps between evaluations (default: each env's own)")
+    parser.add_argument("--eval-episodes", type=int, default=5)
+    parser.add_argument("--alpha", type=float, default=10.0, help="DQN-Prior's posterior sharpness")
+    parser.add_argument("--kl-alpha", type=float, help="PPO-Prior's KL weight α·KL(π‖p) (default: [ppo] alpha)")
+    parser.add_argument("--k", type=int, default=5, help="DQN-Prior's proposals per state while training")
+    parser.add_argument("--features", choices=FEATURE_CHOICES, help="state features (default: each env's own)")
+
+
+def default_kl_alpha(args: argparse.Namespace) -> None:
+    """--kl-alpha left out: PPO's own default weight."""
+    if args.kl_alpha is None:
+        from agents.ppo import PPOConfig
+
+        args.kl_alpha = PPOConfig().alpha
 
 
 def run(args: argparse.Namespace) -> Report:
@@ -118,46 +128,36 @@ def run(args: argparse.Namespace) -> Report:
             setattr(args, key, value)
     if args.seeds < 1 or any(value is not None and value < 1 for value in (args.steps, args.eval_every)):
         raise SandboxError("--seeds, --steps and --eval-every must all be at least 1")
-    if args.kept_only and args.keep_runs is None:
-        raise SandboxError("--kept-only reports the runs in a --keep-runs DIR; pass that folder too")
-    if args.kl_alpha is None:
-        from agents.ppo import PPOConfig
-
-        args.kl_alpha = PPOConfig().alpha
+    check_kept_only(args)
+    default_kl_alpha(args)
     plt = pyplot()
     prior_config = prior_config_from_args(args)
     started = time.monotonic()
-    runs, curves, missing = [], [], []
+    finished = Finished()
     with runs_folder(args.keep_runs) as root:
         for env_key in args.envs:
             for agent in args.agents:
                 for seed in range(args.seeds):
-                    found = finished_or_run(args, prior_config, root, env_key, agent, seed)
-                    if found is None:
-                        missing.append(f"{env_key} {agent} seed {seed}")
-                        continue
-                    result, curve, resumed = found
-                    runs.append(result)
-                    curves += curve
-                    progress(args, f"{env_key:<21}{agent:<10} seed {seed}  final {result['final_success']:.0%}  "
-                                   f"llm calls {result['llm_calls']}  {result['wall_s']:.0f} s"
-                                   + ("  (kept from an earlier run)" if resumed else ""))  # fmt: skip
-    if not runs:
-        raise SandboxError(f"{args.keep_runs} holds no finished run with these settings; run without --kept-only first")
+                    finished.add(
+                        args,
+                        f"{env_key} {agent} seed {seed}",
+                        finished_or_run(args, prior_config, root, env_key, agent, seed),
+                        lambda result: f"{env_key:<21}{agent:<10} seed {seed}  final {result['final_success']:.0%}  "
+                                       f"llm calls {result['llm_calls']}  {result['wall_s']:.0f} s",
+                    )  # fmt: skip
+    finished.check_any(args)
+    runs, curves, missing = finished.runs, finished.curves, finished.missing
     summary = summarise(runs, curves)
     table = summary_table(summary)
-    stem = output_stem(NAME, args.quick)
-    files = [
-        write_csv(args.out_dir / f"{stem}.csv", runs),
-        write_csv(args.out_dir / f"{stem}_curves.csv", curves),
-        save_figure(plot(plt, curves, runs, args), args.out_dir / f"{stem}.png"),
-        write_markdown(
-            args.out_dir / f"{stem}.md",
-            "Sample efficiency",
-            " ".join([describe(args, prior_config), compute_text(runs), missing_text(missing)]),
-            table,
-        ),
-    ]
+    files = write_outputs(
+        args.out_dir,
+        output_stem(NAME, args.quick),
+        {"": runs, "_curves": curves},
+        plot(plt, curves, runs, args),
+        "Sample efficiency",
+        " ".join([describe(args, prior_config), compute_text(runs), missing_text(missing)]),
+        table,
+    )
     settings = {
         "envs": {key: env_settings(args, key) for key in args.envs},
         "agents": args.agents, "seeds": args.seeds, "eval_episodes": args.eval_episodes, "alpha": args.alpha,
@@ -170,10 +170,8 @@ def run(args: argparse.Namespace) -> Report:
         "summary": summary,
         "runs": runs,
         "missing": missing,
-        "wall_s": round(time.monotonic() - started, 1),
-        "files": [str(path) for path in files],
     }
-    return Report(data, f"{table}\nwrote {', '.join(str(path) for path in files)}")
+    return finished_report(data, files, started, table)
 
 
 def env_settings(args: argparse.Namespace, env_key: str, spec: EnvSpec | None = None) -> dict[str, Any]:

@@ -136,6 +136,42 @@ def test_a_run_killed_before_its_result_is_started_over(tmp_path):
     assert kept_or_run(run_dir, {"steps": 10}, train)[2] and len(calls) == 1
 
 
+def test_finished_keeps_found_runs_counts_missing_ones_and_says_which_were_kept(capsys):
+    from argparse import Namespace
+
+    from sandbox.errors import SandboxError
+    from sandbox.results.common import Finished
+
+    args = Namespace(json=False, keep_runs="runs")
+    finished = Finished()
+    with pytest.raises(SandboxError, match="runs holds no finished run with these settings"):
+        finished.check_any(args)
+    finished.add(args, "lake dqn seed 0", ({"seed": 0}, [{"step": 10}], True), lambda row: f"seed {row['seed']}")
+    finished.add(args, "lake dqn seed 1", None, lambda row: "never printed")
+    finished.add(args, "lake dqn seed 2", ({"seed": 2}, [{"step": 10}, {"step": 20}], False), lambda row: "two")
+    finished.check_any(args)
+    assert finished.runs == [{"seed": 0}, {"seed": 2}] and len(finished.curves) == 3
+    assert finished.missing == ["lake dqn seed 1"]
+    assert capsys.readouterr().err == "seed 0  (kept from an earlier run)\ntwo\n"
+
+
+def test_finished_report_ends_with_the_wall_time_and_the_files_written(tmp_path):
+    import time
+
+    from sandbox.results.common import finished_report, pyplot, write_outputs
+
+    plt = pyplot()
+    figure = plt.figure()
+    files = write_outputs(tmp_path, "exp_quick", {"": [{"a": 1}], "_curves": [{"b": 2}]}, figure, "T", "intro", "| t |\n")
+    plt.close(figure)
+    assert [path.name for path in files] == ["exp_quick.csv", "exp_quick_curves.csv", "exp_quick.png", "exp_quick.md"]
+    assert files[1].read_text() == "b\n2\n" and files[3].read_text() == "# T\n\nintro\n\n| t |\n"
+    report = finished_report({"experiment": "x", "runs": []}, files, time.monotonic() - 2.0, "table")
+    assert list(report.data) == ["experiment", "runs", "wall_s", "files"] and report.data["wall_s"] >= 2.0
+    assert report.data["files"] == [str(path) for path in files]
+    assert report.text == "table\nwrote " + ", ".join(str(path) for path in files)
+
+
 def test_a_kept_run_from_before_the_prior_levers_stays_valid_and_a_changed_lever_is_refused(tmp_path):
     from agents.prior.config import PriorConfig
     from sandbox.errors import SandboxError
