@@ -70,8 +70,8 @@ async def measure(uncached: bool, steps: int, warmup: int, saves: Path) -> dict:
         panel = app.query_one(DecisionPanel)
         show = panel.show
 
-        def recording_show(decision, note: str = "") -> None:
-            show(decision, note)
+        def recording_show(decision, note: str = "", optimal: tuple[str, ...] | None = None) -> None:
+            show(decision, note, optimal)
             if decision is not None:
                 shown.append((time.perf_counter(), decision))
 
