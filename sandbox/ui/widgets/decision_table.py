@@ -12,13 +12,13 @@ import math
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.coordinate import Coordinate
 from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from agents.decision import Decision
 from sandbox.ui.explain import Explanation, explain
+from sandbox.ui.widgets.in_place import update_in_place
 from sandbox.ui.widgets.telemetry import TelemetryLine
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -111,6 +111,7 @@ class DecisionTable(DataTable):
         self.decision: Decision | None = None
         self.before: Decision | None = None
         self.optimal: frozenset[str] = frozenset()  # actions marked ★: the env's optimal ones, when shown
+        self.order: list[int] = []  # the candidate (index into decision.candidates) on each display row
 
     def _headers(self) -> tuple[str, ...]:
         return tuple(COMPARED.get(i, header) if self.before else header for i, header in enumerate(HEADERS))
@@ -138,18 +139,44 @@ class DecisionTable(DataTable):
         """Render a decision (None clears the table, e.g. at the end of an episode).
 
         With `before` (the same state's decision under another prompt) the p_LLM and posterior
-        columns show each action's change from it; `optimal` actions get a ★.
+        columns show each action's change from it; `optimal` actions get a ★. When the columns
+        and the number of rows stay as they were (the usual step), the cells are rewritten in
+        place: rebuilding the table changes its height for a moment and re-lays out the screen.
         """
         self.optimal = frozenset(optimal or ())
         self.decision = decision
         self.before = before if decision is not None else None
-        self.clear(columns=True)
         if decision is None:
+            self.clear(columns=True)
+            self.order = []
             return
         candidates = decision.candidates
         order = list(range(len(candidates)))
         if len(order) > SORT_ABOVE:  # long TextWorld lists: the likely actions first
             order.sort(key=lambda i: (-candidates[i].posterior, -candidates[i].prior))
+        columns, rows = self._layout(decision, before, order)
+        shown = self.ordered_columns
+        if [header for header, _ in columns] == [str(column.label) for column in shown] and len(rows) == self.row_count:
+            resized = False
+            for column, (_, width) in zip(shown, columns):
+                resized |= column.width != width
+                column.width = width
+            for number, cells in enumerate(rows):
+                for column, cell in enumerate(cells):
+                    self.update_cell(str(number), str(column), cell, update_width=resized)
+        else:
+            self.clear(columns=True)
+            for column, (header, width) in enumerate(columns):
+                self.add_column(header, width=width, key=str(column))
+            for number, cells in enumerate(rows):
+                self.add_row(*cells, key=str(number))
+        self.order = order
+        chosen_row = next((n for n, i in enumerate(order) if candidates[i].action == decision.action), 0)
+        self.move_cursor(row=chosen_row)
+
+    def _layout(self, decision: Decision, before: Decision | None, order: list[int]) -> tuple[list[tuple[str, int]], list[list[Text]]]:
+        """The columns (header, fixed width) and the cells of each display row, in `order`."""
+        candidates = decision.candidates
         available = self.scrollable_content_region.width or 60
         headers = self._headers()
         # the marker, " ×n" and a space after the name, and the four numeric columns at their narrowest
@@ -173,9 +200,8 @@ class DecisionTable(DataTable):
         # Fixed widths: auto widths are only measured on the next idle, and only ever grow.
         widths = [len(headers[0]), max(action_width + 1, len(headers[1]))]
         widths += self._numeric_widths(width, q_decimals)
-        for header, column_width in zip(headers, widths):
-            self.add_column(header, width=column_width)
         earlier = {row.action: row for row in before.candidates} if before is not None else {}
+        rows = []
         for i in order:
             row = candidates[i]
             chosen = row.action == decision.action
@@ -193,17 +219,10 @@ class DecisionTable(DataTable):
             if before is not None:
                 prior = number_with_delta(row.prior, was.prior if was else 0.0, width, PRIOR_COLOR)
                 posterior = number_with_delta(row.posterior, was.posterior if was else 0.0, width, POSTERIOR_COLOR)
-            self.add_row(
-                marker,
-                label,
-                prior,
-                number_with_bar(row.q_value, q_fraction, width, Q_COLOR, signed=True, decimals=q_decimals),
-                number_with_bar(row.likelihood, row.likelihood or 0.0, width, LIKELIHOOD_COLOR),
-                posterior,
-                key=f"{i}:{row.action}",
-            )
-        chosen_row = next((n for n, i in enumerate(order) if candidates[i].action == decision.action), 0)
-        self.move_cursor(row=chosen_row)
+            q_value = number_with_bar(row.q_value, q_fraction, width, Q_COLOR, signed=True, decimals=q_decimals)
+            likelihood = number_with_bar(row.likelihood, row.likelihood or 0.0, width, LIKELIHOOD_COLOR)
+            rows.append([marker, label, prior, q_value, likelihood, posterior])
+        return list(zip(headers, widths)), rows
 
     def on_resize(self, event: Resize) -> None:
         if self.decision is not None:
@@ -212,8 +231,7 @@ class DecisionTable(DataTable):
     def action_at(self, row: int) -> str:
         """The action shown on display row `row` (rows may be sorted by posterior)."""
         assert self.decision is not None
-        key = self.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
-        return self.decision.candidates[int(str(key).split(":", 1)[0])].action
+        return self.decision.candidates[self.order[row]].action
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -243,7 +261,7 @@ class ProposalList(Static):
                 text.append(f" → {proposal.action} ({proposal.how})")
         if result.fallback_uniform:
             text.append("  every proposal dropped: uniform prior used", style="bold red")
-        self.update(text)
+        update_in_place(self, text)
 
 
 def why_text(explanation: Explanation) -> Text:
@@ -327,7 +345,7 @@ def bayes_line(
 
 class WhyPanel(Static):
     def show(self, decision: Decision | None, note: str = "") -> None:
-        self.update(why_text(explain(decision)) if decision is not None else Text(note, style="italic"))
+        update_in_place(self, why_text(explain(decision)) if decision is not None else Text(note, style="italic"))
 
 
 class DecisionPanel(Vertical):
