@@ -12,6 +12,7 @@ from textual.widgets import LoadingIndicator, Static
 
 from agents.prior.priors import UNIFORM_MODEL
 from sandbox.ui.controller import SessionController
+from sandbox.ui.widgets.in_place import update_in_place
 
 
 BUSY_DELAY_S = 0.25  # calls quicker than this never flash the spinner
@@ -96,9 +97,15 @@ class StatusBar(Horizontal):
         """Show `label` with a spinner if the call is still running after BUSY_DELAY_S; None hides it."""
         self._busy = label
         if label is None:
-            self._show_spinner(None)
+            if self._shown is not None:
+                self._show_spinner(None)
         else:
-            self.set_timer(BUSY_DELAY_S, lambda: self._show_spinner(self._busy))
+            self.set_timer(BUSY_DELAY_S, self._show_if_still_busy)
+
+    def _show_if_still_busy(self) -> None:
+        """A quick call (a cache hit) has ended by now and leaves the bar as it was."""
+        if self._busy != self._shown:
+            self._show_spinner(self._busy)
 
     def _show_spinner(self, label: str | None) -> None:
         self._shown = label
@@ -117,5 +124,5 @@ class StatusBar(Horizontal):
         width = max(20, (self.size.width or self.app.size.width) - 2 - reserved)
         text = pack(status_segments(controller, play), width)
         status = self.query_one("#status-text", Static)
-        if text != status.content:  # an update re-lays out the screen: skip it when nothing changed
-            status.update(text)
+        if text != status.content:  # skip an update when nothing changed
+            update_in_place(status, text)

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from agents.decision import Decision, Telemetry
+from sandbox.ui.widgets.in_place import update_in_place
 
 
 def milliseconds(ms: float) -> str:
@@ -32,4 +33,4 @@ class TelemetryLine(Static):
     def show(self, decision: Decision | None) -> None:
         self.display = decision is not None
         if decision is not None:
-            self.update(telemetry_text(decision.telemetry))
+            update_in_place(self, telemetry_text(decision.telemetry))
