@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.events import Resize
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -182,11 +183,12 @@ class DecisionTable(DataTable):
         # the marker, " ×n" and a space after the name, and the four numeric columns at their narrowest
         numeric = sum(self._numeric_widths(0))
         budget = max(16, min(40, available - len(headers[0]) - 4 - numeric))
-        names = {}
-        for i, row in enumerate(candidates):
-            name = row.action if len(row.action) <= budget else row.action[: budget - 1] + "…"
-            names[i] = name + (f" ×{row.proposal_count}" if row.proposal_count else "")
-        action_width = max(len(name) for name in names.values())
+        shortened = {i: row.action if len(row.action) <= budget else row.action[: budget - 1] + "…" for i, row in enumerate(candidates)}
+        names = {i: name + (f" ×{candidates[i].proposal_count}" if candidates[i].proposal_count else "") for i, name in shortened.items()}
+        # room for the widest count k allows after any name, so the column keeps its width from step to step
+        widest_count = len(f" ×{len(decision.proposals)}") if decision.proposals else 0
+        action_width = max(len(name) for name in shortened.values()) + widest_count
+        action_width = max(action_width, *(len(name) for name in names.values()))
         q_values = [row.q_value for row in candidates if row.q_value is not None]
         low, high = (min(q_values), max(q_values)) if q_values else (0.0, 0.0)
         q_fractions = [(q - low) / (high - low) if high > low else 0.5 for q in q_values]
@@ -349,7 +351,21 @@ class WhyPanel(Static):
 
 
 class DecisionPanel(Vertical):
-    """Table, proposals and explanation for one decision, kept together so they always agree."""
+    """Table, proposals and explanation for one decision, kept together so they always agree.
+
+    The panel keeps the tallest height it has needed on this screen size: one that shrank and grew
+    with every explanation would move the plots under it each step, and have them re-rendered."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._screen_size = Size(0, 0)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.screen.size != self._screen_size:  # a new screen size: the panel may need less now
+            self._screen_size = self.screen.size
+            self.styles.min_height = None
+        elif event.size.height > (self.styles.min_height.value if self.styles.min_height else 0):
+            self.styles.min_height = event.size.height
 
     def compose(self) -> ComposeResult:
         yield DecisionTable(id="candidates")
