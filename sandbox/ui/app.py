@@ -9,6 +9,7 @@ their handlers here touch widgets.
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,6 +60,7 @@ DEFAULT_SPEED = 2
 EVAL_EPISODES = 5
 AUTO_EVAL_EVERY = 10  # training episodes between automatic evaluations during auto-play
 COMPACT_WIDTH, COMPACT_HEIGHT = 110, 34  # below either, the learning pane shares space with the decision
+REPAINT_HOLD_S = 0.05  # the longest a step key holds repaints back, waiting for the step's decision
 
 
 def next_level(levels: tuple[float, ...], current: float, direction: int) -> float:
@@ -150,6 +152,8 @@ class SandboxApp(App[None]):
         self.speed_index = DEFAULT_SPEED
         self.jobs = JobRunner(self, self._job_finished)
         self.play_jobs = PlayJobs(self, self.controller, self.jobs)
+        self._held_repaints: tuple[int, AbstractContextManager[None]] | None = None
+        self._holds = 0
 
     # ----- layout ---------------------------------------------------------------------
 
@@ -183,10 +187,33 @@ class SandboxApp(App[None]):
             self.autoplay = False
         self.jobs.submit(label, job)
 
+    def _hold_repaints(self) -> None:
+        """From a step key until its decision is shown (REPAINT_HOLD_S at most, so a slow LLM call shows the
+        step first), the screen is not repainted: the transcript line and the decision table share one
+        repaint, and no repaint of the last step delays this one's messages."""
+        if self._held_repaints is not None:
+            return
+        self._holds += 1
+        hold = self._holds
+        batch = self.batch_update()
+        batch.__enter__()
+        self._held_repaints = (hold, batch)
+        self.set_timer(REPAINT_HOLD_S, lambda: self._release_repaints(hold))
+
+    def _release_repaints(self, hold: int | None = None) -> None:
+        """End the hold (`hold`: only that one, for its timer) and repaint what changed meanwhile."""
+        if self._held_repaints is None or hold not in (None, self._held_repaints[0]):
+            return
+        _, batch = self._held_repaints
+        self._held_repaints = None
+        batch.__exit__(None, None, None)
+        self.screen.check_idle()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.jobs.state_changed(event)
 
     def _job_finished(self, state: WorkerState) -> None:
+        self._release_repaints()
         if state != WorkerState.SUCCESS:
             self.autoplay = False
         self.query_one(StatusBar).set_busy(None)
@@ -245,16 +272,19 @@ class SandboxApp(App[None]):
         self.query_one(GamePane).start_episode(message.episode, message.state)
         self.query_one(DecisionPanel).show(None)
         self._refresh_status()
+        self._release_repaints()  # the engine waits for the screen to show the first observation
 
     def on_decision_ready(self, message: DecisionReady) -> None:
         self.query_one(DecisionPanel).show(message.decision, optimal=message.optimal)
         self._refresh_status()
+        self._release_repaints()
 
     def on_step_taken(self, message: StepTaken) -> None:
         self.query_one(GamePane).add_step(message.record)
         self.query_one(LearningPane).show(self.controller.history.copy())
         if message.record.done:
             self.query_one(DecisionPanel).show(None, "The episode is over: space or n starts the next one.")
+            self._release_repaints()
         self._refresh_status()
 
     def on_episode_ended(self, message: EpisodeEnded) -> None:
@@ -290,6 +320,7 @@ class SandboxApp(App[None]):
             self.notify("the episode is over: press n for a new one", severity="warning")
             return
         self.autoplay = False
+        self._hold_repaints()
         self.submit(f"taking {action!r}", lambda worker: self._step(worker, action))
 
     def _refresh_status(self) -> None:
@@ -300,6 +331,7 @@ class SandboxApp(App[None]):
 
     def action_step(self) -> None:
         self.autoplay = False
+        self._hold_repaints()
         self.submit("step", self._step)
 
     def action_autoplay(self) -> None:
