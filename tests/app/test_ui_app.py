@@ -8,7 +8,7 @@ from textual.widgets import Input, Static
 
 from agents import bayes
 from agents.dqn import DQNAgent
-from sandbox.ui.app import ALPHA_LEVELS, SandboxApp
+from sandbox.ui.app import ALPHA_LEVELS, REPAINT_HOLD_S, SandboxApp
 from sandbox.ui.messages import (
     DecisionReady,
     EpisodeEnded,
@@ -256,4 +256,36 @@ async def test_escape_cancels_a_slow_call(make_app) -> None:
         await settle(pilot)
         assert not [m for m in messages.of(DecisionReady) if m.preview]  # the cancelled result is dropped
         assert not app.query_one("#spinner").display
+        agent.act = slow_act
+
+
+async def test_a_step_holds_repaints_until_its_decision_or_briefly(make_app) -> None:
+    """A step key holds repaints until the next decision is shown; a slow decision lets the step itself show
+    after REPAINT_HOLD_S, and nothing stays held."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        painted = []
+        app.action_step()  # what the space key runs
+        assert app._batch_count == 1  # the step's transcript line waits for its decision
+        app.call_after_refresh(lambda: painted.append(len(app.query_one(Transcript).lines)))
+        await settle(pilot)
+        assert app._batch_count == 0 and painted  # released by the decision, then painted
+
+        agent = app.controller.session.agent
+        slow_act, release = agent.act, __import__("threading").Event()
+
+        def act(*args, **kwargs):
+            release.wait(5)
+            return slow_act(*args, **kwargs)
+
+        agent.act = act
+        lines = len(app.query_one(Transcript).lines)
+        await pilot.press("space")
+        await wait_until(pilot, lambda: len(app.query_one(Transcript).lines) > lines)  # the step is in
+        await pilot.pause(REPAINT_HOLD_S + 0.1)
+        assert app.jobs.busy and app._batch_count == 0  # the decision is still coming, the screen is not held
+        release.set()
+        await settle(pilot)
+        assert app._batch_count == 0
         agent.act = slow_act

@@ -9,7 +9,7 @@ from agents.decision import Decision, TextState
 from agents.dqn import DQNAgent
 from agents.prior.config import PriorConfig
 from agents.prior.priors import UniformPrior
-from sandbox.ui.widgets.decision_table import DecisionTable
+from sandbox.ui.widgets.decision_table import DecisionPanel, DecisionTable
 from tests.app.support import fast_config
 
 ACTIONS = ("go north", "go south", "go east", "go west", "wait here", "look around")
@@ -80,3 +80,25 @@ async def test_rows_follow_the_decision_in_place_and_across_sizes() -> None:
         table.show(None)
         await pilot.pause()
         assert table.row_count == 0 and not table.columns
+
+
+class PanelApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield DecisionPanel(id="decision")
+
+
+async def test_the_panel_keeps_its_tallest_height_until_the_screen_resizes() -> None:
+    """A short explanation after a long one leaves the panel as tall: the plots under it do not jump."""
+    app = PanelApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        panel = app.query_one(DecisionPanel)
+        panel.show(decide(ACTIONS, "Six ways to go."))
+        await pilot.pause()
+        tall = panel.outer_size.height
+        panel.show(None, "The episode is over.")
+        await pilot.pause()
+        assert panel.outer_size.height == tall
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        await pilot.pause()
+        assert panel.outer_size.height < tall  # a new screen size: only what the note needs
