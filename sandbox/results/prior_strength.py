@@ -99,8 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quality-csv",
         type=Path,
-        help="`bench prior-quality`'s CSV, whose skills place the real priors on the curve"
-        f" (default: {QUALITY_CSVS[0]}, else {QUALITY_CSVS[1]})",
+        nargs="+",
+        help="`bench prior-quality`'s CSVs (one run or several, read together), whose skills place the real"
+        f" priors on the curve (default: {QUALITY_CSVS[0]}, else {QUALITY_CSVS[1]})",
     )
     add_kept_only_argument(parser)
     add_output_arguments(
@@ -118,8 +119,9 @@ def check(args: argparse.Namespace) -> None:
     if any(not -1.0 <= skill <= 1.0 for skill in args.skills):
         raise SandboxError(f"--skills must lie in [-1, 1] (the oracle's dial), got {args.skills}")
     check_kept_only(args)
-    if args.quality_csv is not None and not args.quality_csv.is_file():
-        raise SandboxError(f"--quality-csv {args.quality_csv} is not a file; run `python -m sandbox bench prior-quality`")
+    for path in args.quality_csv or []:
+        if not path.is_file():
+            raise SandboxError(f"--quality-csv {path} is not a file; run `python -m sandbox bench prior-quality`")
 
 
 def check_oracle_knows(env_key: str) -> None:
@@ -309,24 +311,26 @@ def skill_reaching(curve: list[tuple[float, float]], target: float) -> float | N
     return None
 
 
-def read_quality(path: Path | None) -> tuple[list[dict[str, Any]], str | None]:
-    """Each real prior's skill per family from `bench prior-quality`'s CSV (the uniform and oracle rows left
-    out: they are the dial's own ends), and the file it came from; none when there is no file."""
-    candidates = [path] if path is not None else [candidate for candidate in QUALITY_CSVS if candidate.is_file()]
-    if not candidates:
+def read_quality(paths: list[Path] | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Each real prior's skill per family from `bench prior-quality`'s CSVs (the uniform and oracle rows left
+    out: they are the dial's own ends), and the files it came from; none when there is no file. Without
+    `paths`, the first of QUALITY_CSVS that exists."""
+    if not paths:
+        paths = [candidate for candidate in QUALITY_CSVS if candidate.is_file()][:1]
+    if not paths:
         return [], None
-    with open(candidates[0], newline="") as stream:
-        rows = list(csv.DictReader(stream))
     quality = []
-    for row in rows:
-        if row["prior"] == "uniform" or row["prior"].startswith("oracle") or not row.get("skill"):
-            continue
-        if math.isnan(float(row["skill"])):
-            continue
-        quality.append(
-            {"prior": row["prior"], "variant": row["variant"], "family": row["family"], "skill": float(row["skill"])}
-        )
-    return quality, str(candidates[0])
+    for path in paths:
+        with open(path, newline="") as stream:
+            for row in csv.DictReader(stream):
+                if row["prior"] == "uniform" or row["prior"].startswith("oracle") or not row.get("skill"):
+                    continue
+                if math.isnan(float(row["skill"])):
+                    continue
+                quality.append(
+                    {"prior": row["prior"], "variant": row["variant"], "family": row["family"], "skill": float(row["skill"])}
+                )
+    return quality, ", ".join(str(path) for path in paths)
 
 
 def place_real_priors(rows: list[dict[str, Any]], quality: list[dict[str, Any]]) -> list[dict[str, Any]]:

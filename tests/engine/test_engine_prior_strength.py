@@ -99,3 +99,18 @@ def test_bad_input_is_one_line(capsys, tmp_path, argv, message):
     assert main(["bench", "prior-strength", *argv, "--out-dir", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error:") and message in error and "\n" not in error
+
+
+def test_real_priors_are_read_from_several_quality_csvs_together(tmp_path):
+    from sandbox.results.prior_strength import read_quality
+
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    write_quality(first)
+    with open(second, "w", newline="") as stream:
+        stream.write("prior,variant,family,skill\ngemma-3-270m,plain,frozenlake-4x4,-0.38\nuniform,-,overcooked,0.0\n")
+    quality, source = read_quality([first, second])
+    assert [(entry["prior"], entry["variant"], entry["skill"]) for entry in quality] == [
+        ("smollm2-135m", "default", 0.5), ("smollm2-135m", "length-norm", -0.25), ("smollm2-135m", "default", 0.1),
+        ("gemma-3-270m", "plain", -0.38),
+    ]  # fmt: skip
+    assert source == f"{first}, {second}"
