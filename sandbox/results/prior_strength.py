@@ -314,19 +314,21 @@ def skill_reaching(curve: list[tuple[float, float]], target: float) -> float | N
 def read_quality(paths: list[Path] | None) -> tuple[list[dict[str, Any]], str | None]:
     """Each real prior's skill per family from `bench prior-quality`'s CSVs (the uniform and oracle rows left
     out: they are the dial's own ends), and the files it came from; none when there is no file. Without
-    `paths`, the first of QUALITY_CSVS that exists."""
+    `paths`, the first of QUALITY_CSVS that exists. A prior, variant and family in several files: the first's."""
     if not paths:
         paths = [candidate for candidate in QUALITY_CSVS if candidate.is_file()][:1]
     if not paths:
         return [], None
-    quality = []
+    quality: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
     for path in paths:
         with open(path, newline="") as stream:
             for row in csv.DictReader(stream):
                 if row["prior"] == "uniform" or row["prior"].startswith("oracle") or not row.get("skill"):
                     continue
-                if math.isnan(float(row["skill"])):
+                if math.isnan(float(row["skill"])) or (row["prior"], row["variant"], row["family"]) in seen:
                     continue
+                seen.add((row["prior"], row["variant"], row["family"]))
                 quality.append(
                     {"prior": row["prior"], "variant": row["variant"], "family": row["family"], "skill": float(row["skill"])}
                 )

@@ -107,7 +107,8 @@ def test_real_priors_are_read_from_several_quality_csvs_together(tmp_path):
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     write_quality(first)
     with open(second, "w", newline="") as stream:
-        stream.write("prior,variant,family,skill\ngemma-3-270m,plain,frozenlake-4x4,-0.38\nuniform,-,overcooked,0.0\n")
+        stream.write("prior,variant,family,skill\ngemma-3-270m,plain,frozenlake-4x4,-0.38\nuniform,-,overcooked,0.0\n"
+                     "smollm2-135m,default,overcooked,0.7\n")  # measured in the first file too: that one is kept
     quality, source = read_quality([first, second])
     assert [(entry["prior"], entry["variant"], entry["skill"]) for entry in quality] == [
         ("smollm2-135m", "default", 0.5), ("smollm2-135m", "length-norm", -0.25), ("smollm2-135m", "default", 0.1),
