@@ -2,11 +2,16 @@
 
 Games live in saves/test-games (git-ignored) rather than a tmp dir, so they survive between
 test sessions: the first run generates them (~10 s on 2 cores for the challenges, ~30 s more
-for the household games), later runs find them cached.
+for the household games), later runs find them cached. Under pytest-xdist each worker has its
+own session; a lock per set of games makes one worker generate the set while the other waits
+for it rather than generating it too.
 """
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,15 +34,24 @@ def games_dir() -> Path:
     return TEST_GAMES_DIR
 
 
+@contextmanager
+def games_lock(games_dir: Path, name: str) -> Iterator[None]:
+    """Held while one test process finds or makes the set of games `name`; another waits its turn."""
+    with open(games_dir / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture(scope="session")
 def tw_games(games_dir: Path) -> dict[str, Path]:
     """One game per challenge with its env id's default options and game_seed 0: challenge -> .z8 path."""
     from envs.games import CHALLENGES, challenge_settings, find_or_make_game
 
-    return {
-        challenge: find_or_make_game(challenge, challenge_settings(challenge), 0, games_dir).path
-        for challenge in CHALLENGES
-    }
+    with games_lock(games_dir, "challenges"):
+        return {
+            challenge: find_or_make_game(challenge, challenge_settings(challenge), 0, games_dir).path
+            for challenge in CHALLENGES
+        }
 
 
 @pytest.fixture(scope="session")
@@ -45,11 +59,12 @@ def household_games(games_dir: Path) -> dict[tuple[str, str], Path]:
     """One household game per (family, split) with game_seed 0: (family, split) -> .z8 path."""
     from envs.household import FAMILIES, SPLITS, find_or_make_household_game
 
-    return {
-        (family, split): find_or_make_household_game(family, split, 0, games_dir).path
-        for family in FAMILIES
-        for split in SPLITS
-    }
+    with games_lock(games_dir, "household"):
+        return {
+            (family, split): find_or_make_household_game(family, split, 0, games_dir).path
+            for family in FAMILIES
+            for split in SPLITS
+        }
 
 
 @pytest.fixture(scope="session")
