@@ -9,6 +9,7 @@ below). Sample mode is compared on the embedded SmolLM2, greedy, behind an API k
 
 from __future__ import annotations
 
+import copy
 import http.client
 import json
 import os
@@ -27,11 +28,11 @@ from agents.errors import PriorError
 from agents.prior import LlamaPrior, PriorConfig, PriorQuery, build_prior
 from agents.prior.mapping import first_line
 from agents.prior.models import resolve_model_path
-from agents.prior.openai_backend import OpenAIPrior
+from agents.prior.openai_backend import EngineClient, OpenAIPrior
 from envs import env_family, make_env
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("llama-cpp-server")]  # one worker starts the engines
 
 API_KEY_ENV = "SANDBOX_TEST_ENGINE_KEY"
 SECRET = "sk-test-4f1c9e-never-written-anywhere"
@@ -152,12 +153,39 @@ def local(model: str, **overrides: object) -> LlamaPrior:
     return LlamaPrior(PriorConfig(**settings))  # type: ignore[arg-type]
 
 
+@pytest.fixture(scope="module")
+def echo_replies() -> dict[str, dict]:
+    return {}
+
+
+@pytest.fixture
+def each_echo_asked_once(echo_replies: dict[str, dict], monkeypatch: pytest.MonkeyPatch) -> dict[str, dict]:
+    """The engine's echo of a prompt is the same request whatever score lever is set (the levers act on
+    the log-probs it returns, client-side), so the engine answers each once for all the settings below
+    and later ones are given the same reply; the server's per-token log-prob loop costs seconds a prompt."""
+    post = EngineClient.post
+
+    def once(client: EngineClient, path: str, body: dict) -> dict:
+        if not body.get("echo"):
+            return post(client, path, body)
+        key = json.dumps([client.address.url, path, body], sort_keys=True)
+        if key not in echo_replies:
+            echo_replies[key] = post(client, path, body)
+        return copy.deepcopy(echo_replies[key])
+
+    monkeypatch.setattr(EngineClient, "post", once)
+    return echo_replies
+
+
 @pytest.mark.parametrize(
     "settings",
     [{}, {"length_norm": True, "temperature": 0.5}, {"epsilon": 0.1}],
     ids=["plain", "length-norm-temperature", "floor"],
 )
-def test_score_mode_equals_the_in_process_prior_on_every_family(tiny_engine, family_queries, tmp_path, settings):
+def test_score_mode_equals_the_in_process_prior_on_every_family(
+    tiny_engine, family_queries, tmp_path, settings, each_echo_asked_once
+):
+    asked = len(each_echo_asked_once)
     remote = build_prior(config(tiny_engine, tmp_path, **settings))
     in_process = local(tiny_engine.model, **settings)
     assert isinstance(remote, OpenAIPrior)
@@ -169,6 +197,7 @@ def test_score_mode_equals_the_in_process_prior_on_every_family(tiny_engine, fam
             np.testing.assert_allclose(got.sequence_log_probs, want.sequence_log_probs, atol=1e-2, err_msg=family)
             assert got.token_counts == want.token_counts, family
             assert got.prompt == want.prompt and got.mode == "score" and not got.cached
+        assert asked in (0, len(each_echo_asked_once))  # a later setting asked nothing the first had not
     finally:
         remote.close()
         in_process.close()
