@@ -22,6 +22,8 @@ from sandbox.training import Trainer, latest_checkpoint
 from tests.engine.test_engine_training import comparable, read_metrics
 from tests.prior.conftest import write_tiny_gguf
 
+pytestmark = pytest.mark.xdist_group("ray")  # under pytest-xdist, one worker starts the one local Ray
+
 
 @pytest.fixture(scope="session")
 def local_ray() -> Iterator[None]:
