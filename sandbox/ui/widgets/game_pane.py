@@ -5,11 +5,16 @@ Human steps are marked in the transcript so a replay or a screenshot shows who c
 
 from __future__ import annotations
 
+from typing import Self
+
+from rich.console import RenderableType
 from rich.rule import Rule
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import Input, RichLog, Static
 
 from agents.decision import TextState
@@ -37,10 +42,39 @@ def outcome_line(won: bool, lost: bool, steps: int, episode_return: float) -> Te
 
 
 class Transcript(RichLog):
-    """Observations and actions of the episodes played so far, newest at the bottom."""
+    """Observations and actions of the episodes played so far, newest at the bottom.
+
+    A line written grows the log's virtual size, which RichLog declares with `layout=True`: every
+    line re-laid out the whole screen. The transcript's own size never depends on its lines (CSS
+    fixes it), so here a new virtual size only updates the scrollbars and repaints the log; a
+    scrollbar that appears or goes (RichLog's overflow is `auto` across) still asks for a layout.
+    And it scrolls to a new line at once, not after a repaint: the line and the scroll share one.
+    """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, wrap=True, min_width=20, markup=False, auto_scroll=True)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        if self.is_mounted:
+            self._scroll_update(size)  # the scrollbars' extent (their visibility, with a layout, if it changes)
+
+    def write(
+        self,
+        content: RenderableType | object,
+        width: int | None = None,
+        expand: bool = False,
+        shrink: bool = True,
+        scroll_end: bool | None = None,
+        animate: bool = False,
+    ) -> Self:
+        if not self._size_known:  # RichLog keeps the write, and this one, for when the size is known
+            return super().write(content, width, expand, shrink, scroll_end, animate)
+        super().write(content, width, expand, shrink, scroll_end=False)
+        if self.auto_scroll if scroll_end is None else scroll_end:
+            self.scroll_end(animate=animate, immediate=True, x_axis=False)
+        return self
 
     def start_episode(self, episode: int, state: TextState) -> None:
         self.write(Rule(f"episode {episode}", style="dim"))
