@@ -21,6 +21,7 @@ from sandbox.ui.screens.help import HelpScreen
 from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.widgets.decision_table import DecisionTable, WhyPanel
 from sandbox.ui.widgets.game_pane import Transcript
+from sandbox.ui.widgets.status_bar import BUSY_DELAY_S, StatusBar
 from tests.app.support import Messages, settle, wait_until
 
 
@@ -289,3 +290,26 @@ async def test_a_step_holds_repaints_until_its_decision_or_briefly(make_app) -> 
         await settle(pilot)
         assert app._batch_count == 0
         agent.act = slow_act
+
+
+async def test_the_status_bar_keeps_its_second_line_until_the_screen_resizes(make_app) -> None:
+    """A status that wrapped to two lines (a spinner label took room) keeps both when it fits one again:
+    a bar changing height resized the whole screen above it."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        bar = app.query_one(StatusBar)
+        await pilot.resize_terminal(121, 36)  # a new screen size: the bar needs one line
+        await pilot.pause()
+        await pilot.pause()
+        assert bar.outer_size.height == 1
+        bar.set_busy("a call with a long name that leaves the status too little room")
+        await pilot.pause(BUSY_DELAY_S + 0.1)
+        assert bar.outer_size.height == 2
+        bar.set_busy(None)
+        await pilot.pause()
+        assert bar.outer_size.height == 2 and "\n" not in str(app.query_one("#status-text", Static).content)
+        await pilot.resize_terminal(122, 36)
+        await pilot.pause()
+        await pilot.pause()
+        assert bar.outer_size.height == 1

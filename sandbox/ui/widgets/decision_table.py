@@ -13,13 +13,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.events import Resize
-from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from agents.decision import Decision
 from sandbox.ui.explain import Explanation, explain
-from sandbox.ui.widgets.in_place import update_in_place
+from sandbox.ui.widgets.in_place import KeepsTallestHeight, update_in_place
 from sandbox.ui.widgets.telemetry import TelemetryLine
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -350,22 +349,11 @@ class WhyPanel(Static):
         update_in_place(self, why_text(explain(decision)) if decision is not None else Text(note, style="italic"))
 
 
-class DecisionPanel(Vertical):
+class DecisionPanel(KeepsTallestHeight, Vertical):
     """Table, proposals and explanation for one decision, kept together so they always agree.
 
     The panel keeps the tallest height it has needed on this screen size: one that shrank and grew
     with every explanation would move the plots under it each step, and have them re-rendered."""
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._screen_size = Size(0, 0)
-
-    def on_resize(self, event: Resize) -> None:
-        if self.screen.size != self._screen_size:  # a new screen size: the panel may need less now
-            self._screen_size = self.screen.size
-            self.styles.min_height = None
-        elif event.size.height > (self.styles.min_height.value if self.styles.min_height else 0):
-            self.styles.min_height = event.size.height
 
     def compose(self) -> ComposeResult:
         yield DecisionTable(id="candidates")

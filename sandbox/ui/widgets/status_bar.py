@@ -12,7 +12,7 @@ from textual.widgets import LoadingIndicator, Static
 
 from agents.prior.priors import UNIFORM_MODEL
 from sandbox.ui.controller import SessionController
-from sandbox.ui.widgets.in_place import update_in_place
+from sandbox.ui.widgets.in_place import KeepsTallestHeight, update_in_place
 
 
 BUSY_DELAY_S = 0.25  # calls quicker than this never flash the spinner
@@ -76,8 +76,11 @@ def pack(segments: list[Text], width: int, separator: str = " │ ") -> Text:
     return text
 
 
-class StatusBar(Horizontal):
-    """One or two lines of status, and a spinner naming the engine call that is taking a while."""
+class StatusBar(KeepsTallestHeight, Horizontal):
+    """One or two lines of status, and a spinner naming the engine call that is taking a while.
+
+    Once the status has needed two lines on a screen size it keeps them: a bar going from one line
+    to two and back (a counter, a latency, a spinner label) resized the whole screen above it."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
