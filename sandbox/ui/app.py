@@ -190,7 +190,7 @@ class SandboxApp(App[None]):
     def _hold_repaints(self) -> None:
         """From a step key until its decision is shown (REPAINT_HOLD_S at most, so a slow LLM call shows the
         step first), the screen is not repainted: the transcript line and the decision table share one
-        repaint, and no repaint of the last step delays this one's messages."""
+        repaint, and no repaint of the last step delays this one's messages. Stale plots wait for that repaint too."""
         if self._held_repaints is not None:
             return
         self._holds += 1
@@ -198,6 +198,7 @@ class SandboxApp(App[None]):
         batch = self.batch_update()
         batch.__enter__()
         self._held_repaints = (hold, batch)
+        self.query_one(LearningPane).hold(True)
         self.set_timer(REPAINT_HOLD_S, lambda: self._release_repaints(hold))
 
     def _release_repaints(self, hold: int | None = None) -> None:
@@ -208,6 +209,8 @@ class SandboxApp(App[None]):
         self._held_repaints = None
         batch.__exit__(None, None, None)
         self.screen.check_idle()
+        pane = self.query_one(LearningPane)
+        self.call_after_refresh(lambda: pane.hold(False))  # stale plots redraw after the step's repaint
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.jobs.state_changed(event)
@@ -260,7 +263,7 @@ class SandboxApp(App[None]):
 
     def on_session_ready(self, message: SessionReady) -> None:
         self.query_one(DecisionPanel).loading = False
-        self.query_one(LearningPane).show(self.controller.history.copy())
+        self.query_one(LearningPane).follow(self.controller.history)
         run = message.config.run
         self.sub_title = f"{run.env} · {run.agent}"
         uses_prior = run.agent in AGENTS_WITH_PRIOR
@@ -281,7 +284,7 @@ class SandboxApp(App[None]):
 
     def on_step_taken(self, message: StepTaken) -> None:
         self.query_one(GamePane).add_step(message.record)
-        self.query_one(LearningPane).show(self.controller.history.copy())
+        self.query_one(LearningPane).follow(self.controller.history)
         if message.record.done:
             self.query_one(DecisionPanel).show(None, "The episode is over: space or n starts the next one.")
             self._release_repaints()
@@ -292,7 +295,7 @@ class SandboxApp(App[None]):
 
     def on_evaluation_done(self, message: EvaluationDone) -> None:
         result = message.result
-        self.query_one(LearningPane).show(self.controller.history.copy())
+        self.query_one(LearningPane).follow(self.controller.history)
         self.notify(
             f"success {result.success_rate:.0%}, return {result.mean_return:+.2f}, {result.mean_steps:.1f} steps "
             f"over {result.episodes} greedy episodes",
@@ -505,7 +508,7 @@ class SandboxApp(App[None]):
         pane.note(f"kept the fork made after step {result.fork.at}: the episode goes on from it")
         for record in result.fork.fork.records:
             pane.add_step(record)
-        self.query_one(LearningPane).show(self.controller.history.copy())
+        self.query_one(LearningPane).follow(self.controller.history)
         if self.controller.session.done:
             self.query_one(DecisionPanel).show(None, "The episode is over: space or n starts the next one.")
         else:

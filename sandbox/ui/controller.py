@@ -14,7 +14,7 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,19 @@ class LearningHistory:
         self.eval_rows.append({"step": total_steps, **result.metrics})
 
     def copy(self) -> LearningHistory:
-        return LearningHistory(**{name: list(values) for name, values in asdict(self).items()})
+        copied = LearningHistory()
+        copied.catch_up(self)
+        return copied
+
+    def catch_up(self, source: LearningHistory) -> None:
+        """Append what `source` holds beyond this copy of it: `source` only grows, and its rows are never
+        changed once added, so a copy kept up to date costs what was added since, not the whole history."""
+        for name in LEARNING_SERIES:
+            mine: list = getattr(self, name)
+            mine.extend(getattr(source, name)[len(mine):])
+
+
+LEARNING_SERIES = tuple(item.name for item in fields(LearningHistory))
 
 
 class SessionController:

@@ -21,6 +21,7 @@ from sandbox.ui.screens.help import HelpScreen
 from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.widgets.decision_table import DecisionTable, WhyPanel
 from sandbox.ui.widgets.game_pane import Transcript
+from sandbox.ui.widgets.learning_pane import LearningPane
 from sandbox.ui.widgets.status_bar import BUSY_DELAY_S, StatusBar
 from tests.app.support import Messages, settle, wait_until
 
@@ -269,9 +270,11 @@ async def test_a_step_holds_repaints_until_its_decision_or_briefly(make_app) -> 
         painted = []
         app.action_step()  # what the space key runs
         assert app._batch_count == 1  # the step's transcript line waits for its decision
+        assert app.query_one(LearningPane)._held  # and so do stale plots
         app.call_after_refresh(lambda: painted.append(len(app.query_one(Transcript).lines)))
         await settle(pilot)
         assert app._batch_count == 0 and painted  # released by the decision, then painted
+        assert not app.query_one(LearningPane)._held
 
         agent = app.controller.session.agent
         slow_act, release = agent.act, __import__("threading").Event()

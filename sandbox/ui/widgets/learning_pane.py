@@ -1,8 +1,8 @@
 """The learning pane: plots of episode return, eval success and loss, ε and replay size, and the
 metrics schema's table of episodes and evaluations.
 
-Plots redraw at most twice a second from a copy of the controller's LearningHistory,
-so a fast auto-play does not spend its time in plotext.
+Plots redraw at most twice a second from a copy of the controller's LearningHistory, kept
+up to date at each redraw, so a fast auto-play does not spend its time in plotext or copying.
 """
 
 from __future__ import annotations
@@ -40,12 +40,15 @@ def rolling_mean(values: Sequence[float], window: int) -> list[float]:
 
 
 class LearningPane(Vertical):
-    """Three tabs of live plots and a metrics table; `show(history)` marks them stale, a timer redraws."""
+    """Three tabs of live plots and a metrics table; `show(history)` or `follow(history)` marks them stale,
+    a timer redraws."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.history = LearningHistory()
+        self._live: LearningHistory | None = None  # the engine's history that `history` copies, when following one
         self._stale = False
+        self._held = False
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="learning-tabs"):
@@ -63,11 +66,25 @@ class LearningPane(Vertical):
         self.set_interval(0.5, self._redraw_if_stale)
 
     def show(self, history: LearningHistory) -> None:
+        """Plot `history` as it is (a copy the caller owns)."""
+        self._live = None
         self.history = history
         self._stale = True
 
+    def follow(self, live: LearningHistory) -> None:
+        """Plot `live`, a history the engine keeps appending to from its thread: each redraw first copies
+        what was added since the last one (a full copy at every step grew with the session)."""
+        if live is not self._live:
+            self._live = live
+            self.history = LearningHistory()
+        self._stale = True
+
+    def hold(self, held: bool) -> None:
+        """While held (a step is on its way to the screen), a stale plot waits rather than share its repaint."""
+        self._held = held
+
     def _redraw_if_stale(self) -> None:
-        if self._stale:
+        if self._stale and not self._held:
             self._stale = False
             self._draw()
 
@@ -76,6 +93,8 @@ class LearningPane(Vertical):
 
     def _draw(self) -> None:
         """Redraw the visible plot only (plotext is the costly part); switching tabs draws the new one."""
+        if self._live is not None:
+            self.history.catch_up(self._live)
         active = self.query_one(TabbedContent).active
         draw = {
             "tab-return": self._draw_return,
