@@ -140,6 +140,7 @@ LATER_PRIOR_SETTINGS = ("variant", "calibrate", "order", "terminator", "few_shot
 def comparable(settings: dict[str, Any]) -> dict[str, Any]:
     """A run's settings less the later prior settings left at their defaults, for comparing kept runs."""
     from agents.prior.config import PriorConfig
+    from agents.prior.variants import ANY_FAMILY
 
     prior = settings.get("prior")
     if not isinstance(prior, dict):
@@ -147,6 +148,11 @@ def comparable(settings: dict[str, Any]) -> dict[str, Any]:
     defaults = PriorConfig()
     kept = {key: value for key, value in prior.items()
             if not (key in LATER_PRIOR_SETTINGS and value == getattr(defaults, key))}  # fmt: skip
+    if isinstance(kept.get("tuned"), dict) and "id" in settings:  # only the run's own family's tuning counts
+        from envs.registry import env_family
+
+        family = env_family(settings["id"])
+        kept["tuned"] = kept["tuned"].get(family, kept["tuned"].get(ANY_FAMILY))
     return {**settings, "prior": kept}
 
 

@@ -201,11 +201,14 @@ def test_a_kept_run_of_the_default_variant_records_what_it_resolved_to(monkeypat
     def train():
         return {"final_success": 1.0}, [{"step": 10, "eval_success": 1.0}]
 
-    kept_or_run(tmp_path / "run", {"prior": prior_settings(PriorConfig())}, train)
+    lake, salad = {"id": "TextFrozenLake-v0"}, {"id": "overcooked-tomato-salad-v0"}
+    kept_or_run(tmp_path / "lake", {**lake, "prior": prior_settings(PriorConfig())}, train)
+    kept_or_run(tmp_path / "salad", {**salad, "prior": prior_settings(PriorConfig())}, train)
     retuned = {**variants.SMOLLM2_TUNED, "frozenlake": {"calibrate": True, "temperature": 0.05}}
     monkeypatch.setitem(variants.VARIANTS["default"].tuned, "smollm2-135m", retuned)
     with pytest.raises(SandboxError, match="other settings"):
-        kept_or_run(tmp_path / "run", {"prior": prior_settings(PriorConfig())}, train)
+        kept_or_run(tmp_path / "lake", {**lake, "prior": prior_settings(PriorConfig())}, train)
+    assert kept_or_run(tmp_path / "salad", {**salad, "prior": prior_settings(PriorConfig())}, train)[2]  # not retuned
 
 
 def test_frozen_lake_runs_its_tuned_presets_and_the_other_envs_the_shared_settings():
