@@ -161,6 +161,11 @@ class Scored:
     actions: str  # "|"-joined, in the order of `probs`
 
 
+def log_ratio(probs: np.ndarray, mask: np.ndarray) -> float:
+    """log(p(O)/u), u = |O|/|A|: 0 for uniform, below 0 where the prior is confidently wrong (p(O) floored)."""
+    return math.log(max(float(probs[mask].sum()), P_FLOOR) / mask.mean())
+
+
 def score(decisions: list[Decision], prior: Any) -> list[Scored]:
     """Ask the prior at every informative decision (0 < u < 1)."""
     from agents import bayes
@@ -173,7 +178,6 @@ def score(decisions: list[Decision], prior: Any) -> list[Scored]:
         result = prior(query)
         mask = np.array([action in query.optimal for action in query.actions])
         probs = np.asarray(result.probs, dtype=np.float64)
-        u = mask.mean()
         best = np.flatnonzero(probs >= probs.max() - 1e-12)
         scored.append(
             Scored(
@@ -184,7 +188,7 @@ def score(decisions: list[Decision], prior: Any) -> list[Scored]:
                 n_optimal=int(mask.sum()),
                 skill=bayes.prior_skill(probs, mask),
                 top1=float(mask[best].mean()),
-                log_ratio=math.log(max(float(probs[mask].sum()), P_FLOOR) / u),
+                log_ratio=log_ratio(probs, mask),
                 ms=result.ms,
                 tokens=result.tokens_evaluated,
                 probs=" ".join(f"{p:.4g}" for p in probs),
@@ -230,9 +234,9 @@ TEMPERATURES = (0.1, 0.2, 0.3, 0.5, 0.7, 0.85, 1.0, 1.25, 1.5, 2.0, 3.0)
 
 def sharpened(probs: np.ndarray, temperature: float) -> np.ndarray:
     """p_T ∝ p^(1/T): what `--prior-temperature T` makes of the same answer (score mode divides log-probs by T)."""
-    logits = np.log(np.maximum(probs, P_FLOOR)) / temperature
-    weights = np.exp(logits - logits.max())
-    return weights / weights.sum()
+    from agents import bayes
+
+    return bayes.softmax(np.log(np.maximum(probs, P_FLOOR)) / temperature)
 
 
 def optimal_mask(row: Mapping[str, str], probs: np.ndarray) -> np.ndarray:
@@ -275,7 +279,7 @@ def temperature_scan(rows: Iterable[Mapping[str, str]], temperatures: Sequence[f
             for decisions in walked.values():
                 sharp = [(sharpened(probs, temperature), mask) for probs, mask in decisions]
                 skills.append(np.mean([bayes.prior_skill(p, mask) for p, mask in sharp]))
-                logs.append(np.mean([math.log(max(p[mask].sum(), P_FLOOR) / mask.mean()) for p, mask in sharp]))
+                logs.append(np.mean([log_ratio(p, mask) for p, mask in sharp]))
             scan.append({"prior": prior, "variant": variant, "env_family": family, "temperature": temperature,
                          "skill": float(np.mean(skills)), "log_ratio": float(np.mean(logs)),
                          "decisions": sum(len(decisions) for decisions in walked.values()), "best": False})  # fmt: skip
