@@ -98,11 +98,15 @@ def apply_variant(config: PriorConfig, name: str | None = None) -> PriorConfig:
     return dataclasses.replace(config, **variant.settings, variant=variant.name)
 
 
+def family_settings(by_family: Mapping[str, Mapping[str, Any]], family: str) -> Mapping[str, Any]:
+    """A model's tuned settings (family -> fields) for one env family: its own, else those for any family."""
+    return by_family.get(family, by_family.get(ANY_FAMILY, {}))
+
+
 def for_family(config: PriorConfig, family: str) -> PriorConfig:
     """`config` with its variant's tuned settings for this model and env family in force."""
     variant = check_variant(config.variant)
-    by_family = variant.tuned.get(config.model, {})
-    settings = by_family.get(family, by_family.get(ANY_FAMILY, {}))
+    settings = family_settings(variant.tuned.get(config.model, {}), family)
     _check_fields(variant, settings)
     return dataclasses.replace(config, **settings) if settings else config
 

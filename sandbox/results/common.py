@@ -140,7 +140,7 @@ LATER_PRIOR_SETTINGS = ("variant", "calibrate", "order", "terminator", "few_shot
 def comparable(settings: dict[str, Any]) -> dict[str, Any]:
     """A run's settings less the later prior settings left at their defaults, for comparing kept runs."""
     from agents.prior.config import PriorConfig
-    from agents.prior.variants import ANY_FAMILY
+    from agents.prior.variants import family_settings
 
     prior = settings.get("prior")
     if not isinstance(prior, dict):
@@ -152,7 +152,7 @@ def comparable(settings: dict[str, Any]) -> dict[str, Any]:
         from envs.registry import env_family
 
         family = env_family(settings["id"])
-        kept["tuned"] = kept["tuned"].get(family, kept["tuned"].get(ANY_FAMILY))
+        kept["tuned"] = family_settings(kept["tuned"], family)
     return {**settings, "prior": kept}
 
 
