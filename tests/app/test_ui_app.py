@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from textual.notifications import Notify
 from textual.widgets import Input, Static
@@ -234,19 +236,25 @@ async def test_pickers_rebuild_the_session_and_errors_are_notifications(make_app
         assert len(errors(messages)) == 1  # only the missing path
 
 
+def slow_down(agent) -> threading.Event:
+    """Make the agent's decisions wait until the returned event is set (5 s at most)."""
+    act = agent.act
+
+    def slow_act(*args, **kwargs):
+        release.wait(5)
+        return act(*args, **kwargs)
+
+    release = threading.Event()
+    agent.act = slow_act
+    return release
+
+
 async def test_escape_cancels_a_slow_call(make_app) -> None:
     messages = Messages()
     app = make_app()
     async with app.run_test(message_hook=messages.hook) as pilot:
         await settle(pilot)
-        agent = app.controller.session.agent
-        slow_act, release = agent.act, __import__("threading").Event()
-
-        def act(*args, **kwargs):
-            release.wait(5)
-            return slow_act(*args, **kwargs)
-
-        agent.act = act
+        release = slow_down(app.controller.session.agent)
         await pilot.press("right_square_bracket")  # a preview: one (slow) decision
         await pilot.pause(0.4)
         assert app.jobs.busy
@@ -258,7 +266,6 @@ async def test_escape_cancels_a_slow_call(make_app) -> None:
         await settle(pilot)
         assert not [m for m in messages.of(DecisionReady) if m.preview]  # the cancelled result is dropped
         assert not app.query_one("#spinner").display
-        agent.act = slow_act
 
 
 async def test_a_step_holds_repaints_until_its_decision_or_briefly(make_app) -> None:
@@ -276,14 +283,7 @@ async def test_a_step_holds_repaints_until_its_decision_or_briefly(make_app) -> 
         assert app._batch_count == 0 and painted  # released by the decision, then painted
         assert not app.query_one(LearningPane)._held
 
-        agent = app.controller.session.agent
-        slow_act, release = agent.act, __import__("threading").Event()
-
-        def act(*args, **kwargs):
-            release.wait(5)
-            return slow_act(*args, **kwargs)
-
-        agent.act = act
+        release = slow_down(app.controller.session.agent)
         lines = len(app.query_one(Transcript).lines)
         await pilot.press("space")
         await wait_until(pilot, lambda: len(app.query_one(Transcript).lines) > lines)  # the step is in
@@ -292,7 +292,6 @@ async def test_a_step_holds_repaints_until_its_decision_or_briefly(make_app) -> 
         release.set()
         await settle(pilot)
         assert app._batch_count == 0
-        agent.act = slow_act
 
 
 async def test_the_status_bar_keeps_its_second_line_until_the_screen_resizes(make_app) -> None:
