@@ -29,10 +29,17 @@ class JobRunner:
         self.on_finished = on_finished
         self.worker: Worker | None = None
         self.queued: tuple[str, Job] | None = None
+        self._reported: Worker | None = None  # the last worker whose end reached `on_finished`
 
     @property
     def busy(self) -> bool:
         return self.worker is not None and self.worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing running, nothing waiting, and the last job's end handled: its worker thread may be done
+        before the node has the state message that reports it and starts the waiting request."""
+        return self.queued is None and self.worker is self._reported
 
     def submit(self, label: str, job: Job) -> None:
         """Run `job` now, or right after the running one (the latest waiting request wins)."""
@@ -68,6 +75,7 @@ class JobRunner:
             self.node.notify(str(error) or type(error).__name__, title=f"{event.worker.name} failed", severity="error")
         if event.state == WorkerState.CANCELLED:
             self.queued = None
+        self._reported = event.worker
         self.on_finished(event.state)
         if self.queued is not None:
             label, job = self.queued

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.worker import WorkerFailed, WorkerState
@@ -12,6 +13,7 @@ from agents.dqn import DQNConfig
 from agents.ppo import PPOConfig
 from agents.prior.config import PriorConfig
 from sandbox.config import RunConfig, RunSettings
+from sandbox.ui.jobs import JobRunner
 
 
 def fast_config(agent: str = "dqn-prior", prior: PriorConfig | None = None, **run: object) -> RunConfig:
@@ -37,10 +39,18 @@ class Messages:
         return [message for message in self.seen if isinstance(message, kind)]
 
 
+def _engine_pending(app: App) -> bool:
+    """A worker running, or an engine job whose end the app has not handled yet (it may start a queued job)."""
+    runners = [getattr(node, "jobs", None) for node in (app, app.screen)]
+    return any(worker.state in (WorkerState.PENDING, WorkerState.RUNNING) for worker in app.workers) or any(
+        isinstance(runner, JobRunner) and not runner.idle for runner in runners
+    )
+
+
 async def settle(pilot: Pilot) -> None:
     """Let every engine job (and any job queued behind it) finish, and the screen take in its messages."""
     await pilot.pause()  # until idle: a key's messages may bubble through several widgets before a job starts
-    while any(worker.state in (WorkerState.PENDING, WorkerState.RUNNING) for worker in pilot.app.workers):
+    while _engine_pending(pilot.app):
         try:
             await pilot.app.workers.wait_for_complete()
         except WorkerFailed:

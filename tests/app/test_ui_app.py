@@ -24,7 +24,7 @@ from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.widgets.decision_table import DecisionTable, WhyPanel
 from sandbox.ui.widgets.game_pane import Transcript
 from sandbox.ui.widgets.learning_pane import LearningPane
-from sandbox.ui.widgets.status_bar import BUSY_DELAY_S, StatusBar
+from sandbox.ui.widgets.status_bar import BUSY_DELAY_S, PlayState, StatusBar
 from tests.app.support import Messages, settle, wait_until
 
 
@@ -294,9 +294,29 @@ async def test_a_step_holds_repaints_until_its_decision_or_briefly(make_app) -> 
         assert app._batch_count == 0
 
 
+async def test_a_spinner_label_crops_the_status_and_never_changes_the_bar_height(make_app) -> None:
+    """How long a call took must not move the screen: a label that leaves the status too little room
+    crops it beside the spinner (once it kept the bar two lines tall after the call, so a slow first
+    decision changed the whole layout)."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        bar, status = app.query_one(StatusBar), app.query_one("#status-text", Static)
+        assert bar.outer_size.height == 1
+        full = str(status.content)
+        bar.set_busy("a call with a long name that leaves the status too little room")
+        await pilot.pause(BUSY_DELAY_S + 0.1)
+        assert app.query_one("#busy-label", Static).display
+        assert bar.outer_size.height == 1 and str(status.content) == full  # cropped on screen, not re-packed
+        assert status.content_size.width < len(full)
+        bar.set_busy(None)
+        await pilot.pause()
+        assert bar.outer_size.height == 1
+
+
 async def test_the_status_bar_keeps_its_second_line_until_the_screen_resizes(make_app) -> None:
-    """A status that wrapped to two lines (a spinner label took room) keeps both when it fits one again:
-    a bar changing height resized the whole screen above it."""
+    """A status that needed two lines keeps both when it fits one again: a bar changing height
+    resized the whole screen above it."""
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
@@ -305,10 +325,11 @@ async def test_the_status_bar_keeps_its_second_line_until_the_screen_resizes(mak
         await pilot.pause()
         await pilot.pause()
         assert bar.outer_size.height == 1
-        bar.set_busy("a call with a long name that leaves the status too little room")
-        await pilot.pause(BUSY_DELAY_S + 0.1)
+        bar.show(app.controller, PlayState(autoplay=True, speed="at a speed with a long name " * 2))
+        await pilot.pause()
+        await pilot.pause()
         assert bar.outer_size.height == 2
-        bar.set_busy(None)
+        bar.show(app.controller, PlayState())
         await pilot.pause()
         assert bar.outer_size.height == 2 and "\n" not in str(app.query_one("#status-text", Static).content)
         await pilot.resize_terminal(122, 36)

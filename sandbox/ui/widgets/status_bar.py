@@ -80,7 +80,7 @@ class StatusBar(KeepsTallestHeight, Horizontal):
     """One or two lines of status, and a spinner naming the engine call that is taking a while.
 
     Once the status has needed two lines on a screen size it keeps them: a bar going from one line
-    to two and back (a counter, a latency, a spinner label) resized the whole screen above it."""
+    to two and back (a counter, a latency) resized the whole screen above it."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -122,9 +122,10 @@ class StatusBar(KeepsTallestHeight, Horizontal):
             self.show(*self._content)
 
     def show(self, controller: SessionController, play: PlayState) -> None:
+        """Packed for the bar's full width: a spinner label crops the lines (CSS `text-wrap: nowrap`)
+        instead of wrapping them, so how long a call took never changes the bar's height."""
         self._content = (controller, play)
-        reserved = len(f"{self._shown} (esc cancels)") + 8 if self._shown else 0
-        width = max(20, (self.size.width or self.app.size.width) - 2 - reserved)
+        width = max(20, (self.size.width or self.app.size.width) - 2)
         text = pack(status_segments(controller, play), width)
         status = self.query_one("#status-text", Static)
         if text != status.content:  # skip an update when nothing changed
