@@ -7,6 +7,7 @@ refusing echo, errors, stalls); the real-engine tests live in test_prior_openai.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +35,14 @@ def echo_choice(text: str, index: int, split: Callable[[str], list[str]] | None 
     top = [None] + [{"x": -0.1, token: -0.5} for token in tokens[1:]]
     logprobs = {"tokens": tokens, "text_offset": offsets, "token_logprobs": values, "top_logprobs": top}
     return {"index": index, "text": text + "!", "logprobs": logprobs, "finish_reason": "length"}
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A client that gave up (the stall test's timeout) leaves a broken pipe: expected, not printed."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class ScriptedEngine:
@@ -67,7 +76,7 @@ class ScriptedEngine:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"openai+http://127.0.0.1:{self.server.server_address[1]}/v1"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
