@@ -86,7 +86,6 @@ class StatusBar(KeepsTallestHeight, Horizontal):
         super().__init__(id=id)
         self._busy: str | None = None
         self._shown: str | None = None  # the label on screen (set after the delay)
-        self._content: tuple[SessionController, PlayState] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="status-text")
@@ -118,13 +117,10 @@ class StatusBar(KeepsTallestHeight, Horizontal):
         busy = self.query_one("#busy-label", Static)
         busy.display = label is not None
         busy.update(Text(f"{label} (esc cancels)", style="italic") if label else "")
-        if self._content is not None:
-            self.show(*self._content)
 
     def show(self, controller: SessionController, play: PlayState) -> None:
         """Packed for the bar's full width: a spinner label crops the lines (CSS `text-wrap: nowrap`)
         instead of wrapping them, so how long a call took never changes the bar's height."""
-        self._content = (controller, play)
         width = max(20, (self.size.width or self.app.size.width) - 2)
         text = pack(status_segments(controller, play), width)
         status = self.query_one("#status-text", Static)
