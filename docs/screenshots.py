@@ -11,7 +11,7 @@ prior's answers come from saves/prior_cache.sqlite when it has them, so a rerun 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -76,6 +76,15 @@ def lesson_screen(path: Path) -> None:
         raise SystemExit(f"error: the lesson's screenshot failed; {path} not written")
 
 
+REMOTE_FONT = re.compile(r',\s*url\("https?://[^"]+"\)\s*format\("[^"]+"\)')
+
+
+def without_remote_fonts(path: Path) -> None:
+    """Textual's SVG names a CDN copy of Fira Code after the local one: the site fetches nothing, so
+    the SVG keeps `local(...)` and falls back to the reader's monospace font."""
+    path.write_text(REMOTE_FONT.sub("", path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 SCREENSHOTS = {"main-screen.svg": main_screen, "lesson-bayes.svg": lesson_screen}
 
 
@@ -88,6 +97,7 @@ def run(names: list[str]) -> int:
         target = IMAGES / name
         target.unlink(missing_ok=True)
         SCREENSHOTS[name](target)
+        without_remote_fonts(target)
         print(f"wrote {target.relative_to(ROOT)}")
     return 0
 
