@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import os
 import re
 import sys
 from pathlib import Path
@@ -82,12 +83,24 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
+def usage_of(parser: argparse.ArgumentParser) -> str:
+    """argparse's usage, wrapped at 96 columns whatever the terminal building the site."""
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "96"
+    try:
+        return parser.format_usage().removeprefix("usage: ").rstrip()
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
+
+
 def describe(parser: argparse.ArgumentParser, level: int, title: str) -> list[str]:
     lines = [f"{'#' * level} {title}", ""]
     if parser.description:
         lines += [inspect.cleandoc(parser.description).replace("%%", "%"), ""]
-    usage = " ".join(parser.format_usage().removeprefix("usage: ").split())
-    lines += ["```text", usage, "```", ""]
+    lines += ["```text", usage_of(parser), "```", ""]
     rows = option_rows(parser)
     if rows:
         lines += [*rows, ""]
@@ -99,7 +112,7 @@ def cli_reference() -> str:
     from sandbox.cli import build_parser
 
     root = build_parser()
-    lines = ["```text", " ".join(root.format_usage().removeprefix("usage: ").split()), "```", ""]
+    lines = ["```text", usage_of(root), "```", ""]
     commands = subcommands(root)
     lines += ["| command | what it does |", "| --- | --- |"]
     lines += [f"| [`{name}`](#{name}) | {cell(sub.description)} |" for name, sub in commands.items()]
@@ -149,9 +162,28 @@ def toml_value(value: object) -> str:
     return str(value)
 
 
+def train_flags() -> dict[str, argparse.Action]:
+    """`train`'s flags by destination: the words for a config key whose field has no comment."""
+    from sandbox.cli import build_parser
+
+    train = subcommands(build_parser())["train"]
+    return {action.dest: action for action in train._actions if action.option_strings and action.help}
+
+
+def key_text(section: str, key: str, comment: str, flags: dict[str, argparse.Action]) -> str:
+    if comment:
+        return comment
+    flag = flags.get(f"prior_{key}" if section == "prior" else key)
+    if flag is None:
+        return ""
+    return f"{flag.help} (`{flag.option_strings[-1]}`)".replace("%%", "%")
+
+
 def config_reference() -> str:
     import_project()
     from sandbox.config import RunConfig
+
+    flags = train_flags()
 
     lines: list[str] = []
     sections = [f for f in dataclasses.fields(RunConfig) if dataclasses.is_dataclass(default_of(f))]
@@ -168,7 +200,8 @@ def config_reference() -> str:
         for field in dataclasses.fields(cls):
             kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", str(field.type))
             lines.append(
-                f"| `{field.name}` | {code(kind)} | {code(toml_value(default_of(field)))} | {cell(comments.get(field.name, ''))} |"
+                f"| `{field.name}` | {code(kind)} | {code(toml_value(default_of(field)))} "
+                f"| {cell(key_text(section.name, field.name, comments.get(field.name, ''), flags))} |"
             )
         lines.append("")
     return "\n".join(lines)
