@@ -18,8 +18,8 @@ class DQNConfig:
     """Hyperparameters. Defaults: the paper's α = 10, k = 5 (eval_k 15), lr 5e-4, batch 64, buffer 4,000 and
     gradient clipping at 1.0 (its Overcooked code); its ALFWorld target, a hard copy every 20 updates
     (target_tau = 0.005 with target_every = 1 is its Overcooked soft update); and a decaying ε for plain
-    DQN where its code keeps ε constant (epsilon_start = epsilon_end gives that). README: "Where this
-    departs from the paper's code" says why.
+    DQN where its code keeps ε constant (epsilon_start = epsilon_end gives that). docs/guides/paper-differences.md
+    says why.
     """
 
     alpha: float = 10.0  # posterior sharpness: q ∝ p_LLM·exp(α·Q)

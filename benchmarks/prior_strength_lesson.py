@@ -1,7 +1,7 @@
 """What the prior-strength lesson shows, as numbers: races of DQN-Prior (oracle prior at skill S, posterior
 sharpness α) against DQN on the lesson's 4x4 lake, driven headless through the lesson's own screen.
 
-    .venv/bin/python benchmarks/prior_strength_lesson.py                       # the README's table, 1,500 steps a race
+    .venv/bin/python benchmarks/prior_strength_lesson.py                       # the table in docs/guides/lessons.md, 1,500 steps a race
     .venv/bin/python benchmarks/prior_strength_lesson.py --steps 300 --races 0.5:10 -0.5:10
 
 Prints one line per race: the skill, α, episodes, the first won episode and the share of episodes won

@@ -74,7 +74,7 @@ class Sweep:
 
 def load_sweep(path: Path) -> Sweep:
     if not path.is_file():
-        raise SandboxError(f"sweep file {path} does not exist; see the README's sweep section for an example")
+        raise SandboxError(f"sweep file {path} does not exist; see docs/guides/sweeps.md for an example")
     try:
         text = path.read_text()
         payload = tomllib.loads(text)

@@ -5,7 +5,7 @@ serves `LlamaPrior` itself, so answers are the in-process answers bit for bit, w
 scoring, the KV prefix shared across consecutive states and one exact cache (memory LRU + SQLite)
 shared by every worker. On a CPU it is the fast path: llama-cpp-python's OpenAI server takes one
 prompt per request and formats echoed log-probs in Python, and llama.cpp's llama-server returns
-none (README, "Priors from LLM engines").
+none (docs/guides/llm-engines.md).
 
 The wire format (endpoints, settings, query) is `agents.prior.protocol`, shared with the client.
 With a token (`prior-server --token-env NAME`) every request must carry

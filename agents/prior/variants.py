@@ -9,7 +9,7 @@ lever: give it a `PriorConfig` field, read it in agents/prior/scoring.py and `Le
 the variants that use it here.
 
 `default` is what the embedded models use unless told otherwise: the best variant on the
-train-split games of `bench prior-quality` (README, "How good is the prior?"); `plain` is the
+train-split games of `bench prior-quality` (docs/results/prior-quality.md); `plain` is the
 prior as configured, no lever (the scoring before the levers existed).
 """
 
@@ -37,7 +37,7 @@ class PriorVariant:
 
 
 # SmolLM2-135M's default per family, chosen on the train-split games of `bench prior-quality --quick
-# --splits train` (README, "Prior variants") in two steps. The lever is the one that ranks the optimal
+# --splits train` (docs/concepts/prior-variants.md) in two steps. The lever is the one that ranks the optimal
 # move highest (PMI: content-free calibration removes the model's taste for some commands whatever the
 # state; on TextWorld's games length-norm). The temperature then calibrates that ranking: the T of
 # 0.1-3 with the best mean log(p(O)/u) on the same decisions, a proper score, so the prior's mass

@@ -1,4 +1,4 @@
-"""The experiments behind the README's results, as importable modules.
+"""The experiments behind the documentation's results (docs/results/), as importable modules.
 
 `python -m sandbox bench NAME` and the scripts in `benchmarks/` both run them. Each module
 offers `HELP`, `add_arguments(parser)` and `run(args) -> dict` (the report: settings,

@@ -1,4 +1,4 @@
-"""Export an SVG of the main screen after a few agent steps (for the README, and for checking a setup).
+"""Export an SVG of the main screen after a few agent steps (for the docs' screenshots, and for checking a setup).
 
 The app runs headless with Textual's auto-pilot: it waits for each engine job, steps,
 lets the plots redraw, and writes `App.export_screenshot()`.
