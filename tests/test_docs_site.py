@@ -101,7 +101,11 @@ def test_a_missing_bench_table_fails_the_build(tmp_path: Path) -> None:
     ],
 )
 def test_a_site_that_would_fetch_from_the_internet_fails_its_build(tmp_path: Path, fetching: str) -> None:
-    (tmp_path / "page.html").write_text('<a href="https://example.org/">a link is fine</a>', encoding="utf-8")
+    (tmp_path / "page.html").write_text(
+        '<a href="https://example.org/">a link is fine</a><link rel="canonical" href="https://example.org/page.html">'
+        '<script src="http://127.0.0.1:8000/livereload.js"></script>',  # what `mkdocs serve` adds
+        encoding="utf-8",
+    )
     offline = hook("offline")
     offline.on_post_build({"site_dir": str(tmp_path)})  # links alone pass
     (tmp_path / "style.css" if fetching.startswith("@") else tmp_path / "other.html").write_text(fetching, encoding="utf-8")
