@@ -33,6 +33,7 @@ FLAT_Q = 0.05  # "nearly flat": Q's range across the actions, on Q's 0-1 scale (
 SHARP_POSTERIOR = 0.95  # "all mass on the best Q": the posterior's share on it at the largest α
 SUCCESS_WINDOW_STEPS = 100  # a race's success at step t: episodes that ended in the last 100 env steps
 RACE_GRID = 25  # env steps between the points of a race's curve
+GOOD_ORACLE = 0.9  # the skilled oracle the sample-efficiency race adds beside the run's own prior
 
 
 def lesson_config(lesson: Lesson, base: RunConfig, agent: str, seed: int | None = None) -> RunConfig:
@@ -188,6 +189,11 @@ class Observations:
 # ----- the checks -----------------------------------------------------------------------
 
 
+def skill_key(skill: float) -> str:
+    """A race runner's name for the oracle prior at `skill`."""
+    return f"S={skill:+g}"
+
+
 @dataclass(frozen=True)
 class Verdict:
     """A lesson's claim checked on live numbers; `holds` is None while what it needs has not run yet."""
@@ -234,8 +240,11 @@ def _column_is_bayes(o: Observations) -> Outcome:
         return None
     breakdown = study.explanation.breakdown
     assert breakdown is not None
-    shown = np.array([row.posterior for row in study.explanation.rows])
-    again = bayes.posterior(study.share, study.q, breakdown.alpha).posterior
+    rows = study.explanation.rows
+    k = len(study.explanation.decision.proposals)
+    share = np.array([row.proposal_count / k for row in rows]) if k else study.p_llm  # the n/k the table shows
+    shown = np.array([row.posterior for row in rows])
+    again = bayes.posterior(share, study.q, breakdown.alpha).posterior
     return bool(np.allclose(shown, again, atol=1e-9)), "posterior column " + " ".join(f"{p:.2f}" for p in shown)
 
 
@@ -366,14 +375,16 @@ def _posterior_leaves_hole(o: Observations) -> Outcome:
     return bool(post[j] < p[j] and post[i] > p[i] and post[i] > post[j]), seen
 
 
-def race_check(fast: str, slow: str) -> CheckFn:
-    """`fast` reaches its first success in fewer env steps than `slow` (medians over the seeds)."""
+def race_check(fast: str, slow: str, strictly: bool = True) -> CheckFn:
+    """`fast` reaches its first success in fewer env steps than `slow` (medians over the seeds; `strictly=False`:
+    no more)."""
 
     def check(o: Observations) -> Outcome:
         if fast not in o.races or slow not in o.races:
             return None
         a, b = o.races[fast], o.races[slow]
-        holds = statistics.median(first_success_steps(a)) < statistics.median(first_success_steps(b))
+        first_a, first_b = statistics.median(first_success_steps(a)), statistics.median(first_success_steps(b))
+        holds = first_a < first_b if strictly else first_a <= first_b
         seen = f"first success, env steps: {fast} {describe_first_successes(a)}; {slow} {describe_first_successes(b)}"
         return holds, seen
 
@@ -408,7 +419,14 @@ CHECKS: dict[str, Check] = {
     "prior-favours-hole": Check("p_LLM favours the move into the hole over the way to the goal", _prior_favours_hole),
     "q-below-hole": Check("after training Q rates the hole below the way to the goal, beyond its noise", _q_below_hole),
     "posterior-leaves-hole": Check("the posterior moves mass from the hole to the way to the goal", _posterior_leaves_hole),
-    "prior-sooner": Check("dqn-prior finds the goal in fewer env steps than dqn", race_check("dqn-prior", "dqn")),
+    "good-prior-sooner": Check(
+        f"dqn-prior with a skilled oracle (S = {GOOD_ORACLE:+g}) finds the goal in fewer env steps than dqn",
+        race_check(f"dqn-prior {skill_key(GOOD_ORACLE)}", "dqn"),
+    ),
+    "this-prior-not-sooner": Check(
+        "dqn-prior with this run's prior finds the goal no sooner than dqn: this prior is too poor to help here",
+        race_check("dqn", "dqn-prior", strictly=False),
+    ),
     "skill-beats-control": Check(
         "a skilled oracle (S = +0.5) wins more than the uniform control (S = 0)", success_check("S=+0.5", "S=+0")
     ),
@@ -423,7 +441,7 @@ def verdicts(names: Sequence[str], observations: Observations) -> list[Verdict]:
     for name in names:
         check = CHECKS[name]
         outcome = check.run(observations)
-        holds, seen = outcome if outcome is not None else (None, "not run yet")
+        holds, seen = (bool(outcome[0]), outcome[1]) if outcome is not None else (None, "not run yet")
         out.append(Verdict(name, check.claim, holds, seen))
     return out
 
@@ -434,10 +452,6 @@ def lesson_checks(lesson: Lesson) -> list[str]:
 
 
 # ----- driving a lesson -------------------------------------------------------------------
-
-
-def skill_key(skill: float) -> str:
-    return f"S={skill:+g}"
 
 
 class LessonRun:
@@ -565,6 +579,14 @@ class LessonRun:
                     if controller not in self.controllers.values():
                         controller.close()
 
+    def race_runners(self) -> dict[str, RunConfig | None]:
+        """A page's race: the lesson's rivals, and dqn-prior with a skilled oracle when the lesson adds one."""
+        runners: dict[str, RunConfig | None] = {agent: None for agent in self.lesson.rivals}
+        if self.lesson.oracle_rival is not None:
+            alpha = self.controllers[PRIOR_AGENT].config.dqn.alpha
+            runners[f"{PRIOR_AGENT} {skill_key(self.lesson.oracle_rival)}"] = oracle_config(self, self.lesson.oracle_rival, alpha)
+        return runners
+
     def verdicts(self, names: Sequence[str]) -> list[Verdict]:
         return verdicts(names, self.observations)
 
@@ -607,7 +629,7 @@ def check_lesson(lesson: Lesson, config: RunConfig, *, saves_dir: Path = Path("s
                 elif page.action == "train":
                     run.train(steps or page.steps, never, lambda *_: None)
                 elif page.action == "compare":
-                    run.race({agent: None for agent in lesson.rivals}, steps or page.steps, never, lambda *_: None)
+                    run.race(run.race_runners(), steps or page.steps, never, lambda *_: None)
         return run.verdicts(lesson_checks(lesson))
     finally:
         run.close()

@@ -59,6 +59,7 @@ class Lesson:
     screen: str = "pages"  # "strength": the prior-strength lesson's own screen (a dial, a race and a curve)
     seeds: int = 1  # races run each agent on this many seeds (the run's seed and the ones after it)
     classroom_prior: str = "oracle:skill=0.5"  # the prior served lessons use: no LLM process per student
+    oracle_rival: float | None = None  # races add dqn-prior with the oracle at this skill: what a good prior does
 
 
 BAYES = Lesson(
@@ -232,33 +233,37 @@ WRONG_PRIOR = Lesson(
 SAMPLE_EFFICIENCY = Lesson(
     name="sample-efficiency",
     title="Prior vs no prior",
-    summary="DQN over all actions and DQN-Prior over the LLM's proposals, raced on the same lake over several seeds",
+    summary="DQN, DQN-Prior with this run's prior and DQN-Prior with a skilled oracle, raced over 5 seeds",
     rivals=("dqn", "dqn-prior"),
     dqn=QUICK_DQN,
     seeds=5,
+    oracle_rival=0.9,
+    classroom_prior="oracle:skill=-0.25",  # served: a poor prior stands in for the small LLM
     pages=(
         Page(
-            "Two agents",
-            "**dqn** explores all actions ε-greedily. **dqn-prior** acts from the posterior over "
-            "the LLM's proposals. Same lake, same seeds, same network.",
+            "Three agents",
+            "**dqn** explores all actions ε-greedily. **dqn-prior** acts from the posterior over the "
+            "proposals of this run's prior (the status bar names it). **dqn-prior S=+0.9** does the same "
+            "with an oracle that puts 0.9 of its mass on the optimal moves: what a good prior can do.\n\n"
+            "Same lake, same 5 seeds, same network.",
             panel="compare",
         ),
         Page(
             "The race",
-            "Both train live on 5 seeds each, in turns. The x-axis counts **env steps** (episodes differ "
-            "in length). Each line is the mean over the seeds of the share of episodes won among those "
-            "that ended in the last 100 steps; the dotted lines are the lowest and highest seed.",
+            "All three train live on 5 seeds each, in turns. The x-axis counts **env steps** (episodes "
+            "differ in length). Each line is the mean over the seeds of the share of episodes won among "
+            "those that ended in the last 100 steps; the dotted lines are its lowest and highest seed.",
             panel="compare",
             action="compare",
             steps=600,
         ),
         Page(
             "What it shows",
-            "The table counts env steps to the first success per seed, and the success over the last "
-            "100 steps. Whether the prior found reward sooner on this model is checked below; a poor "
-            "prior (small model, lying text) can slow the agent down.",
+            "The table counts env steps to the first success on each seed, and the success over the last "
+            "100 steps with its range. A prior helps only as much as it knows: the checks below compare "
+            "each prior with dqn on this run.",
             panel="compare",
-            checks=("prior-sooner",),
+            checks=("good-prior-sooner", "this-prior-not-sooner"),
         ),
     ),
 )

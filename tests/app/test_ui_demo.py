@@ -125,12 +125,12 @@ async def test_sample_efficiency_lesson_races_on_every_seed_against_env_steps(tm
     async def on_page(pilot: Pilot, screen: DemoScreen) -> None:
         if screen.page_index == len(screen.lesson.pages) - 1:
             panel = screen.query_one(ComparisonPanel)
-            assert set(panel.races) == {"dqn", "dqn-prior"}
+            assert set(panel.races) == {"dqn", "dqn-prior", "dqn-prior S=+0.9"}
             assert all(len(runs) == LESSONS["sample-efficiency"].seeds for runs in panel.races.values())
             assert {run.seed for run in panel.races["dqn"]} == set(range(LESSONS["sample-efficiency"].seeds))
             assert all(run.steps == TRAIN_STEPS for runs in panel.races.values() for run in runs)
             summary = panel.query_one("#compare-summary", Static).content
-            assert isinstance(summary, Table) and summary.row_count == 2
+            assert isinstance(summary, Table) and summary.row_count == 3
             verdict = screen.run.verdicts(screen.page.checks)[0]
             assert verdict.holds is not None  # the race ran: the claim is checked, whichever way
 
@@ -151,7 +151,7 @@ async def test_export_writes_the_figure_and_the_race_under_saves(tmp_path: Path)
     assert len(svg) == 1 and svg[0].read_text(encoding="utf-8").startswith("<svg")
     lines = csv[0].read_text(encoding="utf-8").splitlines()
     assert lines[0] == "runner,seed,race_steps,episode,end_step,won"
-    assert {line.split(",")[0] for line in lines[1:]} == {"dqn", "dqn-prior"}
+    assert {line.split(",")[0] for line in lines[1:]} == {"dqn", "dqn-prior", "dqn-prior S=+0.9"}
 
 
 def test_every_lesson_page_names_only_known_checks() -> None:

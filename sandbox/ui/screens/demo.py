@@ -199,9 +199,9 @@ class DemoScreen(LessonScreen):
 
     def _job_race(self, worker: Worker, page_index: int, steps: int) -> None:
         seeds = len(self.run.seeds)
-        with self.jobs.phase(f"racing {' and '.join(self.controllers)} on {seeds} seeds, {steps} steps each"):
+        with self.jobs.phase(f"racing {', '.join(self.run.race_runners())} on {seeds} seeds, {steps} steps each"):
             self.run.race(
-                {agent: None for agent in self.controllers},
+                self.run.race_runners(),
                 steps,
                 lambda: worker.is_cancelled,
                 lambda _name, races: self.post_message(RaceProgress({name: list(runs) for name, runs in races.items()})),

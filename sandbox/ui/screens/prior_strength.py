@@ -32,6 +32,7 @@ from sandbox.ui.messages import RaceFinished, RaceProgress, SkillDialMoved
 from sandbox.ui.prior_choices import ORACLE_SKILLS
 from sandbox.ui.screens.lesson import LESSON_KEYS, LessonScreen
 from sandbox.ui.widgets.lesson_panels import ComparisonPanel, VerdictBox
+from sandbox.ui.widgets.status_bar import StatusBar
 from sandbox.ui.widgets.strength_panels import SkillDial, StrengthCurve
 
 SKILL_STOPS = ORACLE_SKILLS  # the bench's skills, and -1
