@@ -67,7 +67,7 @@ def spread_bar(value: float, spread: float | None, width: int) -> Text:
 
 
 def number_bar(value: float, color: str, width: int = BAR_WIDTH) -> Text:
-    return Text.assemble(f" {value:.2f} ", bar(value, width, color))
+    return Text.assemble(f" {value:.2f} ", bar(value, width, color)) if width else Text(f" {value:.2f}")
 
 
 class StudyTable(DataTable):
@@ -84,20 +84,26 @@ class StudyTable(DataTable):
         k = len(explanation.decision.proposals)
         share_header = f" k-share (k={k})" if explanation.estimated else " p_LLM (acted on)"
         self.add_columns("  ", "action ", " p_LLM", share_header, " Q ± spread", " exp(αQ)", " posterior")
+        # Bars as wide as the panel allows (numbers first, always): 5 bars beside about 50 cells of text.
+        action_width = max(len(action) for action in study.actions) + 1
+        width = max(0, min(BAR_WIDTH, ((self.size.width or 64) - action_width - 52) // 5))
         for i, row in enumerate(explanation.rows):
             chosen = row.action == explanation.decision.action
             marker = Text("▶" if chosen else " ", style=f"bold {POSTERIOR_COLOR}")
             marker.append(OPTIMAL_MARK if row.action in study.optimal else " ", style=f"bold {OPTIMAL_COLOR}")
-            share = Text(f" {row.proposal_count}/{k} " if explanation.estimated else " ", style="dim")
-            share.append_text(number_bar(float(study.share[i]), SHARE_COLOR))
+            share = Text(f" {row.proposal_count}/{k}" if explanation.estimated else "", style="dim")
+            share.append_text(number_bar(float(study.share[i]), SHARE_COLOR, width))
             spread = float(study.q_spread[i]) if study.q_spread is not None else None
-            q_number = f" {study.q[i]:+.3f}" + (f" ±{spread:.3f} " if spread is not None else "        ")
+            q_number = f" {study.q[i]:+.3f}" + (f"±{spread:.3f} " if spread is not None else "       ")
             q_cell = Text(q_number, style=Q_COLOR)
-            q_cell.append_text(spread_bar(float(study.q[i]), spread, BAR_WIDTH))
-            likelihood = number_bar(float(breakdown.likelihood[i]), LIKELIHOOD_COLOR) if breakdown is not None else Text(" —")
-            posterior = Text("    ?", style="bold") if hide_posterior else number_bar(row.posterior, POSTERIOR_COLOR)
+            q_cell.append_text(spread_bar(float(study.q[i]), spread, width))
+            likelihood = (
+                number_bar(float(breakdown.likelihood[i]), LIKELIHOOD_COLOR, width) if breakdown is not None else Text(" —")
+            )
+            posterior = Text("    ?", style="bold") if hide_posterior else number_bar(row.posterior, POSTERIOR_COLOR, width)
             name = Text(row.action + " ", style="bold" if chosen else "")
-            self.add_row(marker, name, number_bar(float(study.p_llm[i]), PRIOR_COLOR), share, q_cell, likelihood, posterior)
+            p_llm = number_bar(float(study.p_llm[i]), PRIOR_COLOR, width)
+            self.add_row(marker, name, p_llm, share, q_cell, likelihood, posterior)
 
 
 def bayes_text(study: Study, hide_posterior: bool = False) -> Text:
