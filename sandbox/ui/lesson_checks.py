@@ -151,7 +151,8 @@ class SeedRun:
 
 
 def race_grid(steps: int) -> list[int]:
-    return list(range(RACE_GRID, steps + 1, RACE_GRID)) or [steps]
+    """The env steps a race's curve is drawn at: every RACE_GRID steps, and the race's last step."""
+    return [*range(RACE_GRID, steps, RACE_GRID), steps]
 
 
 def first_success_steps(runs: Sequence[SeedRun]) -> list[float]:

@@ -14,7 +14,7 @@ from textual_plotext import PlotextPlot
 
 from sandbox.ui.lesson_checks import SeedRun, describe_first_successes
 
-DIAL_WIDTH = 41  # characters from skill -1 to +1
+DIAL_WIDTH = 29  # characters from skill -1 to +1 (the track and its ends fit a 40-column side panel)
 
 
 @dataclass(frozen=True)
@@ -87,17 +87,17 @@ class StrengthCurve(Vertical):
         plt = plot.plt
         plt.clear_figure()
         plt.title("episodes won over each race: mean and seed range")
+        if self.reference is not None:  # first, so that no point is drawn over
+            plt.plot([-1, 1], [self.reference.mean] * 2, label="dqn (no prior)", marker="braille", color="gray")
         for alpha in sorted({alpha for _, alpha in self.points}):
             skills = sorted(skill for skill, a in self.points if a == alpha)
-            means = [self.points[(skill, alpha)].mean for skill in skills]
-            plt.scatter(skills, means, label=f"dqn-prior α={alpha:g}", marker="●")
             for skill in skills:  # the seed range as a vertical bar at the skill run, nothing between skills
                 point = self.points[(skill, alpha)]
-                plt.plot([skill, skill], [min(point.successes), max(point.successes)], marker="│", color="gray")
-        if self.reference is not None:
-            plt.plot([-1, 1], [self.reference.mean] * 2, label="dqn (no prior)", marker="braille")
+                plt.plot([skill, skill], [min(point.successes), max(point.successes)], marker="│", color="white")
+            means = [self.points[(skill, alpha)].mean for skill in skills]
+            plt.scatter(skills, means, label=f"dqn-prior α={alpha:g} (mean of its seeds)", marker="●")
         plt.xlim(-1.05, 1.05)
-        plt.ylim(0, 1)
+        plt.ylim(-0.05, 1.05)
         plt.xlabel("oracle prior skill S (S = 0: the control)")
         plot.refresh()
         self.query_one("#strength-table", Static).update(points_table(self.points, self.reference))
