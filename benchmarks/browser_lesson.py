@@ -221,6 +221,19 @@ def plain(text: str) -> str:
     return ESCAPES.sub("", text)
 
 
+def wait_listening(port: int, timeout: float = 60.0) -> None:
+    """The server prints its address just before it starts listening: wait for the port to accept."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def start_server(port: int, saves: Path, lesson: str | None, max_sessions: int) -> tuple[subprocess.Popen, str]:
     """`python -m sandbox serve` on a loopback port; returns the process and the address with its token."""
     command = [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--saves", str(saves), "--max-sessions", str(max_sessions)]
@@ -230,6 +243,7 @@ def start_server(port: int, saves: Path, lesson: str | None, max_sessions: int) 
     assert server.stdout is not None
     for line in server.stdout:
         if "token=" in line:
+            wait_listening(port)
             return server, line.strip()
     raise RuntimeError("the server exited before printing its address")
 

@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.browser_lesson import free_port, plain  # noqa: E402
+from benchmarks.browser_lesson import free_port, plain, wait_listening  # noqa: E402
 
 QUIET_S = 0.15  # a repaint has ended when no frame arrived for this long
 KEYS = ("\x1b[C", "\x1b[D")  # →, ←: page 2 and back to page 1 (no training: a student reading)
@@ -158,6 +158,7 @@ def main() -> int:
         try:
             assert server.stdout is not None
             token = next(line for line in server.stdout if "token=" in line).strip().split("token=")[1]
+            wait_listening(port)
             url = f"ws://127.0.0.1:{port}/ws/{token}/{args.lesson}"
             baseline = None
             for count in args.sessions:
