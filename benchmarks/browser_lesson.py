@@ -1,6 +1,6 @@
 """Drive a served lesson in headless Chromium: two tabs, keys, screenshots, a wrong token.
 
-    .venv/bin/python benchmarks/browser_lesson.py                      # screenshots into docs/guides/img/
+    .venv/bin/python benchmarks/browser_lesson.py                      # screenshots into docs/images/
     .venv/bin/python benchmarks/browser_lesson.py --out /tmp/shots --lesson alpha
 
 Starts `python -m sandbox serve` on a free loopback port, then Chromium (headless, fresh profile, no
@@ -314,7 +314,7 @@ async def drive(executable: str, lesson: str, out: Path) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lesson", default="bayes")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "guides" / "img")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     args = parser.parse_args()
     executable = chromium()
     if executable is None:

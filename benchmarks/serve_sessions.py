@@ -10,7 +10,9 @@ student's machine), waits until each shows the lesson's first page, then has eve
 press it times the first screen update to arrive (first frame) and the end of the repaint (the last
 frame before 150 ms of quiet). Prints one JSON object per N: per-session p95 of both, their worst over
 the sessions, the 1-session baseline's p95 measured in the same run, the ratio to it, the RSS of the app
-processes and the machine's load average (other work on the machine slows every figure).
+processes, the CPU seconds the server and its apps spent per key press (idle time included) and the cores
+they kept busy, and the machine's load average (other work on the machine slows every latency figure; the
+CPU figures hold whatever else runs).
 """
 
 from __future__ import annotations
@@ -82,8 +84,8 @@ class Session:
         return self.frames[before] - sent, self.frames[-1] - sent
 
 
-def app_rss_mb(server_pid: int) -> float:
-    """Resident memory of every process under the server (its app processes), from /proc."""
+def descendants(server_pid: int) -> set[int]:
+    """Every process under the server (its app processes), from /proc."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -95,8 +97,12 @@ def app_rss_mb(server_pid: int) -> float:
     while frontier:
         frontier = {pid for pid, parent in parents.items() if parent in frontier} - below
         below |= frontier
+    return below
+
+
+def app_rss_mb(server_pid: int) -> float:
     total_kb = 0
-    for pid in below:
+    for pid in descendants(server_pid):
         try:
             total_kb += int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1))
         except (OSError, AttributeError):
@@ -104,11 +110,26 @@ def app_rss_mb(server_pid: int) -> float:
     return total_kb / 1024
 
 
+def cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU time the processes have used (the server's and the apps'): what the sessions cost,
+    whatever else the machine runs."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(url: str, count: int, presses: int, gap: float, server_pid: int, first_page: str) -> dict:
     async with aiohttp.ClientSession() as http:
         sessions = [Session(await http.ws_connect(f"{url}?width=120&height=36", max_msg_size=0)) for _ in range(count)]
         await asyncio.gather(*(session.wait_for(re.escape(first_page), 600) for session in sessions))
         rss = app_rss_mb(server_pid)
+        processes = descendants(server_pid) | {server_pid}
+        cpu_before, wall_before = cpu_seconds(processes), time.perf_counter()
 
         async def student(session: Session, seed: int) -> list[tuple[float, float]]:
             rng = random.Random(seed)
@@ -122,6 +143,8 @@ async def measure(url: str, count: int, presses: int, gap: float, server_pid: in
             return timings
 
         results = await asyncio.gather(*(student(session, seed) for seed, session in enumerate(sessions)))
+        cpu = cpu_seconds(processes) - cpu_before
+        wall = time.perf_counter() - wall_before
         for session in sessions:
             session.reader.cancel()
             await session.socket.close()
@@ -135,6 +158,8 @@ async def measure(url: str, count: int, presses: int, gap: float, server_pid: in
         "repaint_p95_ms_worst_session": round(max(full), 1),
         "repaint_p95_ms_per_session": [round(value, 1) for value in full],
         "app_rss_mb": round(rss),
+        "cpu_s_per_press": round(cpu / max(1, sum(len(timings) for timings in results)), 4),
+        "cores_busy": round(cpu / wall, 3),  # CPU seconds the sessions used per second of the pressing phase
         "load_average_1min": os.getloadavg()[0],
     }
 

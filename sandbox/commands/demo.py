@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--classroom",
         action="store_true",
-        help="as `serve` runs a lesson: the lesson's oracle prior unless --prior-model is given, saves and exports "
-        "only under --saves, one thread",
+        help="as `serve` runs a lesson: the lesson's oracle prior unless --prior-model is given, exports only under "
+        "--saves, no prior cache file or prompt templates, one thread",
     )
     add_prior_arguments(parser, with_defaults=False)
 
@@ -57,17 +57,19 @@ def run(args: argparse.Namespace) -> int:
     if args.json and not args.check:
         raise SandboxError("--json goes with --check (the lesson itself is interactive)")
     lesson = LESSONS[args.lesson]
-    if args.classroom:
+    if args.classroom:  # as `serve` runs it: many of these share a machine, and each writes only under --saves
         if args.prior_model is None:
             args.prior_model = lesson.classroom_prior
         args.threads = 1
+        args.prior_cache = "none"  # the disk cache's file lives outside --saves, and tabs would share it
+        args.templates_dir = "none"
     config = lesson_run_config(args, lesson.agent)
     if args.check:
         return print_checks(args, config)
     from sandbox.ui.screens.demo import DemoApp
 
     # The prior-strength lesson's screen gives its DQN-Prior the oracle, whatever --prior-model says.
-    DemoApp(args.lesson, config, saves_dir=args.saves, train_steps=args.steps, classroom=args.classroom).run()
+    DemoApp(args.lesson, config, saves_dir=args.saves, train_steps=args.steps).run()
     return 0
 
 

@@ -166,3 +166,16 @@ def test_demo_command_lists_the_lessons(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     for name in LESSONS:
         assert name in out
+
+
+def test_classroom_mode_takes_the_lessons_oracle_and_keeps_files_under_saves(monkeypatch, tmp_path: Path) -> None:
+    opened = []
+    monkeypatch.setattr(DemoApp, "run", lambda self: opened.append(self.lesson_screen.run.controller.config))
+    parser = argparse.ArgumentParser()
+    demo_command.add_arguments(parser)
+    assert demo_command.run(parser.parse_args(["wrong-prior", "--classroom", "--saves", str(tmp_path)])) == 0
+    (config,) = opened
+    assert config.prior.model == LESSONS["wrong-prior"].classroom_prior == "oracle:skill=-0.6"
+    assert config.prior.cache_path is None and config.prior.templates_dir is None and config.prior.n_threads == 1
+    assert demo_command.run(parser.parse_args(["bayes", "--classroom", "--prior-model", "uniform"])) == 0
+    assert opened[-1].prior.model == "uniform"  # a prior given on the command line wins

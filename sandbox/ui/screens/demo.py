@@ -307,13 +307,11 @@ class DemoApp(App[None]):
         saves_dir: Path = Path("saves"),
         builders: Builders | None = None,
         train_steps: int | None = None,
-        classroom: bool = False,
     ) -> None:
         super().__init__()
         use_one_torch_thread()
         if lesson not in LESSONS:
             raise SandboxError(f"unknown lesson {lesson!r}; lessons: {', '.join(LESSONS)}")
-        self.classroom = classroom  # served: the lesson's oracle prior, writes only under saves_dir
         screen = LESSON_SCREENS[LESSONS[lesson].screen]
         self.lesson_screen = screen(LESSONS[lesson], config, saves_dir=saves_dir, builders=builders, steps=train_steps)
 
