@@ -164,6 +164,17 @@ async def measure(url: str, count: int, presses: int, gap: float, server_pid: in
     }
 
 
+def wait_until_free(index: str, capacity: str, timeout: float = 120.0) -> None:
+    """Until the closed sessions' apps have exited and the server counts every place free again."""
+    import urllib.request
+
+    deadline = time.perf_counter() + timeout
+    while capacity not in urllib.request.urlopen(index).read().decode():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the closed sessions never ended")
+        time.sleep(0.5)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 2, 4, 8, 12])
@@ -179,6 +190,7 @@ def main() -> int:
         port = free_port()
         command = ["taskset", "-c", args.cores, sys.executable, "-m", "sandbox", "serve", "--port", str(port),
                    "--saves", saves, "--max-sessions", str(max(args.sessions)), args.lesson]  # fmt: skip
+        capacity = f"{max(args.sessions)} of {max(args.sessions)} places free"
         server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True)
         try:
             assert server.stdout is not None
@@ -195,7 +207,7 @@ def main() -> int:
                 result["baseline_repaint_p95_ms"] = baseline
                 result["ratio_to_baseline"] = round(result["repaint_p95_ms_worst_session"] / baseline, 2)
                 print(json.dumps(result), flush=True)
-                time.sleep(3)  # the closed sessions' processes exit
+                wait_until_free(f"http://127.0.0.1:{port}/?token={token}", capacity)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)

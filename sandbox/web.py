@@ -20,12 +20,15 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
+
+from envs.games import GAMES_DIR_ENV_VAR
 
 TEMPLATES = Path(__file__).parent / "web_templates"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -76,6 +79,7 @@ class ClassroomServer(Server):
         port: int = 8000,
         token: str | None = None,
         max_sessions: int = 8,
+        saves: Path = Path("saves"),
         title: str = "LLM-prior sandbox · lessons",
     ) -> None:
         super().__init__(command="", host=host, port=port, title=title, templates_path=TEMPLATES)
@@ -83,6 +87,7 @@ class ClassroomServer(Server):
         self.token = token or secrets.token_urlsafe(16)
         self.max_sessions = max_sessions
         self.sessions = 0  # app processes running now
+        self.saves = saves  # the only folder the apps write to
         self.site_title = title
 
     @property
@@ -180,6 +185,7 @@ class ClassroomServer(Server):
             await websocket.prepare(request)
             service = ClassroomAppService(
                 target.command,
+                saves=self.saves,
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
                 close=websocket.close,
@@ -208,11 +214,16 @@ class ClassroomServer(Server):
 
 
 class ClassroomAppService(AppService):
-    """An app process with one thread for torch, BLAS and OpenMP."""
+    """An app process with one thread for torch, BLAS and OpenMP, whose generated games go under saves/."""
+
+    def __init__(self, command: str, *, saves: Path, **options: Any) -> None:
+        super().__init__(command, **options)
+        self.saves = saves
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         environment = super()._build_environment(width, height)
         environment.update(THREAD_LIMITS)
+        environment[GAMES_DIR_ENV_VAR] = str(self.saves / "games")
         return environment
 
 

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         lessons = {name: (lesson.title, lesson.summary) for name, lesson in LESSONS.items()}
         targets = lesson_targets(lessons, saves, only=args.lesson)
-    server = ClassroomServer(targets, host=args.host, port=args.port, max_sessions=args.max_sessions)
+    server = ClassroomServer(targets, host=args.host, port=args.port, max_sessions=args.max_sessions, saves=saves)
     print(f"serving {', '.join(targets)} to at most {args.max_sessions} tabs at once; open\n  {server.url}\n(Ctrl+C stops)", flush=True)
     server.serve()
     return 0
