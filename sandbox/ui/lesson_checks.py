@@ -10,7 +10,6 @@ Posteriors and KL divergences come from `agents.bayes` (through `sandbox.ui.expl
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,7 +21,7 @@ from agents import bayes
 from agents.decision import Decision, TextState
 from sandbox.config import RunConfig
 from sandbox.ui.controller import Builders, LearningHistory, SessionController
-from sandbox.ui.explain import Explanation, alpha_sweep, explain
+from sandbox.ui.explain import Explanation, explain
 from sandbox.ui.lessons import LESSON_ENV, SWEEP_ALPHAS, Lesson
 from sandbox.ui.prior_choices import oracle_model
 
@@ -520,9 +519,6 @@ class LessonRun:
         optimal = session.optimal_here() or ()
         holes = tuple(getattr(session.env.unwrapped, "moves_into_holes", lambda: ())())
         return Study(decision, explanation, optimal, holes, spread)
-
-    def sweep(self, decision: Decision) -> tuple[Explanation, list[bayes.Posterior]]:
-        return alpha_sweep(decision, SWEEP_ALPHAS)
 
     # ----- training and races -----------------------------------------------------------
 
