@@ -95,9 +95,6 @@ class Study:
         """Sampling noise: KL(k-share ‖ p_LLM), nats (0 when the agent acts on p_LLM itself)."""
         return bayes.nats(bayes.kl_divergence(self.share, self.p_llm))
 
-    def spread(self, action: str) -> float:
-        return float(self.q_spread[self.index(action)]) if self.q_spread is not None else float("nan")
-
 
 @dataclass
 class QTrace:
@@ -167,10 +164,6 @@ def describe_first_successes(runs: Sequence[SeedRun]) -> str:
 def median_steps(runs: Sequence[SeedRun]) -> str:
     value = statistics.median(first_success_steps(runs))
     return "never" if value > runs[0].steps else f"{value:g}"
-
-
-def mean_final(runs: Sequence[SeedRun]) -> float:
-    return float(np.mean([run.final_success for run in runs]))
 
 
 def span(values: Sequence[float]) -> str:
