@@ -169,9 +169,8 @@ class DemoScreen(LessonScreen):
 
     def _job_study(self, worker: Worker, label: str) -> None:
         with self.jobs.phase("walking to the lesson's state"):
-            state = self.run.reach_study()
-            self.post_message(StateShown("the state this lesson studies", state))
             study = self.run.study(label)
+            self.post_message(StateShown("the state this lesson studies", self.controller.session.state))
         self.post_message(StudyReady(study))
 
     def _job_step(self, worker: Worker) -> None:
