@@ -4,8 +4,9 @@ sharpness α) against DQN on the lesson's 4x4 lake, driven headless through the 
     .venv/bin/python benchmarks/prior_strength_lesson.py                       # the table in docs/guides/lessons.md, 1,500 steps a race
     .venv/bin/python benchmarks/prior_strength_lesson.py --steps 300 --races 0.5:10 -0.5:10
 
-Prints one line per race: the skill, α, episodes, the first won episode and the share of episodes won
-(DQN's race first). Hash features and seed 0, as `python -m sandbox demo prior-strength` runs by default.
+Prints one line per race: the skill, α, seeds, the env step of the first won episode on each seed and the
+share of episodes won (mean and range over the seeds; DQN's race first). Hash features and seeds 0-2, as
+`python -m sandbox demo prior-strength` runs by default.
 """
 
 import argparse
@@ -23,6 +24,7 @@ async def race_all(races: list[tuple[float, float]], steps: int) -> None:
     from agents.prior.config import PriorConfig
     from sandbox.config import RunConfig, RunSettings
     from sandbox.ui.screens.demo import DemoApp
+    from sandbox.ui.lesson_checks import describe_first_successes
     from sandbox.ui.widgets.strength_panels import StrengthCurve
     from textual.worker import WorkerState
 
@@ -45,11 +47,15 @@ async def race_all(races: list[tuple[float, float]], steps: int) -> None:
                 screen.action_race()
                 await settle()
             curve = screen.query_one(StrengthCurve)
-            print(f"{'agent':<10}{'skill':>6}{'α':>6}{'episodes':>10}  {'first win':<10}{'won':>6}")
-            reference = curve.reference
-            print(f"{'dqn':<10}{'—':>6}{'—':>6}{reference.episodes:>10}  {str(reference.first_success):<10}{reference.success:>6.0%}")
+            print(f"{'agent':<10}{'skill':>6}{'α':>6}{'seeds':>6}  {'first win (env steps)':<44}{'won':>14}")
+
+            def row(name: str, skill: str, alpha: str, point) -> None:
+                won = f"{point.mean:.0%} ({min(point.successes):.0%}–{max(point.successes):.0%})"
+                print(f"{name:<10}{skill:>6}{alpha:>6}{len(point.runs):>6}  {describe_first_successes(point.runs):<44}{won:>14}")
+
+            row("dqn", "—", "—", curve.reference)
             for (skill, alpha), point in sorted(curve.points.items(), reverse=True):
-                print(f"{'dqn-prior':<10}{skill:>6g}{alpha:>6g}{point.episodes:>10}  {str(point.first_success):<10}{point.success:>6.0%}")
+                row("dqn-prior", f"{skill:g}", f"{alpha:g}", point)
 
 
 def main() -> None:

@@ -184,6 +184,16 @@ class TextFrozenLakeEnv(gymnasium.Env[str, str]):
             "max_score": 1,
         }
 
+    def moves_into_holes(self) -> tuple[str, ...]:
+        """The admissible moves that would fall into a hole from here (on a slippery lake: that would, without slipping)."""
+        row, col = self._position
+        holes = []
+        for move in self._moves_from(self._position):
+            d_row, d_col = MOVES[move][1]
+            if self.grid[row + d_row][col + d_col] == "H":
+                holes.append(f"go {move}")
+        return tuple(holes)
+
     def walkthrough(self) -> list[str] | None:
         """A shortest path of moves from the start to a goal over safe ice (BFS), None if none exists."""
         start = self._find("S")

@@ -15,6 +15,7 @@ import warnings
 COMMAND_MODULES = (
     "play",
     "demo",
+    "serve",
     "envs",
     "make_game",
     "play_text",

@@ -71,6 +71,7 @@ class LearningHistory:
 
     returns: list[float] = field(default_factory=list)
     wins: list[float] = field(default_factory=list)
+    episode_steps: list[int] = field(default_factory=list)  # the env step at which each episode ended (races plot against it)
     loss_steps: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
     stat_steps: list[int] = field(default_factory=list)
@@ -94,6 +95,7 @@ class LearningHistory:
         if record.done:
             self.returns.append(record.episode_return)
             self.wins.append(float(record.won))
+            self.episode_steps.append(total_steps)
 
     def add_episode(self, episode: int, metrics: dict[str, float], total_steps: int) -> None:
         self.episode_rows.append({"episode": episode, "step": total_steps, **metrics})

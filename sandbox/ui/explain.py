@@ -2,8 +2,7 @@
 
 The agent already did the math: a Q-based decision carries its `breakdown` (the prior it
 acted on, Q, α, likelihood, posterior), which this module reads as it is; entropies and
-KL divergence come from `agents.bayes`. Besides `alpha_sweep` (the same prior and Q under
-other values of α), one new posterior is computed: Bayes rule with p_LLM itself.
+KL divergence come from `agents.bayes`. One new posterior is computed: Bayes rule with p_LLM itself.
 
 Two priors meet here. p_LLM is the prior of Bayes rule. DQN-Prior acts instead on the share
 of its k proposals per action, the paper's Monte Carlo estimate of p_LLM; so the panel shows
@@ -13,7 +12,6 @@ Bayes rule with p_LLM first (`exact`) and the agent's posterior from the estimat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,12 +115,3 @@ def explain(decision: Decision) -> Explanation:
         exact = bayes.posterior(p_llm, breakdown.q_values, breakdown.alpha)
     chosen = next((i for i, row in enumerate(rows) if row.action == decision.action), None)
     return Explanation(decision, rows, prior, label, breakdown, chosen, p_llm, exact)
-
-
-def alpha_sweep(decision: Decision, alphas: Sequence[float]) -> tuple[Explanation, list[bayes.Posterior]]:
-    """The posterior on one state for several α: the same prior and Q, only the sharpness changes."""
-    explanation = explain(decision)
-    if explanation.breakdown is None:
-        return explanation, []
-    q = explanation.breakdown.q_values
-    return explanation, [bayes.posterior(explanation.prior, q, alpha) for alpha in alphas]

@@ -16,6 +16,7 @@ from sandbox.config import RunConfig
 from sandbox.session import StepRecord
 from sandbox.training import EvalResult
 from sandbox.ui.controller import LearningHistory
+from sandbox.ui.lesson_checks import SeedRun, Study
 
 
 class SessionReady(Message):
@@ -106,15 +107,38 @@ class Barrier(Message):
         self.event = threading.Event()
 
 
-class TrainingProgress(Message):
-    """A lesson's live training moved on: a copy of the learning history of agent `name`."""
+class StudyReady(Message):
+    """A lesson's decision on the shown state, read as a Study (made in the engine thread, where the env is)."""
 
-    def __init__(self, name: str, history: LearningHistory, done: int, total: int) -> None:
+    def __init__(self, study: Study) -> None:
         super().__init__()
-        self.name = name
+        self.study = study
+
+
+class StateShown(Message):
+    """A lesson moved to a state: the heading to show above its whole observation."""
+
+    def __init__(self, heading: str, state: TextState) -> None:
+        super().__init__()
+        self.heading = heading
+        self.state = state
+
+
+class Trained(Message):
+    """A lesson's live training moved on: a copy of its learning history after `done` steps."""
+
+    def __init__(self, history: LearningHistory, done: int) -> None:
+        super().__init__()
         self.history = history
         self.done = done
-        self.total = total
+
+
+class RaceProgress(Message):
+    """A lesson's race moved on: every runner's seeds so far, by runner name."""
+
+    def __init__(self, races: dict[str, list[SeedRun]]) -> None:
+        super().__init__()
+        self.races = races
 
 
 class SkillDialMoved(Message):
@@ -127,10 +151,10 @@ class SkillDialMoved(Message):
 
 
 class RaceFinished(Message):
-    """A race at one (skill, α) ran its steps: each agent's learning history, by name."""
+    """A race at one (skill, α) ran its steps on every seed: every race finished so far, by runner name."""
 
-    def __init__(self, skill: float, alpha: float, histories: dict[str, LearningHistory]) -> None:
+    def __init__(self, skill: float, alpha: float, races: dict[str, list[SeedRun]]) -> None:
         super().__init__()
         self.skill = skill
         self.alpha = alpha
-        self.histories = histories
+        self.races = races

@@ -16,7 +16,7 @@ from agents.registry import make_agent
 from sandbox.replay_files import decision_from_json, decision_to_json
 from sandbox.runs import make_env_for
 from sandbox.session import Session, human_decision
-from sandbox.ui.explain import alpha_sweep, explain
+from sandbox.ui.explain import explain
 from sandbox.ui.widgets.decision_table import bar, why_text
 from sandbox.ui.widgets.status_bar import pack
 from tests.app.support import fast_config
@@ -62,15 +62,6 @@ def test_the_panel_reads_the_bayes_rule_the_agent_acted_on() -> None:
     legacy = decision_to_json(decision)
     del legacy["acting_prior"]  # a file written before the acting prior was stored
     assert np.array_equal(decision_from_json(legacy).breakdown.posterior, breakdown.posterior)
-
-
-def test_alpha_sweep_goes_from_the_prior_to_argmax_q() -> None:
-    decision = dqn_prior().act(STATE)
-    explanation, posteriors = alpha_sweep(decision, (0.0, 1e7))
-    assert np.allclose(posteriors[0].posterior, explanation.prior)  # α = 0: the prior
-    support = explanation.prior > 0
-    best = np.flatnonzero(support)[np.argmax(explanation.breakdown.q_values[support])]
-    assert posteriors[1].posterior[best] == pytest.approx(1.0)  # α → ∞: the best Q among the proposals
 
 
 def test_human_decisions_are_explained() -> None:

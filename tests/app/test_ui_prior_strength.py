@@ -11,29 +11,34 @@ from textual.notifications import Notify
 from textual.widgets import OptionList
 
 from sandbox.commands import demo as demo_command
-from sandbox.ui.messages import RaceFinished, SessionReady, SkillDialMoved, TrainingProgress
+from sandbox.ui.lessons import LESSONS
+from sandbox.ui.messages import RaceFinished, RaceProgress, SessionReady, SkillDialMoved
 from sandbox.ui.prior_choices import ORACLE_SKILLS, prior_choices
 from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.screens.demo import DemoApp
-from sandbox.ui.screens.prior_strength import START_ALPHA, START_SKILL, PriorStrengthScreen
+from sandbox.ui.lesson_checks import START_ALPHA, START_SKILL
+from sandbox.ui.screens.prior_strength import PriorStrengthScreen
 from sandbox.ui.widgets.strength_panels import StrengthCurve
 from tests.app.support import Messages, fast_config, settle
 
 RACE_STEPS = 40
 
 
-async def test_the_dial_races_dqn_prior_again_and_a_wrong_prior_wins_less(tmp_path: Path) -> None:
+async def test_the_dial_races_dqn_prior_again_against_the_control_and_a_wrong_prior_wins_less(tmp_path: Path) -> None:
     messages = Messages()
     app = DemoApp("prior-strength", fast_config(), saves_dir=tmp_path, train_steps=RACE_STEPS)
+    seeds = LESSONS["prior-strength"].seeds
     async with app.run_test(message_hook=messages.hook, size=(120, 40)) as pilot:
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, PriorStrengthScreen)
         first = once(messages, RaceFinished)
         assert [(race.skill, race.alpha) for race in first] == [(START_SKILL, START_ALPHA)]
-        progress = once(messages, TrainingProgress)
-        assert {message.name for message in progress} == {"dqn", "dqn-prior"} and progress[-1].done == RACE_STEPS
-        assert screen.controllers["dqn-prior"].agent.prior.skill == START_SKILL
+        # dqn, the control (S = 0) and the dial's skill, each on every seed, for the race's env steps.
+        assert set(first[0].races) == {"dqn", "S=+0", "S=+0.5"}
+        for runs in first[0].races.values():
+            assert [run.seed for run in runs] == list(range(seeds)) and {run.steps for run in runs} == {RACE_STEPS}
+        assert once(messages, RaceProgress)
 
         for _ in range(3):  # 0.5 → 0.75 → 0.9 → 1: each stop races (one the next key catches running stops early)
             await pilot.press("up")
@@ -45,21 +50,21 @@ async def test_the_dial_races_dqn_prior_again_and_a_wrong_prior_wins_less(tmp_pa
         assert dial[:4] == [(0.5, 10.0), (0.75, 10.0), (0.9, 10.0), (1.0, 10.0)] and dial[-1] == (-1.0, 10.0)
         finished = {(race.skill, race.alpha) for race in once(messages, RaceFinished)}
         assert {(1.0, 10.0), (-1.0, 10.0)} <= finished
-        assert screen.controllers["dqn-prior"].agent.prior.skill == -1.0
 
         curve = screen.query_one(StrengthCurve)
-        # All mass on the optimal moves wins from the first episode; all mass off them never reaches the goal.
-        assert curve.points[(1.0, 10.0)].success > 0.5 and curve.points[(1.0, 10.0)].first_success == 1
-        assert curve.points[(-1.0, 10.0)].success == 0.0 and curve.points[(-1.0, 10.0)].first_success is None
-        # DQN raced once, at the start (no dial changes it): every later race shows that race again.
+        # All mass on the optimal moves wins on every seed from its first episode; all mass off them never does.
+        perfect, wrong = curve.points[(1.0, 10.0)], curve.points[(-1.0, 10.0)]
+        assert min(perfect.successes) > 0.5 and all(run.first_success is not None for run in perfect.runs)
+        assert max(wrong.successes) == 0.0 and all(run.first_success is None for run in wrong.runs)
+        assert (0.0, 10.0) in curve.points  # the control is a point of its own
+        # DQN raced once, at the start (no dial changes it).
         assert screen.controllers["dqn"].session.total_steps == RACE_STEPS
-        assert curve.reference is not None and curve.reference.episodes == len(progress_of(messages, "dqn")[-1].wins)
+        assert curve.reference is not None and len(curve.reference.runs) == seeds
 
-        await pilot.press("left_square_bracket")  # α 10 → 3: Q gets less say against the wrong prior
+        await pilot.press("left_square_bracket")  # α 10 → 3: the control races again at the new α too
         await settle(pilot)
         assert once(messages, RaceFinished)[-1].alpha == 3.0
-        assert screen.controllers["dqn-prior"].agent.config.alpha == 3.0
-        assert (-1.0, 3.0) in curve.points and len(curve.points) >= 3
+        assert {(-1.0, 3.0), (0.0, 3.0)} <= set(curve.points)
     errors = [note for note in messages.of(Notify) if note.notification.severity == "error"]
     assert not errors, errors[0].notification.message
 
@@ -67,10 +72,6 @@ async def test_the_dial_races_dqn_prior_again_and_a_wrong_prior_wins_less(tmp_pa
 def once(messages: Messages, kind: type) -> list:
     """Each message of `kind` once: a message the screen does not stop bubbles on to the app's pump too."""
     return list({id(message): message for message in messages.of(kind)}.values())
-
-
-def progress_of(messages: Messages, name: str) -> list:
-    return [message.history for message in once(messages, TrainingProgress) if message.name == name]
 
 
 def test_the_demo_command_lists_and_opens_the_lesson(monkeypatch, capsys) -> None:

@@ -1,4 +1,5 @@
-"""Snapshots of the main screen and a lesson (uniform prior, hash features, fixed seeds and size).
+"""Snapshots of the main screen (uniform prior, hash features, fixed seeds and size); the lessons' are in
+test_ui_lesson_snapshots.py.
 
 After an intended change of the layout, review the new pictures and accept them with
 `pytest tests/app/test_ui_snapshots.py --snapshot-update`.
@@ -12,7 +13,6 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from sandbox.ui.app import SandboxApp
-from sandbox.ui.screens.demo import DemoApp
 from tests.app.support import fast_config, settle
 
 PLOT_REDRAW_S = 0.7  # the learning pane redraws twice a second
@@ -42,14 +42,3 @@ def test_main_screen_small_terminal(snap_compare, tmp_path: Path) -> None:
         await settle(pilot)
 
     assert snap_compare(app, run_before=play, terminal_size=(80, 24))
-
-
-def test_bayes_lesson_page(snap_compare, tmp_path: Path) -> None:
-    app = DemoApp("bayes", fast_config(), saves_dir=tmp_path)
-
-    async def open_page(pilot: Pilot) -> None:
-        await settle(pilot)
-        await pilot.press("right", "right", "right")  # "Posterior ∝ prior × likelihood"
-        await settle(pilot)
-
-    assert snap_compare(app, run_before=open_page, terminal_size=(100, 30))

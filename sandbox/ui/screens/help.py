@@ -26,10 +26,11 @@ PANELS = (
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "close")]
 
-    def __init__(self, bindings: list[Binding], title: str = "Keys") -> None:
+    def __init__(self, bindings: list[Binding], title: str = "Keys", panels: str = "") -> None:
         super().__init__()
         self.bindings = bindings
         self.title_text = title
+        self.panels = panels or PANELS  # what the panels of the screen behind show
 
     def compose(self) -> ComposeResult:
         table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
@@ -42,4 +43,4 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Static(Text(self.title_text, style="bold"))
             yield Static(table)
-            yield Static(Text(PANELS), id="help-panels")
+            yield Static(Text(self.panels), id="help-panels")

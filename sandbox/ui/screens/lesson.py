@@ -1,5 +1,5 @@
-"""What every lesson screen shares: one controller per agent it shows, the job runner, live training
-in chunks that post progress, the status bar, and the keys every lesson answers to.
+"""What every lesson screen shares: the lesson's engine (`LessonRun`: its controllers, the state it
+studies, what it has seen), the job runner, the status bar, exports, and the keys every lesson answers to.
 
 Each lesson's screen (the pages of `demo.py`, the dial of `prior_strength.py`) keeps only what it
 shows and what its keys do.
@@ -7,8 +7,8 @@ shows and what its keys do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+import io
+import time
 from pathlib import Path
 
 from textual.binding import Binding
@@ -16,18 +16,20 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from sandbox.config import RunConfig
-from sandbox.ui.controller import Builders, SessionController
+from sandbox.storage import atomic_write_text
+from sandbox.ui.controller import Builders
 from sandbox.ui.jobs import JobRunner
+from sandbox.ui.lesson_checks import LessonRun
 from sandbox.ui.lessons import Lesson
-from sandbox.ui.messages import EngineBusy, TrainingProgress
+from sandbox.ui.messages import EngineBusy
 from sandbox.ui.screens.help import HelpScreen
+from sandbox.ui.widgets.lesson_panels import races_csv
 from sandbox.ui.widgets.status_bar import PlayState, StatusBar
 
-LESSON_ENV = "TextFrozenLake-v0"
-PROGRESS_EVERY = 10  # training steps between plot updates
-RACE_CHUNK = 25  # steps each rival takes per turn, so both curves grow together
+EXPORTS_DIR = "lessons"  # under the saves folder: the only place a lesson writes
 # The last keys of every lesson's bindings (each screen lists its own first, in the order its footer shows).
 LESSON_KEYS = [
+    Binding("e", "export", "export"),
     Binding("escape", "cancel", "cancel"),
     Binding("d", "app.toggle_dark", "theme"),
     Binding("question_mark", "help", "help", key_display="?"),
@@ -35,14 +37,8 @@ LESSON_KEYS = [
 ]
 
 
-def lesson_config(lesson: Lesson, base: RunConfig, agent: str) -> RunConfig:
-    """The user's prior and seeds, with the lesson's env, agent and DQN settings."""
-    run = replace(base.run, env=LESSON_ENV, env_kwargs=dict(lesson.env_kwargs), agent=agent)
-    return replace(base, run=run, dqn=replace(base.dqn, **lesson.dqn))
-
-
 class LessonScreen(Screen[None]):
-    """A lesson's controllers (its rivals, else its one agent) and the jobs that drive them."""
+    """A lesson's engine and the jobs that drive it."""
 
     def __init__(
         self,
@@ -55,37 +51,12 @@ class LessonScreen(Screen[None]):
     ) -> None:
         super().__init__()
         self.lesson = lesson
+        self.saves_dir = saves_dir
         self.steps = steps  # the user's --steps: what each training page or race trains instead of the lesson's own
-        self.controllers = {
-            agent: SessionController(
-                lesson_config(lesson, config, agent), saves_dir=saves_dir, builders=builders, record_episodes=False
-            )
-            for agent in lesson.rivals or (lesson.agent,)
-        }
-        self.controller = self.controllers[lesson.agent]  # the one the status bar and the α keys speak of
+        self.run = LessonRun(lesson, config, saves_dir=saves_dir, builders=builders)
+        self.controllers = self.run.controllers
+        self.controller = self.run.controller  # the one the status bar and the α keys speak of
         self.jobs = JobRunner(self, self._job_finished)
-
-    # ----- jobs (engine thread) ---------------------------------------------------------
-
-    def _train(self, name: str, steps: int, done_before: int, total: int, should_stop: Callable[[], bool]) -> None:
-        """Train agent `name` for `steps` steps, posting its curve every PROGRESS_EVERY and at the end."""
-        controller = self.controllers[name]
-        progress = {"steps": done_before}
-
-        def on_step(_record: object) -> None:
-            progress["steps"] += 1
-            if progress["steps"] % PROGRESS_EVERY == 0:
-                self.post_message(TrainingProgress(name, controller.history.copy(), progress["steps"], total))
-
-        controller.train(steps, on_step, should_stop=should_stop)
-        self.post_message(TrainingProgress(name, controller.history.copy(), done_before + steps, total))
-
-    def _race(self, names: Sequence[str], steps: int, should_stop: Callable[[], bool]) -> None:
-        """Train `names` for `steps` steps each, RACE_CHUNK steps at a time by turns."""
-        for done in range(0, steps, RACE_CHUNK):
-            chunk = min(RACE_CHUNK, steps - done)
-            for name in names:
-                self._train(name, chunk, done, steps, should_stop)
 
     # ----- keys -------------------------------------------------------------------------
 
@@ -94,7 +65,32 @@ class LessonScreen(Screen[None]):
             self.notify("cancelled", timeout=2)
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(list(self.BINDINGS), f"Lesson: {self.lesson.title}"))
+        self.app.push_screen(HelpScreen(self.help_bindings(), f"Lesson: {self.lesson.title}", self.help_text()))
+
+    def help_bindings(self) -> list[Binding]:
+        """The keys this page answers to (what its footer shows)."""
+        return [binding for binding in self.BINDINGS if self.check_action(binding.action.split("(")[0], ()) is not False]
+
+    def help_text(self) -> str:
+        return ""
+
+    def action_export(self) -> None:
+        """The screen as SVG (every figure on it), and each race so far as CSV, into saves/lessons/."""
+        folder = self.saves_dir / EXPORTS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{self.lesson.name}-{self.export_name()}"
+        files = {folder / f"{stem}.svg": self.app.export_screenshot(title=f"{self.lesson.title}: {self.export_name()}")}
+        if self.run.observations.races:
+            files[folder / f"{stem}.csv"] = races_csv(self.run.observations.races)
+        for path, text in files.items():
+            atomic_write_text(path, text)
+            if self.app.is_web:  # served: the file goes to the student's browser too (in a terminal it stays in saves/)
+                self.app.deliver_text(io.StringIO(text), save_filename=path.name)
+        written = list(files)
+        self.notify("exported " + ", ".join(str(path) for path in written), timeout=6)
+
+    def export_name(self) -> str:
+        return "figure"
 
     # ----- messages (UI thread) ---------------------------------------------------------
 
@@ -113,5 +109,4 @@ class LessonScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         # Waits for a running LLM call to return: freeing llama.cpp under it would abort the process.
-        for controller in self.controllers.values():
-            controller.close()
+        self.run.close()

@@ -1,14 +1,14 @@
-"""The prior-strength lesson: a skill dial on the oracle prior, DQN and DQN-Prior racing live, the curve so far.
+"""The prior-strength lesson: a skill dial on the oracle prior, races over seeds, the points so far.
 
-Moving the dial (or α) restarts DQN-Prior with the oracle at the new skill; DQN's race,
-which no dial changes, runs once and is kept. A race the dial interrupts stops at its next
-step (the next one starts right after), so holding a key never piles up training. Each
-finished race adds DQN-Prior's success over it to the curve, against the skill it raced at.
+On opening, DQN, DQN-Prior with the uniform oracle (S = 0, the control) and DQN-Prior at the
+dial's skill race on the lesson's seeds. Moving the dial (or α) races DQN-Prior again at the new
+setting (and the control at a new α); DQN's race, which no dial changes, runs once and is kept.
+A race the dial interrupts stops at its next step (the next one starts right after), so holding
+a key never piles up training. Each finished race adds a point, with its seed range, to the curve.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from textual.app import ComposeResult
@@ -19,25 +19,35 @@ from textual.worker import Worker
 
 from envs.frozen_lake import lake_rows
 from sandbox.config import RunConfig
+from sandbox.ui.lesson_checks import (
+    CONTROL_SKILL,
+    REFERENCE,
+    START_ALPHA,
+    START_SKILL,
+    oracle_config,
+    skill_key,
+)
 from sandbox.ui.lessons import SWEEP_ALPHAS, Lesson
-from sandbox.ui.messages import RaceFinished, SkillDialMoved, TrainingProgress
-from sandbox.ui.prior_choices import ORACLE_SKILLS, oracle_model
+from sandbox.ui.messages import RaceFinished, RaceProgress, SkillDialMoved
+from sandbox.ui.prior_choices import ORACLE_SKILLS
 from sandbox.ui.screens.lesson import LESSON_KEYS, LessonScreen
-from sandbox.ui.widgets.lesson_panels import ComparisonPanel
+from sandbox.ui.widgets.lesson_panels import ComparisonPanel, VerdictBox
 from sandbox.ui.widgets.status_bar import StatusBar
 from sandbox.ui.widgets.strength_panels import SkillDial, StrengthCurve
 
 SKILL_STOPS = ORACLE_SKILLS  # the bench's skills, and -1
-START_SKILL = 0.5
-START_ALPHA = 10.0  # the paper's
-REFERENCE, PRIOR_AGENT = "dqn", "dqn-prior"  # the lesson's rivals; its agent is the one with the prior
+HELP = (
+    "The dial: the oracle prior's skill S and α. The race: each runner's share of won episodes among those that "
+    "ended in the last 100 env steps, the mean over its seeds (dotted: its lowest and highest seed), against env "
+    "steps: dqn, the control (dqn-prior at S = 0) and dqn-prior at the dial's skill. The curve: episodes won over "
+    "each finished race, a point per skill run with its seed range; dqn as a flat line. Under the text, each claim "
+    "is checked on the races run so far (… until the race it needs has run)."
+)
 
 
-def oracle_config(config: RunConfig, skill: float, alpha: float) -> RunConfig:
-    """DQN-Prior's config: the oracle at `skill` as its prior, α as its posterior's sharpness."""
-    return replace(
-        config, prior=replace(config.prior, model=oracle_model(skill)), dqn=replace(config.dqn, alpha=alpha)
-    )
+def runner_name(skill: float, alpha: float) -> str:
+    """The race's name for dqn-prior at (skill, α): the checks read the ones at the start α by skill alone."""
+    return skill_key(skill) if alpha == START_ALPHA else f"{skill_key(skill)} α={alpha:g}"
 
 
 class PriorStrengthScreen(LessonScreen):
@@ -58,13 +68,15 @@ class PriorStrengthScreen(LessonScreen):
         self.race_steps = self.steps or self.page.steps
         self.skill, self.alpha = START_SKILL, START_ALPHA
         self.generation = 0  # bumped by every dial move: a race of an older generation stops
-        self.reference_done = False  # DQN's race ran to the end (the dial never changes it)
+        # DQN-Prior's runners are built per race from the oracle's configs; the status bar speaks of DQN's run.
+        self.controller = self.controllers[REFERENCE]
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="strength-main"):
             with Vertical(id="strength-side"):
                 yield SkillDial(id="strength-dial")
                 with VerticalScroll(id="strength-scroll"):
+                    yield VerdictBox("", id="strength-checks")
                     yield Markdown(self.page.text, id="strength-text")
             with Vertical(id="strength-live"):
                 yield Static("", id="strength-lake")
@@ -76,13 +88,24 @@ class PriorStrengthScreen(LessonScreen):
     def on_mount(self) -> None:
         self.query_one("#strength-side").border_title = self.lesson.title
         self.query_one("#strength-live").border_title = "live"
-        self.query_one("#strength-race").border_title = f"the race, {self.race_steps} steps each"
+        seeds = len(self.run.seeds)
+        self.query_one("#strength-race").border_title = f"the race, {self.race_steps} steps each, {seeds} seeds"
         self.query_one("#strength-lake", Static).update(self._lake_text())
+        self._show_checks()
         self._dial_moved()
 
     def _lake_text(self) -> str:
         rows = lake_rows(**self.lesson.env_kwargs)
         return "the lake  " + " / ".join(rows) + "   (S start, F ice, H hole, G goal)"
+
+    def _show_checks(self) -> None:
+        self.query_one(VerdictBox).show(self.run.verdicts(self.page.checks))
+
+    def help_text(self) -> str:
+        return HELP
+
+    def export_name(self) -> str:
+        return f"skill{self.skill:+g}-alpha{self.alpha:g}"
 
     # ----- keys -------------------------------------------------------------------------
 
@@ -117,26 +140,35 @@ class PriorStrengthScreen(LessonScreen):
 
         if stop():
             return  # the dial moved again while this race waited: the newer one runs next
-        prior_agent, reference = self.controllers[PRIOR_AGENT], self.controllers[REFERENCE]
-        with self.jobs.phase(f"building dqn-prior with the oracle at skill {skill:g}"):
-            prior_agent.build(oracle_config(prior_agent.config, skill, alpha))
-            if not self.reference_done:
-                reference.build()
-        steps = self.race_steps
-        if self.reference_done:  # the reference's finished race, shown beside the new one
-            self.post_message(TrainingProgress(REFERENCE, reference.history.copy(), steps, steps))
-        with self.jobs.phase(f"racing at skill {skill:g}, α = {alpha:g}"):
-            self._race([PRIOR_AGENT] if self.reference_done else [REFERENCE, PRIOR_AGENT], steps, stop)
-        self.reference_done = True
-        histories = {name: controller.history.copy() for name, controller in self.controllers.items()}
-        self.post_message(RaceFinished(skill, alpha, histories))
+        races = self.run.observations.races
+        runners: dict[str, RunConfig | None] = {} if REFERENCE in races else {REFERENCE: None}
+        control = runner_name(CONTROL_SKILL, alpha)
+        if control not in races:
+            runners[control] = oracle_config(self.run, CONTROL_SKILL, alpha)
+        current = runner_name(skill, alpha)
+        runners[current] = oracle_config(self.run, skill, alpha)
+        shown = (REFERENCE, control, current)
+        self.post_message(RaceProgress({name: races[name] for name in shown if name in races}))
+        with self.jobs.phase(f"racing at skill {skill:g}, α = {alpha:g} on {len(self.run.seeds)} seeds"):
+            self.run.race(
+                runners,
+                self.race_steps,
+                stop,
+                lambda _name, partial: self.post_message(RaceProgress({n: partial[n] for n in shown if n in partial})),
+            )
+        self.post_message(RaceFinished(skill, alpha, {name: list(runs) for name, runs in races.items()}))
 
     # ----- messages (UI thread) ---------------------------------------------------------
 
-    def on_training_progress(self, message: TrainingProgress) -> None:
-        self.query_one(ComparisonPanel).show(message.name, message.history)
+    def on_race_progress(self, message: RaceProgress) -> None:
+        self.query_one(ComparisonPanel).show(message.races)
         self._refresh_status()
 
     def on_race_finished(self, message: RaceFinished) -> None:
         curve = self.query_one(StrengthCurve)
-        curve.add(message.skill, message.alpha, message.histories[PRIOR_AGENT], message.histories[REFERENCE])
+        reference = message.races.get(REFERENCE)
+        for name in (runner_name(CONTROL_SKILL, message.alpha), runner_name(message.skill, message.alpha)):
+            skill = CONTROL_SKILL if name == runner_name(CONTROL_SKILL, message.alpha) else message.skill
+            curve.add(skill, message.alpha, message.races[name], reference)
+        self._show_checks()
+        self._refresh_status()

@@ -1,8 +1,7 @@
-"""Panels of the prior-strength lesson: the skill dial and the curve of races run so far."""
+"""Panels of the prior-strength lesson: the skill dial and the points of the races run so far."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,24 +12,25 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from sandbox.ui.controller import LearningHistory
-from sandbox.ui.widgets.lesson_panels import first_success
+from sandbox.ui.lesson_checks import SeedRun, describe_first_successes
 
-DIAL_WIDTH = 41  # characters from skill -1 to +1
+DIAL_WIDTH = 29  # characters from skill -1 to +1 (the track and its ends fit a 40-column side panel)
 
 
 @dataclass(frozen=True)
 class RacePoint:
-    """One finished race of an agent: the share of its training episodes won, and its first win."""
+    """One runner's race over its seeds: the share of its episodes won on each seed."""
 
-    episodes: int
-    success: float
-    first_success: int | None
+    successes: tuple[float, ...]
+    runs: tuple[SeedRun, ...]
 
     @classmethod
-    def of(cls, history: LearningHistory) -> RacePoint:
-        wins = history.wins
-        return cls(len(wins), float(np.mean(wins)) if wins else 0.0, first_success(history))
+    def of(cls, runs: list[SeedRun]) -> RacePoint:
+        return cls(tuple(run.overall_success for run in runs), tuple(runs))
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.successes))
 
 
 class SkillDial(Static):
@@ -44,22 +44,25 @@ class SkillDial(Static):
         track.append("●", style=f"bold {colour}")
         track.append("─" * (DIAL_WIDTH - 1 - position))
         track.append(" +1", style="dim")
-        if skill >= 0:
+        if skill > 0:
             meaning = f"mass {skill:g} on the optimal moves, the rest uniform"
+        elif skill < 0:
+            meaning = f"mass {-skill:g} on the wrong moves, the rest uniform"
         else:
-            meaning = f"mass {-skill:g} on the wrong moves, the rest uniform: worse than no prior"
+            meaning = "uniform: the control, a prior that says nothing"
         self.update(
             Text.assemble(
                 ("oracle prior skill ", "bold"), (f"S = {skill:+g}", f"bold {colour}"), "  ↑/↓\n", track, "\n",
                 (meaning, "italic"), "\n",
-                ("α = ", "bold"), (f"{alpha:g}", "bold"), "  [ / ]  how loudly Q can overrule the prior",
+                ("α = ", "bold"), (f"{alpha:g}", "bold"), "  [ / ]  the posterior's inverse temperature on Q",
             )  # fmt: skip
         )
 
 
 class StrengthCurve(Vertical):
-    """DQN-Prior's success over each finished race against the skill it raced at (one series per α), and
-    DQN's without a prior as a flat line: the curve of `bench prior-strength`, grown live."""
+    """DQN-Prior's success over each finished race against the skill it raced at (one series per α), each point
+    with its lowest and highest seed; DQN's without a prior as a flat reference. Points only: no line is drawn
+    through a skill that was not run."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -73,25 +76,29 @@ class StrengthCurve(Vertical):
     def on_mount(self) -> None:
         self._draw()
 
-    def add(self, skill: float, alpha: float, prior_agent: LearningHistory, reference: LearningHistory) -> None:
-        self.points[(skill, alpha)] = RacePoint.of(prior_agent)
-        self.reference = RacePoint.of(reference)
+    def add(self, skill: float, alpha: float, runs: list[SeedRun], reference: list[SeedRun] | None) -> None:
+        self.points[(skill, alpha)] = RacePoint.of(runs)
+        if reference:
+            self.reference = RacePoint.of(reference)
         self._draw()
 
     def _draw(self) -> None:
         plot = self.query_one(PlotextPlot)
         plt = plot.plt
         plt.clear_figure()
-        plt.title("the curve so far: success over each race")
+        plt.title("episodes won over each race: mean and seed range")
+        if self.reference is not None:  # first, so that no point is drawn over
+            plt.plot([-1, 1], [self.reference.mean] * 2, label="dqn (no prior)", marker="braille", color="gray")
         for alpha in sorted({alpha for _, alpha in self.points}):
             skills = sorted(skill for skill, a in self.points if a == alpha)
-            values = [self.points[(skill, alpha)].success for skill in skills]
-            plt.plot(skills, values, label=f"dqn-prior α={alpha:g}", marker="dot")
-        if self.reference is not None:
-            plt.plot([-1, 1], [self.reference.success] * 2, label="dqn (no prior)", marker="braille")
-        plt.xlim(-1, 1)
-        plt.ylim(0, 1)
-        plt.xlabel("oracle prior skill")
+            for skill in skills:  # the seed range as a vertical bar at the skill run, nothing between skills
+                point = self.points[(skill, alpha)]
+                plt.plot([skill, skill], [min(point.successes), max(point.successes)], marker="│", color="white")
+            means = [self.points[(skill, alpha)].mean for skill in skills]
+            plt.scatter(skills, means, label=f"dqn-prior α={alpha:g} (mean of its seeds)", marker="●")
+        plt.xlim(-1.05, 1.05)
+        plt.ylim(-0.05, 1.05)
+        plt.xlabel("oracle prior skill S (S = 0: the control)")
         plot.refresh()
         self.query_one("#strength-table", Static).update(points_table(self.points, self.reference))
 
@@ -100,14 +107,12 @@ def points_table(points: dict[tuple[float, float], RacePoint], reference: RacePo
     if not points:
         return "no race has finished yet"
     table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold")
-    for column in ("agent", "skill", "α", "episodes", "first success", "success"):
+    for column in ("agent", "skill", "α", "seeds", "first success (env steps)", "episodes won"):
         table.add_column(column)
-    rows: Sequence[tuple[str, str, str, RacePoint | None]] = [
-        ("dqn-prior", f"{skill:+g}", f"{alpha:g}", points[(skill, alpha)]) for skill, alpha in sorted(points)
-    ]
-    for name, skill, alpha, point in [*rows, ("dqn", "—", "—", reference)]:
-        if point is None:
-            continue
-        first = f"episode {point.first_success}" if point.first_success else "not yet"
-        table.add_row(name, skill, alpha, str(point.episodes), first, f"{point.success:.0%}")
+    rows = [("dqn-prior", f"{skill:+g}", f"{alpha:g}", points[(skill, alpha)]) for skill, alpha in sorted(points)]
+    if reference is not None:
+        rows.append(("dqn", "—", "—", reference))
+    for name, skill, alpha, point in rows:
+        won = f"{point.mean:.0%} ({min(point.successes):.0%}–{max(point.successes):.0%})"
+        table.add_row(name, skill, alpha, str(len(point.runs)), describe_first_successes(point.runs), won)
     return table

@@ -1,0 +1,1 @@
+"""The page `python -m sandbox serve` sends (a package only so that the installed project ships it)."""
