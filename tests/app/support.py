@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 
 from textual.app import App
 from textual.message import Message
@@ -14,6 +15,14 @@ from agents.ppo import PPOConfig
 from agents.prior.config import PriorConfig
 from sandbox.config import RunConfig, RunSettings
 from sandbox.ui.jobs import JobRunner
+
+
+def posterior_by_hand(prior: Sequence[float], q: Sequence[float], alpha: float) -> list[float]:
+    """p(a)·exp(α·Q(a)) / Σ_b p(b)·exp(α·Q(b)), written out here so a UI test's expectation does not come
+    from agents.bayes, the code under test (exponents shifted by the largest Q, which cancels)."""
+    top = max(q)
+    weights = [p * math.exp(alpha * (value - top)) for p, value in zip(prior, q)]
+    return [weight / sum(weights) for weight in weights]
 
 
 def fast_config(agent: str = "dqn-prior", prior: PriorConfig | None = None, **run: object) -> RunConfig:
