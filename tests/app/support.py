@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
+from textual._context import message_hook
 from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
@@ -15,6 +17,7 @@ from agents.ppo import PPOConfig
 from agents.prior.config import PriorConfig
 from sandbox.config import RunConfig, RunSettings
 from sandbox.ui.jobs import JobRunner
+from sandbox.ui.widgets.learning_pane import LearningPane
 
 
 def posterior_by_hand(prior: Sequence[float], q: Sequence[float], alpha: float) -> list[float]:
@@ -48,6 +51,17 @@ class Messages:
         return [message for message in self.seen if isinstance(message, kind)]
 
 
+@contextmanager
+def recording(messages: Messages) -> Iterator[None]:
+    """What run_test's `message_hook` does, for an app that snap_compare runs (it takes no hook): set before
+    the app starts, the hook is in the context every message pump's task copies."""
+    token = message_hook.set(messages.hook)
+    try:
+        yield
+    finally:
+        message_hook.reset(token)
+
+
 def _engine_pending(app: App) -> bool:
     """A worker running, or an engine job whose end the app has not handled yet (it may start a queued job)."""
     runners = [getattr(node, "jobs", None) for node in (app, app.screen)]
@@ -74,3 +88,11 @@ async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float
         assert waited < timeout, "condition not reached in time"
         await pilot.pause(0.05)
         waited += 0.05
+
+
+async def plots_drawn(pilot: Pilot) -> None:
+    """Wait for every learning pane on the screen stack to redraw what it was last given (a timer redraws
+    twice a second), then for the repaint: a snapshot shows the plots of the state it was taken at."""
+    panes = [pane for screen in pilot.app.screen_stack for pane in screen.query(LearningPane)]
+    await wait_until(pilot, lambda: not any(pane._stale for pane in panes))
+    await pilot.pause()
