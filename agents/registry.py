@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # The settings a flag or a sweep sets for every agent they apply to (`--alpha`, `--k`, ...); `seed` applies to all.
 RUN_WIDE_SETTINGS = ("alpha", "k", "explore", "features")
+ACTS_ON = ("q", "policy", "prior")  # what an agent samples its action from (AgentSpec.acts_on)
+LIVE_SETTINGS = ("alpha", "k")  # the UI steers these on an agent that acts on the posterior over Q
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,13 @@ def register_agent(spec: AgentSpec) -> None:
             f"(agent {shared.name!r}), not {spec.config_class.__name__}"
         )
     names = {item.name for item in fields(spec.config_class)}
+    if spec.acts_on not in ACTS_ON:
+        raise AgentError(f"agent {spec.name!r}: acts_on must be one of {', '.join(ACTS_ON)}, got {spec.acts_on!r}")
+    if spec.acts_on == "q" and not set(LIVE_SETTINGS) <= names:
+        raise AgentError(
+            f"agent {spec.name!r} acts on the posterior over Q, whose α and k the UI steers: "
+            f"{spec.config_class.__name__} needs fields {' and '.join(LIVE_SETTINGS)}"
+        )
     unknown = [setting for setting in spec.settings if setting not in RUN_WIDE_SETTINGS or setting not in names]
     if "seed" not in names or unknown:
         raise AgentError(

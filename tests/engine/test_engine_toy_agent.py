@@ -1,6 +1,6 @@
 """An agent added from outside the project: its class and config live in this test module, and one
-`register_agent` makes `train`, `eval` and `bench sample-efficiency --quick` run it, with its own config
-section in the run's config.toml. A run-wide flag reaches it only if its spec lists the setting."""
+`register_agent` makes `train`, `eval`, the UI and `bench sample-efficiency --quick` run it, with its own
+config section in the run's config.toml. A run-wide flag reaches it only if its spec lists the setting."""
 
 from __future__ import annotations
 
@@ -13,14 +13,18 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from textual.notifications import Notify
 
 from agents import registry
-from agents.configs import EXPLORATION_RULES
+from agents.configs import EXPLORATION_RULES, PPOConfig
 from agents.decision import Candidate, Decision, TextState
 from agents.errors import AgentError
 from agents.registry import AgentSpec, register_agent
 from sandbox.cli import main
 from sandbox.config import load_config
+from sandbox.ui.app import SandboxApp
+from sandbox.ui.messages import StepTaken
+from tests.app.support import Messages, fast_config, settle
 
 NO_LLM = ["--prior-model", "uniform", "--prior-cache", "none"]
 
@@ -39,7 +43,8 @@ class ToyConfig:
 
 
 class ToyAgent:
-    """A table of Q(observation, action) learnt from one-step returns; ε-greedy, or sampled ∝ exp(α·Q)."""
+    """A table of Q(observation, action) learnt from one-step returns; its policy π ∝ exp(α·Q), acted on
+    ε-greedily or sampled."""
 
     name = "toy"
     prior = None
@@ -57,11 +62,16 @@ class ToyAgent:
     def _key(self, state: TextState, action: str) -> str:
         return f"{state.observation}\n{action}"
 
+    def _q(self, state: TextState) -> np.ndarray:
+        return np.array([self.q.get(self._key(state, action), 0.0) for action in state.actions])
+
+    def policy(self, state: TextState, prior_result: None = None) -> np.ndarray:
+        weights = np.exp(self.config.alpha * (self._q(state) - self._q(state).max()))
+        return weights / weights.sum()
+
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
         rng = self.rng if rng is None else rng
-        q = np.array([self.q.get(self._key(state, action), 0.0) for action in state.actions])
-        weights = np.exp(self.config.alpha * (q - q.max()))
-        posterior = weights / weights.sum()
+        q, posterior = self._q(state), self.policy(state)
         if greedy:
             index, rule = int(np.argmax(q)), "greedy"
         elif self.config.explore == "posterior":
@@ -71,12 +81,14 @@ class ToyAgent:
         else:
             index, rule = int(np.argmax(q)), "greedy"
         candidates = tuple(
-            Candidate(action=action, prior=1 / len(q), q_value=float(q[i]), likelihood=float(posterior[i]), posterior=float(posterior[i]))
+            Candidate(action, prior=1 / len(q), q_value=float(q[i]), likelihood=None, posterior=float(posterior[i]))
             for i, action in enumerate(state.actions)
         )
         return Decision(action=state.actions[index], candidates=candidates, rule=rule, alpha=self.config.alpha)
 
-    def learn(self, state: TextState, action: str, reward: float, next_state: TextState, terminated: bool) -> dict[str, float]:
+    def learn(
+        self, state: TextState, action: str, reward: float, next_state: TextState, terminated: bool
+    ) -> dict[str, float]:
         key = self._key(state, action)
         self.q[key] = self.q.get(key, 0.0) + self.config.step_size * (reward - self.q.get(key, 0.0))
         return {}
@@ -96,7 +108,9 @@ class ToyAgent:
 def toy_agent(monkeypatch: pytest.MonkeyPatch) -> AgentSpec:
     """The toy registered for this test only (the registry's dict is restored afterwards)."""
     monkeypatch.setattr(registry, "AGENTS", dict(registry.AGENTS))
-    spec = AgentSpec("toy", f"{__name__}:ToyAgent", "toy", ToyConfig, uses_prior=False, settings=("explore",))
+    spec = AgentSpec(
+        "toy", f"{__name__}:ToyAgent", "toy", ToyConfig, uses_prior=False, acts_on="policy", settings=("explore",)
+    )
     register_agent(spec)
     return spec
 
@@ -139,8 +153,30 @@ def test_bench_sample_efficiency_quick_runs_a_registered_agent(
         assert [load_config(kept / f"{env}-toy-s{seed}" / "config.toml").toy.seed for seed in range(3)] == [0, 1, 2]
 
 
-def test_a_spec_that_lists_a_setting_its_config_lacks_is_refused(toy_agent: AgentSpec) -> None:
+async def test_the_ui_plays_a_registered_agent(toy_agent: AgentSpec, tmp_path: Path) -> None:
+    messages = Messages()
+    app = SandboxApp(fast_config("toy"), saves_dir=tmp_path, record_episodes=False)
+    async with app.run_test(size=(120, 36), message_hook=messages.hook, notifications=True) as pilot:
+        await settle(pilot)
+        for _ in range(3):
+            await pilot.press("space")
+            await settle(pilot)
+        assert len(messages.of(StepTaken)) == 3 and isinstance(app.controller.session.agent, ToyAgent)
+        assert app.controller.config.toy.seed == 0
+        await pilot.press("right_square_bracket")  # α is the UI's knob only on agents acting on Q
+        await settle(pilot)
+        (note,) = messages.of(Notify)
+        assert note.notification.severity == "warning" and "the toy agent has none" in str(note.notification.message)
+
+
+def test_a_spec_that_breaks_the_contract_is_refused(toy_agent: AgentSpec) -> None:
     with pytest.raises(AgentError, match="settings must be fields"):
-        register_agent(AgentSpec("toy-k", f"{__name__}:ToyAgent", "toy", ToyConfig, uses_prior=False, settings=("k",)))
+        register_agent(
+            AgentSpec("toy-k", f"{__name__}:ToyAgent", "toy", ToyConfig, uses_prior=False, acts_on="policy", settings=("k",))
+        )
+    with pytest.raises(AgentError, match="needs fields alpha and k"):  # the UI would steer k on it
+        register_agent(AgentSpec("toy-q", f"{__name__}:ToyAgent", "toy", ToyConfig, uses_prior=False, acts_on="q"))
+    with pytest.raises(AgentError, match="holds ToyConfig"):
+        register_agent(AgentSpec("toy-dqn", f"{__name__}:ToyAgent", "toy", PPOConfig, uses_prior=False))
     with pytest.raises(AgentError, match="registered already"):
         register_agent(toy_agent)
