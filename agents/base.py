@@ -8,12 +8,15 @@ import numpy as np
 import torch
 
 from agents.decision import Decision, TextState
-from agents.prior.types import ActionPrior
+from agents.prior.types import ActionPrior, PriorResult
 
 
 class Agent(Protocol):
+    """What the session, the trainer, the UI and the commands use of an agent, and nothing more."""
+
     name: str
     prior: ActionPrior | None  # the LLM prior the agent consults, if any
+    config: Any  # its settings: an instance of its registry spec's config class (the UI reads α and k from it)
 
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
         """Choose an action; `rng` lets the UI preview a decision without consuming the agent's randomness."""
@@ -31,6 +34,13 @@ class Agent(Protocol):
         """Tensors (saved with safetensors) and JSON-able state, enough for an exact resume."""
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None: ...
+
+
+class PolicyAgent(Agent, Protocol):
+    """An agent that acts from a learned policy (its spec's `acts_on` is "policy")."""
+
+    def policy(self, state: TextState, prior_result: PriorResult | None) -> np.ndarray:
+        """π(·|s) over `state.actions`, given the prior's answer there (what the prompt editor re-scores)."""
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:

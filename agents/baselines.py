@@ -44,12 +44,15 @@ class LLMAgent(_NonLearner):
     def __init__(self, prior: ActionPrior, seed: int = 0, greedy: bool = False) -> None:
         self.prior = prior
         self.always_greedy = greedy
+        self.config = DQNConfig(seed=seed)  # the section it is registered with; only the seed counts
         self.rng = np.random.default_rng(seed)
 
     @classmethod
     def from_config(cls, config: DQNConfig, prior: ActionPrior | None) -> "LLMAgent":
         """How `agents.registry.make_agent` builds it: only the config's seed counts."""
-        return cls(prior, seed=config.seed)
+        agent = cls(prior, seed=config.seed)
+        agent.config = config
+        return agent
 
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
         if not state.actions:
@@ -74,12 +77,15 @@ class RandomAgent(_NonLearner):
     prior = None
 
     def __init__(self, seed: int = 0) -> None:
+        self.config = DQNConfig(seed=seed)  # the section it is registered with; only the seed counts
         self.rng = np.random.default_rng(seed)
 
     @classmethod
     def from_config(cls, config: DQNConfig, prior: ActionPrior | None) -> "RandomAgent":
         """How `agents.registry.make_agent` builds it: only the config's seed counts."""
-        return cls(seed=config.seed)
+        agent = cls(seed=config.seed)
+        agent.config = config
+        return agent
 
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
         if not state.actions:

@@ -1,10 +1,10 @@
-"""Every agent, registered once: its name, its class, the config section it reads, whether it
-consults the prior, and what it acts from. `make_agent(run_config)` builds any of them.
+"""Every agent, registered once: its name, its class, its config section and class, the run-wide
+settings that apply to it, whether it consults the prior, and what it acts from. `make_agent(run_config)`
+builds any of them.
 
-Adding an agent touches its module (a class with `from_config(config, prior)`), one
-`AgentSpec` below, and its config (a dataclass in `agents.configs` and a section of the run
-config, unless it reads an existing one). The CLI choices, the sweep, the UI's agent picker
-and its live α/k controls, and the prompt editor all read the registry.
+Adding an agent is its module (a class with `from_config(config, prior)` and a config dataclass) and one
+`register_agent(AgentSpec(...))`: the run config's sections, the CLI choices and flags, the sweep, the
+benches, the UI's agent picker and its live α/k controls, and the prompt editor all read the registry.
 
 Agent classes are imported on first build, so listing names (`--help`) never loads torch.
 """
@@ -12,14 +12,21 @@ Agent classes are imported on first build, so listing names (`--help`) never loa
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agents.configs import DQNConfig, PPOConfig
 from agents.errors import AgentError
 from agents.prior.config import PriorConfig
 
 if TYPE_CHECKING:
     from agents.base import Agent
+
+
+# The settings a flag or a sweep sets for every agent they apply to (`--alpha`, `--k`, ...); `seed` applies to all.
+RUN_WIDE_SETTINGS = ("alpha", "k", "explore", "features")
+ACTS_ON = ("q", "policy", "prior")  # what an agent samples its action from (AgentSpec.acts_on)
+LIVE_SETTINGS = ("alpha", "k")  # the UI steers these on an agent that acts on the posterior over Q
 
 
 @dataclass(frozen=True)
@@ -30,36 +37,97 @@ class AgentSpec:
     - "q": the posterior p(a|s)·exp(α·Q(s,a)) (its config has the live settings α and k);
     - "policy": a learned π(·|s) that reads the prior; the class offers `policy(state, prior_result)`;
     - "prior": the prior itself (the LLM agent; the random agent's uniform one).
+
+    `settings` names the run-wide settings (RUN_WIDE_SETTINGS) that mean something to this agent: `--alpha`
+    reaches its config only if "alpha" is listed, whatever fields the config class has.
     """
 
     name: str
     agent_class: str  # "module:Class", imported on first build
     config: str  # the run config's section the agent reads ("dqn", "ppo"); random and llm read only its seed
+    config_class: type  # that section's dataclass: it has a `seed`, a `validate()`, and loads without torch
     uses_prior: bool  # built with the prior of the run config's [prior] section
     acts_on: str = "q"
+    settings: tuple[str, ...] = ()
     offline: bool = False  # learns from a dataset (`train-offline`), not from its own steps
+    learns: bool = True  # False: nothing it does changes it (benches evaluate it once)
 
     def load(self) -> Any:
         module, _, name = self.agent_class.partition(":")
         return getattr(importlib.import_module(module), name)
 
 
-AGENTS: dict[str, AgentSpec] = {
-    spec.name: spec
-    for spec in (
-        AgentSpec("dqn", "agents.dqn:DQNAgent", "dqn", uses_prior=False),
-        AgentSpec("dqn-prior", "agents.dqn:DQNAgent", "dqn", uses_prior=True),
-        AgentSpec("ppo", "agents.ppo:PPOAgent", "ppo", uses_prior=False, acts_on="policy"),
-        AgentSpec("ppo-prior", "agents.ppo:PPOAgent", "ppo", uses_prior=True, acts_on="policy"),
-        AgentSpec("llm", "agents.baselines:LLMAgent", "dqn", uses_prior=True, acts_on="prior"),
-        AgentSpec("random", "agents.baselines:RandomAgent", "dqn", uses_prior=False, acts_on="prior"),
-        AgentSpec("cql", "agents.cql:CQLAgent", "dqn", uses_prior=False, offline=True),
-        AgentSpec("cql-prior", "agents.cql:CQLAgent", "dqn", uses_prior=True, offline=True),
-    )
-}
-AGENT_NAMES = tuple(name for name, spec in AGENTS.items() if not spec.offline)  # trained online (`train`, the UI)
-OFFLINE_AGENT_NAMES = tuple(name for name, spec in AGENTS.items() if spec.offline)
-AGENTS_WITH_PRIOR = tuple(name for name, spec in AGENTS.items() if spec.uses_prior)
+AGENTS: dict[str, AgentSpec] = {}
+
+
+def register_agent(spec: AgentSpec) -> None:
+    """Make an agent known to every command, bench and screen; a bad spec is a one-line AgentError."""
+    if spec.name in AGENTS:
+        raise AgentError(f"an agent named {spec.name!r} is registered already")
+    shared = next((other for other in AGENTS.values() if other.config == spec.config), None)
+    if shared is not None and shared.config_class is not spec.config_class:
+        raise AgentError(
+            f"agent {spec.name!r}: section [{spec.config}] holds {shared.config_class.__name__} "
+            f"(agent {shared.name!r}), not {spec.config_class.__name__}"
+        )
+    names = {item.name for item in fields(spec.config_class)}
+    if spec.acts_on not in ACTS_ON:
+        raise AgentError(f"agent {spec.name!r}: acts_on must be one of {', '.join(ACTS_ON)}, got {spec.acts_on!r}")
+    if spec.acts_on == "q" and not set(LIVE_SETTINGS) <= names:
+        raise AgentError(
+            f"agent {spec.name!r} acts on the posterior over Q, whose α and k the UI steers: "
+            f"{spec.config_class.__name__} needs fields {' and '.join(LIVE_SETTINGS)}"
+        )
+    unknown = [setting for setting in spec.settings if setting not in RUN_WIDE_SETTINGS or setting not in names]
+    if "seed" not in names or unknown:
+        raise AgentError(
+            f"agent {spec.name!r}: {spec.config_class.__name__} needs a seed field, and settings must be fields "
+            f"of it among {', '.join(RUN_WIDE_SETTINGS)} (got {', '.join(spec.settings) or 'none'})"
+        )
+    AGENTS[spec.name] = spec
+
+
+DQN_SETTINGS = ("alpha", "k", "explore", "features")
+for _spec in (
+    AgentSpec("dqn", "agents.dqn:DQNAgent", "dqn", DQNConfig, uses_prior=False, settings=DQN_SETTINGS),
+    AgentSpec("dqn-prior", "agents.dqn:DQNAgent", "dqn", DQNConfig, uses_prior=True, settings=DQN_SETTINGS),
+    AgentSpec("ppo", "agents.ppo:PPOAgent", "ppo", PPOConfig, uses_prior=False, acts_on="policy", settings=("alpha", "features")),
+    AgentSpec("ppo-prior", "agents.ppo:PPOAgent", "ppo", PPOConfig, uses_prior=True, acts_on="policy", settings=("alpha", "features")),
+    AgentSpec("llm", "agents.baselines:LLMAgent", "dqn", DQNConfig, uses_prior=True, acts_on="prior", learns=False),
+    AgentSpec("random", "agents.baselines:RandomAgent", "dqn", DQNConfig, uses_prior=False, acts_on="prior", learns=False),
+    AgentSpec("cql", "agents.cql:CQLAgent", "dqn", DQNConfig, uses_prior=False, settings=DQN_SETTINGS, offline=True),
+    AgentSpec("cql-prior", "agents.cql:CQLAgent", "dqn", DQNConfig, uses_prior=True, settings=DQN_SETTINGS, offline=True),
+):  # fmt: skip
+    register_agent(_spec)
+
+
+def agent_names() -> tuple[str, ...]:
+    """The agents trained online (`train`, the UI), in registration order."""
+    return tuple(name for name, spec in AGENTS.items() if not spec.offline)
+
+
+def offline_agent_names() -> tuple[str, ...]:
+    return tuple(name for name, spec in AGENTS.items() if spec.offline)
+
+
+def agents_with_prior() -> tuple[str, ...]:
+    return tuple(name for name, spec in AGENTS.items() if spec.uses_prior)
+
+
+def config_sections() -> dict[str, type]:
+    """Each agent config section of the run config and its dataclass, in registration order."""
+    return {spec.config: spec.config_class for spec in AGENTS.values()}
+
+
+def sections_for(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Where run-wide settings go: each to the config section of every agent whose spec lists it, and
+    `seed` to every section. {"alpha": 3} → {"dqn": {"alpha": 3}, "ppo": {"alpha": 3}}."""
+    sections: dict[str, dict[str, Any]] = {}
+    for spec in AGENTS.values():
+        for name, value in settings.items():
+            if name == "seed" or name in spec.settings:
+                sections.setdefault(spec.config, {})[name] = value
+    return sections
 
 
 class RunSettingsLike(Protocol):

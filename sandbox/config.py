@@ -22,6 +22,7 @@ import tomli_w
 
 from agents.configs import DQNConfig, PPOConfig
 from agents.prior.config import PriorConfig
+from agents.registry import config_sections, sections_for
 from sandbox.errors import SandboxError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -52,21 +53,36 @@ class RunSettings:
     eval_env_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-# The agents' config sections; each agent reads one (its `config` in agents.registry).
-AGENT_SECTIONS: dict[str, type] = {"dqn": DQNConfig, "ppo": PPOConfig}
-
-
 @dataclass
 class RunConfig:
+    """[run], one section per agent config the registry names, and [prior].
+
+    The built-in agents' sections are typed fields; a section that an agent registered later brings
+    (`agents.registry.register_agent`) is kept in `more_sections` and read like a field: `config.<section>`.
+    """
+
     run: RunSettings = field(default_factory=RunSettings)
     dqn: DQNConfig = field(default_factory=DQNConfig)  # DQN, DQN-Prior, CQL, CQL-Prior; llm and random read its seed
     ppo: PPOConfig = field(default_factory=PPOConfig)  # PPO, PPO-Prior
     prior: PriorConfig = field(default_factory=PriorConfig)
     # section → key → where the value came from (a file, a flag, "built-in"); not part of the settings
     sources: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+    more_sections: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, cls in config_sections().items():
+            if name not in TYPED_SECTIONS:
+                self.more_sections.setdefault(name, cls())
+
+    def __getattr__(self, name: str) -> Any:
+        """A registered agent's section that is not a typed field (only called when normal lookup fails)."""
+        more = self.__dict__.get("more_sections", {})
+        if name in more:
+            return more[name]
+        raise AttributeError(f"{type(self).__name__} has no section {name!r}")
 
     def to_toml(self) -> str:
-        payload: dict[str, Any] = {name: _strip_none(asdict(getattr(self, name))) for name in SECTIONS}
+        payload: dict[str, Any] = {name: _strip_none(asdict(getattr(self, name))) for name in sections()}
         if self.sources:
             payload["sources"] = self.sources
         return tomli_w.dumps(payload)
@@ -75,22 +91,26 @@ class RunConfig:
         return self.sources.get(section, {}).get(key, BUILT_IN)
 
     def agent_sections(self) -> list[Any]:
-        return [getattr(self, name) for name in AGENT_SECTIONS]
+        return [getattr(self, name) for name in config_sections()]
 
     def set_agent_settings(self, **settings: Any) -> None:
-        """Set each setting in every agent section that has it: `--alpha`, `--features` or a seed mean
-        the same to every agent that reads them, whichever section it reads them from."""
-        for name, value in settings.items():
-            for section in self.agent_sections():
-                if hasattr(section, name):
-                    setattr(section, name, value)
+        """Set run-wide settings (`--alpha`, `--features`, a seed) in the section of every agent whose spec
+        lists them (`agents.registry.sections_for`); the seed goes to every agent's section."""
+        for section, values in sections_for(settings).items():
+            for name, value in values.items():
+                setattr(getattr(self, section), name, value)
 
     def validate_agents(self) -> None:
         for section in self.agent_sections():
             section.validate()
 
 
-SECTIONS: dict[str, type] = {"run": RunSettings, **AGENT_SECTIONS, "prior": PriorConfig}
+TYPED_SECTIONS = ("dqn", "ppo")  # the agent sections RunConfig has as fields
+
+
+def sections() -> dict[str, type]:
+    """Every section of a run config, in file order: [run], the registry's agent sections, [prior]."""
+    return {"run": RunSettings, **config_sections(), "prior": PriorConfig}
 
 
 def _strip_none(section: dict[str, Any]) -> dict[str, Any]:
@@ -137,11 +157,13 @@ def _section(cls: type, values: dict[str, Any], source: str, name: str) -> Any:
 
 
 def parse_config(payload: dict[str, Any], source: str) -> RunConfig:
+    valid = sections()
     for key in payload:
-        if key not in SECTIONS and key != "sources":
-            raise SandboxError(f"unknown section [{key}] in {source}; valid sections: {', '.join(SECTIONS)}")
-    built = {name: _section(cls, payload.get(name, {}), source, name) for name, cls in SECTIONS.items()}
-    return RunConfig(**built, sources=_parse_sources(payload.get("sources", {}), source))
+        if key not in valid and key != "sources":
+            raise SandboxError(f"unknown section [{key}] in {source}; valid sections: {', '.join(valid)}")
+    built = {name: _section(cls, payload.get(name, {}), source, name) for name, cls in valid.items()}
+    typed = {name: built.pop(name) for name in ("run", *TYPED_SECTIONS, "prior")}
+    return RunConfig(**typed, more_sections=built, sources=_parse_sources(payload.get("sources", {}), source))
 
 
 def _parse_sources(sources: Any, where: str) -> dict[str, dict[str, str]]:
@@ -187,7 +209,7 @@ def layered_config(layers: list[Layer]) -> RunConfig:
     config = parse_config(merged, " + ".join(label for label, _ in layers) or BUILT_IN)
     config.sources = {
         name: {key: sources.get(name, {}).get(key, BUILT_IN) for key in asdict(getattr(config, name))}
-        for name in SECTIONS
+        for name in sections()
     }
     return config
 
@@ -196,7 +218,7 @@ def seeded_config(layers: list[Layer]) -> RunConfig:
     """`layered_config`, with every agent section seeded from [run] seed (and sourced with it), validated."""
     config = layered_config(layers)
     config.set_agent_settings(seed=config.run.seed)
-    for section in AGENT_SECTIONS:
+    for section in config_sections():
         config.sources[section]["seed"] = config.sources["run"]["seed"]
     config.validate_agents()
     return config

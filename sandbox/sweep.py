@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import AGENT_SECTIONS, RunConfig, defaults_layer, layered_config, load_config, parse_config
+from sandbox.config import RunConfig, defaults_layer, layered_config, load_config, parse_config
 from sandbox.errors import SandboxError
 from sandbox.storage import STATE_FILE, atomic_write_text
 
@@ -156,15 +156,15 @@ def _env_entry(entry: Any, base: RunConfig, source: str) -> dict[str, Any]:
 def expand(sweep: Sweep, out_dir: Path) -> list[Trial]:
     """Every grid point as a trial config (the same overrides `train`'s flags make), validated up front."""
     from agents.prior.config import validate_config
-    from agents.registry import AGENT_NAMES
+    from agents.registry import agent_names, sections_for
 
     grid = sweep.grid
     for agent in grid["agent"]:
-        if agent not in AGENT_NAMES:
-            raise SandboxError(f"[grid] agent {agent!r} cannot be swept; online agents: {', '.join(AGENT_NAMES)}")
+        if agent not in agent_names():
+            raise SandboxError(f"[grid] agent {agent!r} cannot be swept; online agents: {', '.join(agent_names())}")
     trials = []
     for env, agent, alpha, k, seed in itertools.product(grid["env"], grid["agent"], grid["alpha"], grid["k"], grid["seed"]):
-        # As `train`'s flags: α is DQN's posterior sharpness and PPO's KL weight, in every section that has it.
+        # As `train`'s flags: α is DQN's posterior sharpness and PPO's KL weight, for every agent whose spec lists it.
         settings = {"seed": seed, **({"alpha": alpha} if alpha is not None else {}), **({"k": k} if k is not None else {})}
         point: dict[str, dict[str, Any]] = {
             "run": {
@@ -173,10 +173,7 @@ def expand(sweep: Sweep, out_dir: Path) -> list[Trial]:
                 "agent": agent,
                 "seed": seed,
             },
-            **{
-                name: {key: value for key, value in settings.items() if key in cls.__dataclass_fields__}
-                for name, cls in AGENT_SECTIONS.items()
-            },
+            **sections_for(settings),
         }
         tuned = defaults_layer(env["id"], agent)
         config = layered_config([*([tuned] if tuned else []), (sweep.source, sweep.payload), ("[grid]", point)])

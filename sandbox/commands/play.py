@@ -20,7 +20,7 @@ HELP = "watch, steer and take over an agent with an LLM prior in the terminal UI
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from agents.registry import AGENT_NAMES
+    from agents.registry import agent_names
 
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", type=Path, help="TOML config file (see sandbox/presets/)")
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--env-arg", action="append", default=[], metavar="KEY=VALUE", help="environment option, repeatable (e.g. --env-arg level=5)"
     )
-    parser.add_argument("--agent", choices=AGENT_NAMES, help="default dqn-prior")
+    parser.add_argument("--agent", choices=agent_names(), help="default dqn-prior")
     parser.add_argument("--seed", type=int)
     parser.add_argument(
         "--features", choices=FEATURE_CHOICES, help="Q network text features (default: the env's tuned default)"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, none_or, parse_key_values
 from sandbox.commands._common import run_trainer
-from sandbox.config import AGENT_SECTIONS
 
 NAME = "train"
 HELP = "train an agent headless (progress bar, periodic greedy eval, metrics.csv, TensorBoard, checkpoints)"
@@ -24,9 +23,8 @@ OVERRIDES = {
     "keep_episodes": ("run", "keep_episodes"),
     "prior_mode": ("prior", "mode"),
 }
-# Agent settings: each is set in every agent section that has it (RunConfig.set_agent_settings), e.g.
-# --alpha is DQN's posterior sharpness and PPO's KL weight α·KL(π‖p_LLM); the agent reads only its own.
-AGENT_FLAGS = ("alpha", "k", "explore", "features")
+# Agent settings (agents.registry.RUN_WIDE_SETTINGS): each reaches the section of every agent whose spec lists
+# it, e.g. --alpha is DQN's posterior sharpness and PPO's KL weight α·KL(π‖p_LLM); the agent reads only its own.
 PRIOR_FLAGS = {
     "prior_model": "model",
     "prior_temperature": "temperature",
@@ -47,7 +45,7 @@ PRIOR_FLAGS = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agents.configs import EXPLORATION_RULES
-    from agents.registry import AGENT_NAMES
+    from agents.registry import agent_names
 
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", type=Path, help="TOML config file (see sandbox/presets/)")
@@ -55,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in this folder exactly where it stopped")
     parser.add_argument("--env", help="environment id (default TextFrozenLake-v0)")
     parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="environment option, repeatable")
-    parser.add_argument("--agent", choices=AGENT_NAMES)
+    parser.add_argument("--agent", choices=agent_names())
     parser.add_argument("--steps", type=int, help="environment steps to train for")
     parser.add_argument("--seed", type=int)
     parser.add_argument(
@@ -101,16 +99,17 @@ def build_config(args: argparse.Namespace):
 
 def flag_layers(args: argparse.Namespace) -> list[tuple[str, dict]]:
     """One layer per flag given, named after the flag, so config.toml says which flag set a value."""
+    from agents.registry import RUN_WIDE_SETTINGS, sections_for
+
     layers = []
     for flag, (section, name) in OVERRIDES.items():
         value = getattr(args, flag, None)
         if value is not None:
             layers.append((f"--{flag.replace('_', '-')}", {section: {name: value}}))
-    for flag in AGENT_FLAGS:  # set in every agent section that has the setting (RunConfig.set_agent_settings)
+    for flag in RUN_WIDE_SETTINGS:  # in the section of every agent whose spec lists the setting
         value = getattr(args, flag, None)
         if value is not None:
-            sections = {name: {flag: value} for name, cls in AGENT_SECTIONS.items() if flag in cls.__dataclass_fields__}
-            layers.append((f"--{flag}", sections))
+            layers.append((f"--{flag}", sections_for({flag: value})))
     for flag, name in PRIOR_FLAGS.items():
         value = getattr(args, flag, None)
         if value is not None:

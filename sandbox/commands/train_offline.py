@@ -29,12 +29,12 @@ OFFLINE_BASE = {"run": {"steps": 2000, "eval_episodes": 5}}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from agents.registry import OFFLINE_AGENT_NAMES
+    from agents.registry import offline_agent_names
 
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", type=Path, help="dataset from `collect` (the same name, with or without .parquet)")
     source.add_argument("--resume", type=Path, metavar="RUN", help="continue this offline run")
-    parser.add_argument("--agent", choices=OFFLINE_AGENT_NAMES, help=f"default {DEFAULT_AGENT}")
+    parser.add_argument("--agent", choices=offline_agent_names(), help=f"default {DEFAULT_AGENT}")
     parser.add_argument("--steps", type=int, help="gradient steps (default: the tuned default for the dataset's env)")
     parser.add_argument("--limit", type=int, help="use only the first N transitions (0 = all)")
     parser.add_argument("--beta", type=float, help="weight of the conservative penalty")

@@ -80,16 +80,17 @@ ENVS = {
     "household-pick-place": EnvSpec("household-pick-place-v0"),
     "twx-coin-collector-4": EnvSpec("twx-coin-collector-v0", {"num_locations": 4, "include_doors": False}),
 }  # fmt: skip
-AGENTS = ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")
-NON_LEARNERS = ("llm", "random")
+AGENTS = ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")  # the default; --agents takes any online agent
 BASELINES = {"dqn-prior": "dqn", "ppo-prior": "ppo"}  # prior agent → the same learner without the prior
 THRESHOLD = 0.9  # of the best final success in the env
 QUICK = {"envs": ["coin-collector-5", "overcooked-tomato"], "seeds": 3, "steps": 800, "eval_every": 100, "eval_episodes": 5}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from agents.registry import agent_names
+
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
-    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=AGENTS)
+    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=agent_names())
     add_run_arguments(parser)
     add_kept_only_argument(parser)
     add_prior_arguments(parser)
@@ -224,8 +225,7 @@ def run_config(
     config.run.steps, config.run.eval_every = settings["steps"], settings["eval_every"]
     config.run.eval_episodes = args.eval_episodes
     config.run.checkpoint_every = settings["steps"]
-    config.dqn.seed = config.ppo.seed = seed
-    config.dqn.features = config.ppo.features = settings["features"]
+    config.set_agent_settings(seed=seed, features=settings["features"])
     config.prior = prior_config
     return config
 
@@ -233,7 +233,7 @@ def run_config(
 def run_one(config: Any, run_dir: Path, env_key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Train (or, for an agent that learns nothing, evaluate once at step 0) and return the run's row and curve."""
     started = time.monotonic()
-    if config.run.agent in NON_LEARNERS:
+    if not learns(config.run.agent):
         agent_object, rows = evaluate_once(config)
     else:
         agent_object, rows = train_run(config, run_dir)
@@ -252,6 +252,15 @@ def run_one(config: Any, run_dir: Path, env_key: str) -> tuple[dict[str, Any], l
     curve = [{"env": env_key, "agent": config.run.agent, "seed": config.run.seed, "step": int(row["step"]),
               "eval_success": row["eval_success"]} for row in rows]  # fmt: skip
     return result, curve
+
+
+def learns(agent: str) -> bool:
+    """False for an agent that nothing changes (the LLM-only and random agents): it is evaluated once. A row's
+    agent may also be another report's variant label (the ablation's "dqn-prior k=1 ..."): those all learn."""
+    from agents.registry import AGENTS
+
+    spec = AGENTS.get(agent)
+    return spec is None or spec.learns
 
 
 def evaluate_once(config: Any) -> tuple[Any, list[dict[str, float]]]:
@@ -299,7 +308,7 @@ def summarise(runs: list[dict[str, Any]], curves: list[dict[str, Any]]) -> list[
                 "reached": sum(step is not None for step in steps),
                 # Agents that learn nothing have no step axis: `reached` says it all.
                 "mean_steps_to_threshold": float(sum(censored) / len(censored))
-                if best > 0 and agent not in NON_LEARNERS
+                if best > 0 and learns(agent)
                 else None,
                 **finals[agent].columns("final_success"),
                 # The area under the learning curve over its length: speed and stability in one number,
@@ -374,7 +383,7 @@ def plot(plt: Any, curves: list[dict[str, Any]], runs: list[dict[str, Any]], arg
     for axis, env_key in zip(panels, envs):
         for agent in dict.fromkeys(run["agent"] for run in runs if run["env"] == env_key):
             points = [row for row in curves if row["env"] == env_key and row["agent"] == agent]
-            if agent in NON_LEARNERS:
+            if not learns(agent):
                 mean = sum(row["eval_success"] for row in points) / len(points)
                 axis.axhline(mean, linestyle="--", linewidth=1, label=agent, color="grey" if agent == "random" else "black")
                 continue

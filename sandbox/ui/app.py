@@ -23,7 +23,7 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from agents.prior.config import PRIOR_MODES
-from agents.registry import AGENT_NAMES, AGENTS_WITH_PRIOR
+from agents.registry import agent_names, agents_with_prior
 from sandbox.config import RunConfig, retargeted
 from sandbox.errors import SandboxError
 from sandbox.prompt_edit import editable_prior
@@ -266,7 +266,7 @@ class SandboxApp(App[None]):
         self.query_one(LearningPane).follow(self.controller.history)
         run = message.config.run
         self.sub_title = f"{run.env} · {run.agent}"
-        uses_prior = run.agent in AGENTS_WITH_PRIOR
+        uses_prior = run.agent in agents_with_prior()
         prior = f" · prior {message.config.prior.model}" if uses_prior else ""
         self.query_one(GamePane).note(self.sub_title + prior)
         self._refresh_status()
@@ -408,7 +408,7 @@ class SandboxApp(App[None]):
             if agent and agent != self.controller.config.run.agent:
                 self._rebuild(retargeted(self.controller.config, agent=agent))
 
-        choices = [(name, name) for name in AGENT_NAMES]
+        choices = [(name, name) for name in agent_names()]
         self.push_screen(PickerScreen("Agent", choices, self.controller.config.run.agent), picked)
 
     def action_pick_prior(self) -> None:

@@ -159,10 +159,23 @@ def test_checkpoint_round_trip_restores_weights_optimizer_rng_and_replay(tmp_pat
     np.testing.assert_allclose(restored.q_for_actions(room(2), ACTIONS), agent.q_for_actions(room(2), ACTIONS))
     assert len(restored.buffer) == len(agent.buffer)
     assert restored.env_steps == agent.env_steps
-    # Same RNG and weights: the next decisions and updates match exactly.
+    assert restored.updates == agent.updates > 0
+    # Adam's moments and step count, slot by slot (a fresh optimizer has none).
+    saved_slots, restored_slots = agent.optimizer.state_dict()["state"], restored.optimizer.state_dict()["state"]
+    assert saved_slots.keys() == restored_slots.keys() and saved_slots
+    for param_id, slots in saved_slots.items():
+        assert slots.keys() == restored_slots[param_id].keys() == {"step", "exp_avg", "exp_avg_sq"}
+        for name, value in slots.items():
+            torch.testing.assert_close(restored_slots[param_id][name], value, rtol=0, atol=0)
+    # Same RNG, weights and optimizer: the next decisions, and the weights after the next update, match exactly
+    # (the loss `learn` reports is computed before the optimizer's step, so it cannot tell the moments apart).
     for n in (1, 2, 3):
         assert restored.act(room(n)).action == agent.act(room(n)).action
+    updates = agent.updates
     assert restored.learn(room(1), "wait", 0.0, room(1), False) == agent.learn(room(1), "wait", 0.0, room(1), False)
+    assert restored.updates == agent.updates == updates + 1
+    for restored_weight, weight in zip(restored.q_net.parameters(), agent.q_net.parameters()):
+        torch.testing.assert_close(restored_weight, weight, rtol=0, atol=0)
 
 
 def test_dqn_learns_the_chain():

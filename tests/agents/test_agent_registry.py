@@ -8,7 +8,8 @@ import pytest
 from agents import registry
 from agents.baselines import RandomAgent
 from agents.errors import AgentError
-from agents.registry import AGENT_NAMES, AGENTS, AGENTS_WITH_PRIOR, OFFLINE_AGENT_NAMES, AgentSpec, make_agent
+from agents.configs import DQNConfig
+from agents.registry import AGENTS, AgentSpec, agent_names, agents_with_prior, make_agent, offline_agent_names
 from sandbox.config import RunConfig, RunSettings
 from sandbox.ui.controller import posterior_settings
 from tests.app.support import fast_config
@@ -22,14 +23,13 @@ def test_every_registered_agent_is_built_from_its_own_section(name: str) -> None
     assert agent.name == name
     assert type(agent) is spec.load()
     assert (agent.prior is not None) == spec.uses_prior
-    if hasattr(agent, "config"):
-        assert agent.config is getattr(config, spec.config)
+    assert agent.config is getattr(config, spec.config)
 
 
 def test_the_name_lists_come_from_the_registrations() -> None:
-    assert AGENT_NAMES == ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")
-    assert OFFLINE_AGENT_NAMES == ("cql", "cql-prior")
-    assert set(AGENTS_WITH_PRIOR) == {"dqn-prior", "ppo-prior", "llm", "cql-prior"}
+    assert agent_names() == ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")
+    assert offline_agent_names() == ("cql", "cql-prior")
+    assert set(agents_with_prior()) == {"dqn-prior", "ppo-prior", "llm", "cql-prior"}
 
 
 def test_an_unknown_agent_is_a_one_line_error() -> None:
@@ -53,7 +53,7 @@ class CautiousAgent(RandomAgent):
 
 
 def test_one_registration_makes_a_new_agent_buildable_and_steerable(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = AgentSpec("cautious", f"{__name__}:CautiousAgent", "dqn", uses_prior=True, acts_on="q")
+    spec = AgentSpec("cautious", f"{__name__}:CautiousAgent", "dqn", DQNConfig, uses_prior=True, acts_on="q")
     monkeypatch.setitem(AGENTS, "cautious", spec)
     config = fast_config("cautious")
     config.set_agent_settings(seed=7)
@@ -63,7 +63,7 @@ def test_one_registration_makes_a_new_agent_buildable_and_steerable(monkeypatch:
     assert registry.acts_on(agent) == "q"
 
 
-def test_agent_settings_reach_every_section_that_has_them() -> None:
+def test_agent_settings_reach_the_section_of_every_agent_whose_spec_lists_them() -> None:
     config = RunConfig()
     config.set_agent_settings(alpha=3.0, k=7, features="hash", seed=5)
     assert (config.dqn.alpha, config.ppo.alpha) == (3.0, 3.0)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
+from textual._context import message_hook
 from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
@@ -14,6 +17,15 @@ from agents.ppo import PPOConfig
 from agents.prior.config import PriorConfig
 from sandbox.config import RunConfig, RunSettings
 from sandbox.ui.jobs import JobRunner
+from sandbox.ui.widgets.learning_pane import LearningPane
+
+
+def posterior_by_hand(prior: Sequence[float], q: Sequence[float], alpha: float) -> list[float]:
+    """p(a)·exp(α·Q(a)) / Σ_b p(b)·exp(α·Q(b)), written out here so a UI test's expectation does not come
+    from agents.bayes, the code under test (exponents shifted by the largest Q, which cancels)."""
+    top = max(q)
+    weights = [p * math.exp(alpha * (value - top)) for p, value in zip(prior, q)]
+    return [weight / sum(weights) for weight in weights]
 
 
 def fast_config(agent: str = "dqn-prior", prior: PriorConfig | None = None, **run: object) -> RunConfig:
@@ -37,6 +49,17 @@ class Messages:
 
     def of(self, kind: type[Message]) -> list:
         return [message for message in self.seen if isinstance(message, kind)]
+
+
+@contextmanager
+def recording(messages: Messages) -> Iterator[None]:
+    """What run_test's `message_hook` does, for an app that snap_compare runs (it takes no hook): set before
+    the app starts, the hook is in the context every message pump's task copies."""
+    token = message_hook.set(messages.hook)
+    try:
+        yield
+    finally:
+        message_hook.reset(token)
 
 
 def _engine_pending(app: App) -> bool:
@@ -65,3 +88,11 @@ async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float
         assert waited < timeout, "condition not reached in time"
         await pilot.pause(0.05)
         waited += 0.05
+
+
+async def plots_drawn(pilot: Pilot) -> None:
+    """Wait for every learning pane on the screen stack to redraw what it was last given (a timer redraws
+    twice a second), then for the repaint: a snapshot shows the plots of the state it was taken at."""
+    panes = [pane for screen in pilot.app.screen_stack for pane in screen.query(LearningPane)]
+    await wait_until(pilot, lambda: not any(pane._stale for pane in panes))
+    await pilot.pause()

@@ -8,7 +8,6 @@ import numpy as np
 from textual.notifications import Notify
 from textual.widgets import Input, Static
 
-from agents import bayes
 from agents.dqn import DQNAgent
 from sandbox.ui.app import ALPHA_LEVELS, REPAINT_HOLD_S, SandboxApp
 from sandbox.ui.messages import (
@@ -25,7 +24,7 @@ from sandbox.ui.widgets.decision_table import DecisionTable, WhyPanel
 from sandbox.ui.widgets.game_pane import Transcript
 from sandbox.ui.widgets.learning_pane import LearningPane
 from sandbox.ui.widgets.status_bar import BUSY_DELAY_S, PlayState, StatusBar
-from tests.app.support import Messages, settle, wait_until
+from tests.app.support import Messages, posterior_by_hand, settle, wait_until
 
 
 def errors(messages: Messages) -> list[str]:
@@ -153,11 +152,11 @@ async def test_alpha_k_and_mode_change_without_a_step(make_app) -> None:
         assert agent.config.alpha == next(level for level in ALPHA_LEVELS if level > before.alpha)
         assert session.total_steps == steps and session.state == state  # nothing moved
         assert after.decision.proposals == before.proposals  # α reweights the same proposals
-        expected = bayes.posterior(
+        expected = posterior_by_hand(
             [row.proposal_count / len(before.proposals) for row in before.candidates],
             [row.q_value for row in before.candidates],
             agent.config.alpha,
-        ).posterior
+        )
         assert np.allclose([row.posterior for row in after.decision.candidates], expected)
         assert app.query_one(DecisionTable).decision is after.decision
         assert f"exp({agent.config.alpha:g}·Q)" in str(app.query_one(WhyPanel).content)

@@ -7,17 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from agents import bayes
 from agents.decision import Candidate, Decision
 from agents.registry import make_agent
 from sandbox.ui.app import SandboxApp
 from sandbox.ui.controller import Builders
-from sandbox.ui.explain import explain
 from sandbox.ui.messages import DecisionReady, EpisodeStarted
 from sandbox.ui.widgets.decision_table import DecisionTable, WhyPanel
 from sandbox.ui.widgets.game_pane import Transcript
 from sandbox.ui.widgets.telemetry import TelemetryLine
-from tests.app.support import Messages, fast_config, settle
+from tests.app.support import Messages, fast_config, posterior_by_hand, settle
 
 
 class WatchingAgent:
@@ -92,15 +90,16 @@ async def test_one_labelled_kl_and_bayes_rule_with_p_llm_first(tmp_path: Path) -
         panel = "\n".join(str(app.query_one(widget).content) for widget in (TelemetryLine, WhyPanel))
         assert panel.count("KL") == 1
         assert f"KL(agent's posterior ‖ p_LLM) {decision.telemetry.kl:.2f} nats" in panel
-        explanation = explain(decision)
-        i = explanation.chosen
+        i = [row.action for row in decision.candidates].index(decision.action)
         p_llm = decision.candidate(decision.action).prior
-        exact = bayes.posterior(explanation.p_llm, explanation.breakdown.q_values, decision.alpha)
+        exact = posterior_by_hand(
+            [row.prior for row in decision.candidates], [row.q_value for row in decision.candidates], decision.alpha
+        )
         lines = panel.split("\n")
         bayes_rule = next(line for line in lines if line.startswith("Bayes rule"))
         estimate = lines[lines.index(bayes_rule) + 2]  # under the line that names the estimate
         assert bayes_rule.startswith(f"Bayes rule: p_LLM {p_llm:.2f} × likelihood")
-        assert bayes_rule.endswith(f"→ posterior {exact.posterior[i]:.2f}")
+        assert bayes_rule.endswith(f"→ posterior {exact[i]:.2f}")
         share = decision.proposals.count(decision.action) / len(decision.proposals)
         assert "Monte Carlo estimate of p_LLM" in panel and f"share of k={len(decision.proposals)} proposals" in panel
         assert estimate.strip().startswith(f"estimate {share:.2f} ×")

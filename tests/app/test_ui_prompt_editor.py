@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 from textual.widgets import TextArea
 
-from agents import bayes
 from agents.prior import TEMPLATES, LlamaPrior, PriorConfig
 from sandbox.ui.app import SandboxApp
 from sandbox.ui.messages import DecisionReady, SessionSaved
 from sandbox.ui.screens.prompt_editor import PromptEditorScreen, PromptOpened, PromptRescored, TemplateSaved
 from sandbox.ui.widgets.decision_table import DecisionTable
-from tests.app.support import Messages, fast_config, settle
+from tests.app.support import Messages, fast_config, posterior_by_hand, settle
 from tests.app.test_ui_app import errors
 from tests.prior.conftest import write_tiny_gguf
 
@@ -69,7 +68,7 @@ async def test_edit_the_prompt_and_rescore(tiny_app: Callable[[], SandboxApp]) -
         assert rescored.prompt == edited and after.prior_result.prompt == edited
         assert not np.allclose([row.prior for row in after.candidates], [row.prior for row in before.candidates])
         q = np.array([row.q_value for row in after.candidates])
-        expected = bayes.posterior(after.prior_result.probs, q, live.alpha).posterior
+        expected = posterior_by_hand(after.prior_result.probs, q, live.alpha)
         np.testing.assert_allclose([row.posterior for row in after.candidates], expected)
         table = screen.query_one(DecisionTable)
         assert table.decision is after and table.before is before  # the table shows the change

@@ -13,9 +13,8 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from sandbox.ui.app import SandboxApp
-from tests.app.support import fast_config, settle
+from tests.app.support import fast_config, plots_drawn, settle
 
-PLOT_REDRAW_S = 0.7  # the learning pane redraws twice a second
 STEPS = 4
 
 
@@ -28,7 +27,7 @@ def test_main_screen(snap_compare, tmp_path: Path) -> None:
             await pilot.press("space")
             await settle(pilot)
         pilot.app.query_one("#learning-tabs", TabbedContent).active = "tab-explore"  # ε and replay have data
-        await pilot.pause(PLOT_REDRAW_S)
+        await plots_drawn(pilot)
 
     assert snap_compare(app, run_before=play, terminal_size=(120, 36))
 

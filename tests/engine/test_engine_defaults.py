@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.registry import AGENT_NAMES, OFFLINE_AGENT_NAMES
+from agents.registry import agent_names, offline_agent_names
 from sandbox.cli import build_parser, main
 from sandbox.commands import demo, play, train, train_offline
 from sandbox.config import BUILT_IN, DEFAULTS_DIR, defaults_layer, layered_config, load_config, read_toml
@@ -27,7 +27,7 @@ def test_every_defaults_table_builds_a_valid_config() -> None:
     assert files
     for path in files:
         for agent in read_toml(path):
-            assert agent in AGENT_NAMES + OFFLINE_AGENT_NAMES, f"{path.name}: unknown agent table [{agent}]"
+            assert agent in agent_names() + offline_agent_names(), f"{path.name}: unknown agent table [{agent}]"
             config = layered_config([defaults_layer("TextFrozenLake-v0" if path.stem == "frozenlake" else path.stem, agent)])
             config.dqn.validate()
             config.ppo.validate()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import gymnasium
 import pytest
 
@@ -56,8 +58,13 @@ def test_every_id_is_registered_with_gymnasium_on_import() -> None:
 
 
 def test_registering_again_is_a_no_op() -> None:
-    register_envs()
-    assert {spec.id for spec in list_envs()} <= set(gymnasium.registry)
+    # Importing envs registered every id already; a second registration must neither warn
+    # ("Overriding environment ...") nor replace gymnasium's specs.
+    before = {spec.id: gymnasium.registry[spec.id] for spec in list_envs()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        register_envs()
+    assert all(gymnasium.registry[env_id] is spec for env_id, spec in before.items())
 
 
 @pytest.mark.parametrize("call", [lambda: make_env("tw-nope-v0"), lambda: env_family("tw-nope-v0")])

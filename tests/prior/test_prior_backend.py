@@ -43,6 +43,19 @@ def test_kv_reuse_scores_equal_naive_per_candidate_evaluation(backend: LlamaBack
     assert scored.tokens_evaluated == len(prompt) + candidate_cost(candidates)
 
 
+def test_the_log_probs_of_every_continuation_of_the_vocabulary_sum_to_one(backend: LlamaBackend) -> None:
+    # Whatever normalisation the code uses (the naive reference shares it), p(token | prompt) over the whole
+    # vocabulary sums to 1, and so does p(token | prompt, first) through the multi-token (KV reuse) path:
+    # Σ_t p(first t | prompt) = p(first | prompt).
+    prompt = backend.tokenize_prompt("You are in a kitchen. A coin lies here.\n>")
+    vocabulary = range(backend.n_vocab)
+    single = backend.score(prompt, [[token] for token in vocabulary]).log_probs
+    assert np.exp(single).sum() == pytest.approx(1.0, abs=1e-6)
+    first = int(np.argmax(single))
+    pairs = backend.score(prompt, [[first, token] for token in vocabulary]).log_probs
+    assert np.exp(pairs).sum() == pytest.approx(np.exp(single[first]), rel=1e-5)
+
+
 def test_prompt_longer_than_one_batch_is_chunked_without_changing_scores(backend: LlamaBackend) -> None:
     prompt, candidates = tokens(backend, "a" * (backend.n_batch + 1 - 3) + "\n>")  # BOS + n_batch + 1 tokens
     assert len(prompt) == backend.n_batch + 1  # the split that would leave a one-token batch
