@@ -48,18 +48,13 @@ async def idle(pilot) -> None:
 def lesson_screen(path: Path) -> None:
     """The Bayes lesson, built as `python -m sandbox demo bayes` builds it, on one fixed page."""
     from sandbox.commands import demo
-    from sandbox.commands.train import flag_layers
-    from sandbox.config import defaults_layer, seeded_config
     from sandbox.ui.lessons import LESSONS
     from sandbox.ui.screens.demo import DemoApp
-    from sandbox.ui.screens.lesson import LESSON_ENV
 
     parser = argparse.ArgumentParser()
     demo.add_arguments(parser)
     args = parser.parse_args([LESSON])
-    tuned = defaults_layer(LESSON_ENV, LESSONS[LESSON].agent)
-    flags = argparse.Namespace(**{name: value for name, value in vars(args).items() if name != "steps"})
-    config = seeded_config([*([tuned] if tuned else []), *flag_layers(flags)])
+    config = demo.lesson_run_config(args, LESSONS[LESSON].agent)
     app = DemoApp(LESSON, config, saves_dir=args.saves)
     titles = [page.title for page in LESSONS[LESSON].pages]
 
