@@ -1,7 +1,7 @@
 """What the prior-strength lesson shows, as numbers: races of DQN-Prior (oracle prior at skill S, posterior
 sharpness α) against DQN on the lesson's 4x4 lake, driven headless through the lesson's own screen.
 
-    .venv/bin/python benchmarks/prior_strength_lesson.py                       # the table in docs/guides/lessons.md, 1,500 steps a race
+    .venv/bin/python benchmarks/prior_strength_lesson.py                       # every default race, 1,500 steps each
     .venv/bin/python benchmarks/prior_strength_lesson.py --steps 300 --races 0.5:10 -0.5:10
 
 Prints one line per race: the skill, α, seeds, the env step of the first won episode on each seed and the
@@ -21,15 +21,18 @@ DEFAULT_RACES = ["1:10", "0.5:10", "0.25:0", "0.25:10", "0.25:100", "0:0", "0:10
 
 
 async def race_all(races: list[tuple[float, float]], steps: int) -> None:
-    from agents.prior.config import PriorConfig
-    from sandbox.config import RunConfig, RunSettings
+    from sandbox.cli import build_parser
+    from sandbox.commands.demo import lesson_run_config
+    from sandbox.ui.lessons import LESSONS
     from sandbox.ui.screens.demo import DemoApp
     from sandbox.ui.lesson_checks import describe_first_successes
     from sandbox.ui.widgets.strength_panels import StrengthCurve
     from textual.worker import WorkerState
 
-    config = RunConfig(run=RunSettings(seed=0), prior=PriorConfig(cache_path=None))
-    config.set_agent_settings(features="hash", seed=0)
+    # The run config `python -m sandbox demo prior-strength` builds (the lake's tuned defaults, then
+    # the flags), so the numbers are the lesson's own.
+    args = build_parser().parse_args(["demo", "prior-strength", "--seed", "0", "--prior-cache", "none"])
+    config = lesson_run_config(args, LESSONS["prior-strength"].agent)
     with tempfile.TemporaryDirectory() as saves:
         app = DemoApp("prior-strength", config, saves_dir=Path(saves), train_steps=steps)
         async with app.run_test(size=(140, 42)) as pilot:
