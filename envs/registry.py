@@ -234,7 +234,7 @@ def _check_family(family: EnvFamily) -> None:
     if clashes:
         raise EnvError(f"env family {family.name!r}: id {', '.join(clashes)} is registered already; choose another id")
     for label, pieces in (("prompt", family.prompt), ("guided_prompt", family.guided_prompt)):
-        if pieces is not None and not all(isinstance(key, str) and isinstance(text, str) for key, text in pieces.items()):
+        if pieces is not None and not all(isinstance(name, str) and isinstance(text, str) for name, text in pieces.items()):
             raise EnvError(f"env family {family.name!r}: {label} must map piece names to strings")
     if family.defaults is not None and not Path(family.defaults).is_file():
         raise EnvError(f"env family {family.name!r}: defaults file {family.defaults} does not exist")

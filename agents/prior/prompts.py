@@ -186,7 +186,9 @@ def registered_template(family: str, wording: str = "default") -> PromptTemplate
         return PromptTemplate(**pieces)
     except TypeError as error:
         names = ", ".join(item.name for item in fields(PromptTemplate))
-        raise PriorError(f"env family {family!r}: its prompt pieces do not fit ({error}); the pieces are {names}") from None
+        raise PriorError(
+            f"env family {family!r}: its prompt pieces do not fit ({error}); the pieces are {names}"
+        ) from None
 
 
 def render_prompt(

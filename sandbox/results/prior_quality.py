@@ -127,7 +127,7 @@ def walk(game: Game, history: int) -> list[Decision]:
     try:
         observation, info = env.reset(seed=0)
         if not hasattr(env.unwrapped, "walkthrough"):
-            raise SandboxError(f"{game.name}: the env offers no walkthrough(), which this bench follows; leave its family out")
+            raise SandboxError(f"{game.name}: the env offers no walkthrough() for this bench to follow; leave its family out")
         walkthrough = env.unwrapped.walkthrough() or []
         steps: deque[tuple[str, str]] = deque(maxlen=history)
         decisions = []

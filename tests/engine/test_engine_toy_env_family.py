@@ -132,7 +132,8 @@ def corridor(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[EnvFam
 def test_the_envs_command_lists_a_registered_family(corridor: EnvFamily, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["envs", "--json"]) == 0
     listed = {env["id"]: env for env in json.loads(capsys.readouterr().out)["envs"]}
-    assert listed[ENV_ID] == {"id": ENV_ID, "family": FAMILY, "description": "A corridor of rooms: walk east to the last one."}
+    description = "A corridor of rooms: walk east to the last one."
+    assert listed[ENV_ID] == {"id": ENV_ID, "family": FAMILY, "description": description}
     assert "TextFrozenLake-v0" in listed
     assert main(["envs"]) == 0
     assert any(line.split()[:2] == [ENV_ID, FAMILY] for line in capsys.readouterr().out.splitlines())
@@ -150,7 +151,7 @@ def test_make_env_checks_a_registered_familys_options(corridor: EnvFamily) -> No
 
 def test_the_prior_renders_the_familys_prompt_by_its_name(corridor: EnvFamily) -> None:
     assert env_family(ENV_ID) == FAMILY
-    query = PriorQuery(family=FAMILY, task="reach the last room", observation="You are in room 1 of 3.", actions=("go east", "wait"))
+    query = PriorQuery(FAMILY, "reach the last room", "You are in room 1 of 3.", actions=("go east", "wait"))
     assert render_prompt(query) == (
         "You walk along a corridor of rooms. Choose one step per turn.\n"
         "Task: reach the last room\n"
