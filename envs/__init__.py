@@ -6,8 +6,28 @@ winning command sequence. Importing this package registers every id with gymnasi
 """
 
 from envs.errors import EnvError
-from envs.registry import EnvSpec, env_family, list_envs, make_env, register_envs
+from envs.registry import (
+    REQUIRED,
+    EnvFamily,
+    EnvSpec,
+    FamilyEnv,
+    env_family,
+    list_envs,
+    make_env,
+    register_envs,
+    register_family,
+)
 
 register_envs()
 
-__all__ = ["EnvError", "EnvSpec", "env_family", "list_envs", "make_env"]
+__all__ = [
+    "REQUIRED",
+    "EnvError",
+    "EnvFamily",
+    "EnvSpec",
+    "FamilyEnv",
+    "env_family",
+    "list_envs",
+    "make_env",
+    "register_family",
+]

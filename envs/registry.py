@@ -2,13 +2,19 @@
 
 `gymnasium.make(id, **kwargs)` works for every id; `make_env` adds what a person needs when
 something is wrong: the valid ids, or the env's options with their defaults, in one line.
+
+A family from outside this module is one `register_family(EnvFamily(...))`: its ids, their
+options, and as plain data what the rest of the project looks up by the family's name (its prompt
+pieces, its tuned-defaults file). Envs know nothing of agents or the sandbox, so they carry that
+data without reading it.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gymnasium
@@ -24,7 +30,7 @@ from envs.scienceworld_env import make_scienceworld_env
 from envs.textworld_express import GAME_TYPES as TWX_GAME_TYPES
 
 FROZEN_LAKE_ID = "TextFrozenLake-v0"
-_REQUIRED = object()
+REQUIRED: Any = object()  # an option's default that marks it required (`make_env` says so when it is missing)
 _POOL_OPTIONS = {"game_seed": 0, "n_games": 1, "games_dir": None}
 OVERCOOKED_STEPS = 30  # the paper's online horizon; its offline setting is max_episode_steps=50
 HOUSEHOLD_STEPS = 50  # ALFWorld's evaluation budget
@@ -45,7 +51,7 @@ class EnvSpec:
 @dataclass(frozen=True)
 class _Entry:
     spec: EnvSpec
-    entry_point: str
+    entry_point: str | Callable[..., gymnasium.Env]
     kwargs: Mapping[str, Any]
     options: Mapping[str, Any]
     step_limit: Callable[[Mapping[str, Any]], int]
@@ -141,7 +147,7 @@ _ENTRIES: dict[str, _Entry] = {
             spec=EnvSpec("tw-game-file-v0", "textworld", "A TextWorld game file you have (.z8 from tw-make, or its .json)."),
             entry_point="envs.textworld_env:game_file_env",
             kwargs={},
-            options={"path": _REQUIRED},
+            options={"path": REQUIRED},
             step_limit=lambda _: 100,
         ),
         _Entry(
@@ -184,6 +190,85 @@ _ENTRIES: dict[str, _Entry] = {
 }
 
 
+@dataclass(frozen=True)
+class FamilyEnv:
+    """One id of a registered family: what `gymnasium.register` and `make_env` need."""
+
+    id: str
+    description: str
+    entry_point: str | Callable[..., gymnasium.Env]  # "module:callable", or the callable itself
+    options: Mapping[str, Any] = field(default_factory=dict)  # keyword -> default (REQUIRED: no default)
+    max_episode_steps: int | Callable[[Mapping[str, Any]], int] = 100  # or a function of the options given
+    kwargs: Mapping[str, Any] = field(default_factory=dict)  # fixed keywords the id passes to its entry point
+
+
+@dataclass(frozen=True)
+class EnvFamily:
+    """An env family: its ids, and what the agents and the sandbox find by its name.
+
+    `prompt` holds the prior's prompt pieces, named like the fields of
+    `agents.prior.prompts.PromptTemplate` (intro, task, history_header, actions, question, and
+    optionally step, current, cue); without it the prior uses its generic template.
+    `guided_prompt` holds the pieces that differ in the "guided" wording. `defaults` is a TOML file
+    of tuned defaults, one table per agent like `sandbox/defaults/frozenlake.toml`.
+    """
+
+    name: str
+    envs: tuple[FamilyEnv, ...]
+    prompt: Mapping[str, str] | None = None
+    guided_prompt: Mapping[str, str] | None = None
+    defaults: Path | None = None
+
+
+_FAMILIES: dict[str, EnvFamily] = {}  # families registered by `register_family`
+
+
+def _check_family(family: EnvFamily) -> None:
+    taken = {entry.spec.family for entry in _ENTRIES.values()}
+    if family.name in taken:
+        raise EnvError(f"env family {family.name!r} is registered already; choose another name")
+    if not family.envs:
+        raise EnvError(f"env family {family.name!r} has no envs; give it at least one FamilyEnv")
+    ids = [env.id for env in family.envs]
+    clashes = sorted({name for name in ids if name in _ENTRIES or name in gymnasium.registry or ids.count(name) > 1})
+    if clashes:
+        raise EnvError(f"env family {family.name!r}: id {', '.join(clashes)} is registered already; choose another id")
+    for label, pieces in (("prompt", family.prompt), ("guided_prompt", family.guided_prompt)):
+        if pieces is not None and not all(isinstance(name, str) and isinstance(text, str) for name, text in pieces.items()):
+            raise EnvError(f"env family {family.name!r}: {label} must map piece names to strings")
+    if family.defaults is not None and not Path(family.defaults).is_file():
+        raise EnvError(f"env family {family.name!r}: defaults file {family.defaults} does not exist")
+
+
+def _family_entry(family: str, env: FamilyEnv) -> _Entry:
+    limit = env.max_episode_steps
+    return _Entry(
+        spec=EnvSpec(env.id, family, env.description),
+        entry_point=env.entry_point,
+        kwargs=env.kwargs,
+        options=env.options,
+        step_limit=limit if callable(limit) else lambda _: limit,
+    )
+
+
+def register_family(family: EnvFamily) -> None:
+    """Add a family and register its ids with gymnasium; a name or id already taken is an `EnvError`.
+
+    `python -m sandbox envs`, the UI's env picker, `train`, `eval`, `bench prior-quality`, the
+    prior's prompt and the tuned defaults then find it by its name.
+    """
+    _check_family(family)
+    _FAMILIES[family.name] = family
+    for env in family.envs:
+        _ENTRIES[env.id] = _family_entry(family.name, env)
+    register_envs()
+
+
+def registered_family(name: str) -> EnvFamily | None:
+    """The `EnvFamily` registered under `name`; None for a built-in family or an unknown name."""
+    return _FAMILIES.get(name)
+
+
 def register_envs() -> None:
     """Register every id with gymnasium (once: re-registering would warn)."""
     for env_id, entry in _ENTRIES.items():
@@ -207,16 +292,16 @@ def _entry(env_id: str) -> _Entry:
 
 
 def env_family(env_id: str) -> str:
-    """"textworld", "frozenlake", "overcooked", "household", "textworld-express" or "scienceworld".
+    """The id's family name ("frozenlake", "textworld", ..., or a registered family's).
 
-    Agents pick their prompts by family.
+    Agents pick their prompts by family, the sandbox its tuned defaults.
     """
     return _entry(env_id).spec.family
 
 
 def _describe_options(entry: _Entry) -> str:
     described = [
-        f"{name} (required)" if default is _REQUIRED else f"{name}={default!r}" for name, default in entry.options.items()
+        f"{name} (required)" if default is REQUIRED else f"{name}={default!r}" for name, default in entry.options.items()
     ]
     return ", ".join([*described, f"max_episode_steps={entry.step_limit({})}"])
 
@@ -228,7 +313,7 @@ def make_env(env_id: str, **kwargs: Any) -> gymnasium.Env:
     """
     entry = _entry(env_id)
     unknown = sorted(set(kwargs) - set(entry.options) - {"max_episode_steps"})
-    missing = [name for name, default in entry.options.items() if default is _REQUIRED and name not in kwargs]
+    missing = [name for name, default in entry.options.items() if default is REQUIRED and name not in kwargs]
     if unknown or missing:
         problem = f"unknown option {', '.join(unknown)}" if unknown else f"missing option {', '.join(missing)}"
         raise EnvError(f"{env_id}: {problem}; valid options: {_describe_options(entry)}")

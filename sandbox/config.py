@@ -225,14 +225,18 @@ def seeded_config(layers: list[Layer]) -> RunConfig:
 
 
 def defaults_path(env_id: str) -> Path | None:
-    """The tuned defaults for an env: its own file (RL Zoo keys by env id), else its family's."""
+    """The tuned defaults for an env: its own file (RL Zoo keys by env id), else its family's, else
+    the file its family's `envs.EnvFamily` registration names."""
     from envs import env_family
+    from envs.registry import registered_family
 
-    for stem in (env_id, env_family(env_id)):
+    family = env_family(env_id)
+    for stem in (env_id, family):
         path = DEFAULTS_DIR / f"{stem}.toml"
         if path.is_file():
             return path
-    return None
+    registered = registered_family(family)
+    return None if registered is None or registered.defaults is None else Path(registered.defaults)
 
 
 def defaults_layer(env_id: str, agent: str) -> Layer | None:
@@ -243,7 +247,8 @@ def defaults_layer(env_id: str, agent: str) -> Layer | None:
     tables = read_toml(path, "defaults file").get(agent)
     if tables is None:
         return None
-    label = f"sandbox/defaults/{path.name} [{agent}]"
+    where = f"sandbox/defaults/{path.name}" if path.parent == DEFAULTS_DIR else str(path)
+    label = f"{where} [{agent}]"
     if not isinstance(tables, dict) or not all(isinstance(values, dict) for values in tables.values()):
         raise SandboxError(f"{label} must hold tables, e.g. [{agent}.dqn]")
     chosen = sorted(set(tables.get("run", {})) & set(CHOSEN_BY_USER))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from agents.errors import PriorError
 from agents.prior.types import PriorQuery
@@ -163,10 +163,32 @@ def tidy(text: str) -> str:
 
 
 def template_for(family: str, wording: str = "default") -> PromptTemplate:
-    """The family's built-in template in `wording` (families without a guided wording keep the default)."""
+    """The family's template in `wording` (families without a guided wording keep the default): the
+    built-in one, else the prompt its `envs.EnvFamily` registration carries, else the generic one."""
     if wording == "guided" and family in GUIDED_TEMPLATES:
         return GUIDED_TEMPLATES[family]
-    return TEMPLATES.get(family, TEMPLATES["generic"])
+    if family in TEMPLATES:
+        return TEMPLATES[family]
+    return registered_template(family, wording) or TEMPLATES["generic"]
+
+
+def registered_template(family: str, wording: str = "default") -> PromptTemplate | None:
+    """The template a registered env family carries as plain data (its `prompt` pieces, with its
+    `guided_prompt` pieces over them in the guided wording); None when it carries none."""
+    from envs.registry import registered_family  # deferred: only a family outside the built-in ones needs envs
+
+    registered = registered_family(family)
+    if registered is None or registered.prompt is None:
+        return None
+    guided = registered.guided_prompt if wording == "guided" and registered.guided_prompt else {}
+    pieces = {**registered.prompt, **guided}
+    try:
+        return PromptTemplate(**pieces)
+    except TypeError as error:
+        names = ", ".join(item.name for item in fields(PromptTemplate))
+        raise PriorError(
+            f"env family {family!r}: its prompt pieces do not fit ({error}); the pieces are {names}"
+        ) from None
 
 
 def render_prompt(

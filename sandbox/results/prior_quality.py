@@ -74,7 +74,8 @@ def _random_lake(size: int, seed: int) -> dict[str, Any]:
 
 
 def _games(quick: bool, splits: tuple[str, ...] = SPLITS) -> list[Game]:
-    """Three games (or seeds) per family, fewer with --quick; the household games of `splits`."""
+    """Three games (or seeds) per family, fewer with --quick; the household games of `splits`; each id of
+    a family without games here (one registered by `envs.register_family`) with its default options."""
     seeds = (0,) if quick else (0, 1, 2)
     games: list[Game] = []
     for size in (4, 8):
@@ -97,7 +98,10 @@ def _games(quick: bool, splits: tuple[str, ...] = SPLITS) -> list[Game]:
         games += [Game("textworld-express", f"twx-{game_type}-v0", {"game_seed": seed}) for seed in seeds]
     for task in ("lifespan-longest-lived",) if quick else ("lifespan-longest-lived", "lifespan-shortest-lived"):
         games += [Game("scienceworld", "scienceworld-v0", {"task": task, "variation": seed}) for seed in seeds]
-    return games
+    from envs import env_family, list_envs
+
+    benched = {env_family(game.env_id) for game in games}
+    return games + [Game(spec.family, spec.id, {}) for spec in list_envs() if spec.family not in benched]
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ def walk(game: Game, history: int) -> list[Decision]:
     env = make_env(game.env_id, **options)
     try:
         observation, info = env.reset(seed=0)
+        if not hasattr(env.unwrapped, "walkthrough"):
+            raise SandboxError(f"{game.name}: the env offers no walkthrough() for this bench to follow; leave its family out")
         walkthrough = env.unwrapped.walkthrough() or []
         steps: deque[tuple[str, str]] = deque(maxlen=history)
         decisions = []
