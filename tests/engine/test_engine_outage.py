@@ -1,0 +1,177 @@
+"""A remote prior that goes away mid-run (#30): `train` waits for the server to come back, and when it
+stays away past --prior-outage-wait it saves a checkpoint, says in one line how to resume, and the
+resumed run is exactly the uninterrupted one.
+
+The server is the project's `prior-server` on a tiny model, in a subprocess that dies (os._exit, as a
+killed process) on a chosen /prior request: the kill point is fixed by the run's own requests, not by
+timing. The replacement server starts on the same port once the first has died.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks.synthetic_gguf import SHAPES, write_llama_gguf
+from sandbox.storage import load_checkpoint
+from sandbox.training import EPISODE_COLUMNS, METRIC_COLUMNS, latest_checkpoint
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+DIE_ON_REQUEST = 5  # the /prior request the first server dies on (a state DQN-Prior draws at s' while learning)
+# A server that dies on its Nth /prior request, before answering it: the client sees the connection drop.
+DYING_SERVER = """
+import os, sys
+from agents.prior.server import PriorService
+answer, count = PriorService.answer, [0]
+def answer_or_die(self, settings, query):
+    count[0] += 1
+    if count[0] == int(os.environ["DIE_ON_REQUEST"]):
+        os._exit(1)
+    return answer(self, settings, query)
+PriorService.answer = answer_or_die
+from sandbox.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+# Columns that depend on wall time or on where a cached answer came from, not on what was learnt.
+COST_COLUMNS = {"wall_s", "llm_calls", "cache_hits"}
+COST_COLUMNS |= {f"{prefix}{name}" for prefix in ("", "eval_") for name in ("ms_per_decision", "llm_calls_per_decision")}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_llama_gguf(tmp_path_factory.mktemp("models") / "tiny-llama.gguf", SHAPES["tiny"])
+
+
+class Servers:
+    """Prior servers on one port, each started after the previous one has gone."""
+
+    def __init__(self, model: Path) -> None:
+        self.model = model
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.running: list[subprocess.Popen[str]] = []
+
+    def start(self, die_on_request: int | None = None) -> subprocess.Popen[str]:
+        flags = ["prior-server", "--port", str(self.port), "--json", "--prior-model", str(self.model)]
+        flags += ["--prior-cache", "none", "--threads", "1"]
+        command = [sys.executable, "-c", DYING_SERVER, *flags] if die_on_request else [sys.executable, "-m", "sandbox", *flags]
+        env = {**os.environ, "DIE_ON_REQUEST": str(die_on_request or 0), "PYTHONPATH": str(REPO)}
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        announced = json.loads(process.stdout.readline() or "{}")
+        assert announced.get("url") == self.url, process.stderr.read()
+        self.running.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                process.terminate()
+            process.communicate(timeout=60)
+
+
+@pytest.fixture
+def servers(tiny_model: Path) -> Iterator[Servers]:
+    running = Servers(tiny_model)
+    yield running
+    running.stop()
+
+
+def train(servers: Servers, out: Path, *extra: str) -> subprocess.Popen[str]:
+    flags = ["--env", "TextFrozenLake-v0", "--agent", "dqn-prior", "--features", "hash", "--steps", "120"]
+    flags += ["--eval-every", "40", "--eval-episodes", "1", "--checkpoint-every", "100000", "--seed", "3"]
+    flags += ["--prior-server", servers.url, "--prior-model", str(servers.model), "--prior-cache", "none"]
+    command = [sys.executable, "-m", "sandbox", "train", *flags, "--quiet", "--out", str(out), *extra]
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def learnt(path: Path) -> list[dict[str, str]]:
+    """A log's rows without the columns that measure cost rather than learning."""
+    with open(path, newline="") as stream:
+        return [{key: value for key, value in row.items() if key not in COST_COLUMNS} for row in csv.DictReader(stream)]
+
+
+def finished(process: subprocess.Popen[str]) -> tuple[int, str]:
+    _, stderr = process.communicate(timeout=600)
+    return process.returncode, stderr
+
+
+def reference_run(servers: Servers, tmp_path: Path) -> Path:
+    """The same run with the server up throughout."""
+    server = servers.start()
+    out = tmp_path / "uninterrupted"
+    code, stderr = finished(train(servers, out))
+    assert code == 0, stderr
+    server.terminate()
+    server.communicate(timeout=60)
+    return out
+
+
+def assert_same_run(run: Path, reference: Path) -> None:
+    assert learnt(run / "metrics.csv") == learnt(reference / "metrics.csv")
+    assert learnt(run / "episodes.csv") == learnt(reference / "episodes.csv")
+    assert [row["step"] for row in learnt(run / "metrics.csv")] == ["40", "80", "120"]
+
+
+def test_a_server_killed_and_restarted_mid_run_is_waited_for_and_the_run_finishes(servers, tmp_path):
+    reference = reference_run(servers, tmp_path)
+    dying = servers.start(die_on_request=DIE_ON_REQUEST)
+    out = tmp_path / "restarted"
+    run = train(servers, out, "--prior-outage-wait", "300")
+    dying.wait(timeout=300)  # killed by the run's own request
+    assert dying.returncode == 1
+    servers.start()  # back on the same port while the run waits
+    code, stderr = finished(run)
+    assert code == 0, stderr
+    assert_same_run(out, reference)
+
+
+def test_a_server_that_stays_down_stops_the_run_with_a_checkpoint_that_resumes_with_nothing_lost(servers, tmp_path):
+    reference = reference_run(servers, tmp_path)
+    dying = servers.start(die_on_request=DIE_ON_REQUEST)
+    out = tmp_path / "stopped"
+    code, stderr = finished(train(servers, out, "--prior-outage-wait", "1"))
+    assert dying.wait(timeout=60) == 1
+    assert code == 2 and stderr.count("\n") == 1 and stderr.startswith("error: the prior server at ")
+    assert "has not answered for" in stderr and f"continue with `python -m sandbox train --resume {out}`" in stderr
+    _, state = load_checkpoint(latest_checkpoint(out))
+    stopped_at = state["session"]["total_steps"]
+    assert f"checkpoint saved at step {stopped_at} " in stderr and 0 < stopped_at < 120
+    assert state["session"]["unlearned"] is not None  # it died while DQN-Prior drew at s': the step waits to be learnt
+    with open(out / "episodes.csv", newline="") as stream:
+        assert all(int(row["step"]) <= stopped_at for row in csv.DictReader(stream))
+
+    servers.start()  # the server is back: resume
+    resumed = subprocess.run(
+        [sys.executable, "-m", "sandbox", "train", "--resume", str(out), "--quiet"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_run(out, reference)
+
+
+def test_resuming_a_run_stopped_before_its_first_checkpoint_says_so(tmp_path):
+    out = tmp_path / "never-saved"
+    out.mkdir()
+    (out / "config.toml").write_text('[run]\nenv = "TextFrozenLake-v0"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox", "train", "--resume", str(out)], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "stopped before its first checkpoint, so there is nothing to resume" in done.stderr
+    assert f"--config {out / 'config.toml'} --out {out}" in done.stderr
