@@ -10,6 +10,7 @@ timing. The replacement server starts on the same port once the first has died.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import socket
@@ -17,10 +18,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from benchmarks.synthetic_gguf import SHAPES, write_llama_gguf
+from sandbox.progress import TrainingProgress
 from sandbox.storage import load_checkpoint
 from sandbox.training import EPISODE_COLUMNS, METRIC_COLUMNS, latest_checkpoint
 from tests.conftest import REPO
@@ -175,3 +178,14 @@ def test_resuming_a_run_stopped_before_its_first_checkpoint_says_so(tmp_path):
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "stopped before its first checkpoint, so there is nothing to resume" in done.stderr
     assert f"--config {out / 'config.toml'} --out {out}" in done.stderr
+
+
+def test_the_progress_bar_shows_the_wait_and_clears_it_when_the_server_is_back():
+    trainer = SimpleNamespace(config=SimpleNamespace(run=SimpleNamespace(steps=100)), steps_done=40)
+    progress = TrainingProgress(trainer, enabled=True)  # type: ignore[arg-type]
+    progress.console.file = io.StringIO()
+    progress.show_outage("prior server down (cannot be reached): waiting for it, 3 of 300 s")
+    (task,) = progress._progress.tasks
+    assert "prior server down (cannot be reached): waiting for it, 3 of 300 s" in task.fields["status"]
+    progress.show_outage(None)
+    assert task.fields["status"] == ""
