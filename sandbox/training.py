@@ -364,7 +364,9 @@ class Trainer:
             self.session.replay_actions(progress["episode_actions"])
         if progress.get("unlearned"):  # checkpoints from before unlearned steps have none
             record = record_from_json(progress["unlearned"])
-            self.session.unlearned = replace(record, info=self.session.info)  # the env's whole info, replayed
+            if progress["episode_actions"]:  # the episode goes on: the env's whole info, replayed
+                record = replace(record, info=self.session.info)
+            self.session.unlearned = record
 
     def _next_checkpoint_after(self, step: int) -> int:
         every = self.config.run.checkpoint_every

@@ -19,14 +19,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from benchmarks.synthetic_gguf import SHAPES, write_llama_gguf
+from agents.prior.outage import PriorUnavailable
+from sandbox.config import RunConfig
 from sandbox.progress import TrainingProgress
 from sandbox.storage import load_checkpoint
-from sandbox.training import EPISODE_COLUMNS, METRIC_COLUMNS, latest_checkpoint
+from sandbox.training import Trainer, latest_checkpoint
 from tests.conftest import REPO
+from tests.engine.test_engine_training import frozen_lake_config
 
 pytestmark = pytest.mark.slow
 
@@ -189,3 +193,51 @@ def test_the_progress_bar_shows_the_wait_and_clears_it_when_the_server_is_back()
     assert "prior server down (cannot be reached): waiting for it, 3 of 300 s" in task.fields["status"]
     progress.show_outage(None)
     assert task.fields["status"] == ""
+
+
+class FailsOnce:
+    """The run's prior, but its `call`-th query raises PriorUnavailable (a server that stayed away), once."""
+
+    def __init__(self, prior: Any, call: int) -> None:
+        self.prior, self.call, self.calls = prior, call, 0
+
+    def __call__(self, query: Any, **options: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.call:
+            raise PriorUnavailable("the prior server at http://127.0.0.1:1 has not answered for 300 s")
+        return self.prior(query, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.prior, name)
+
+
+def frozen_lake_run(steps: int = 160) -> RunConfig:
+    config = frozen_lake_config(steps, agent="dqn-prior")
+    config.run.eval_every = 40
+    config.run.env_kwargs = {"max_episode_steps": 6}  # short episodes: many end truncated, DQN-Prior drawing at s'
+    config.run.checkpoint_every = 100_000  # the only checkpoint is the one the outage writes
+    return config
+
+
+# Where each call fails (measured): 1 the first state (acting), 23 a truncated episode's end (learning at
+# s'), 48 an evaluation, 57 a later episode's first state; the others learning mid-episode.
+@pytest.mark.parametrize("failing_call", [1, 2, 9, 23, 48, 57, 88, 131])
+def test_a_checkpoint_written_when_the_prior_gave_up_resumes_into_the_uninterrupted_run(tmp_path, failing_call):
+    """Wherever the prior fails (acting on an episode's first state, learning at s' mid-episode or at a
+    truncated end, evaluating), the checkpoint `train` writes then resumes into exactly the run without it."""
+    reference = Trainer(frozen_lake_run(), tmp_path / "reference")
+    reference.reset()
+    reference.run()
+    reference.close()
+    trainer = Trainer(frozen_lake_run(), tmp_path / "run")
+    trainer.reset()
+    trainer.agent.prior = FailsOnce(trainer.agent.prior, failing_call)
+    with pytest.raises(PriorUnavailable):
+        trainer.run()
+    trainer.save_checkpoint()  # what `train` does before its one-line error
+    trainer.close()
+    resumed = Trainer.resume(tmp_path / "run")
+    resumed.run()
+    resumed.close()
+    for log in ("metrics.csv", "episodes.csv"):
+        assert learnt(tmp_path / "run" / log) == learnt(tmp_path / "reference" / log), log
