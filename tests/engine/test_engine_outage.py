@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -73,6 +74,7 @@ class Servers:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.running: list[subprocess.Popen[str]] = []
+        self.trains: list[subprocess.Popen[str]] = []  # ended with the servers, should a test fail midway
 
     def start(self, die_on_request: int | None = None) -> subprocess.Popen[str]:
         flags = ["prior-server", "--port", str(self.port), "--json", "--prior-model", str(self.model)]
@@ -86,6 +88,10 @@ class Servers:
         return process
 
     def stop(self) -> None:
+        for process in self.trains:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
         for process in self.running:
             if process.poll() is None:
                 process.terminate()
@@ -104,7 +110,8 @@ def train(servers: Servers, out: Path, *extra: str) -> subprocess.Popen[str]:
     flags += ["--eval-every", "40", "--eval-episodes", "1", "--checkpoint-every", "100000", "--seed", "3"]
     flags += ["--prior-server", servers.url, "--prior-model", str(servers.model), "--prior-cache", "none"]
     command = [sys.executable, "-m", "sandbox", "train", *flags, "--quiet", "--out", str(out), *extra]
-    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    servers.trains.append(subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return servers.trains[-1]
 
 
 def learnt(path: Path) -> list[dict[str, str]]:
@@ -164,6 +171,24 @@ def test_a_server_that_stays_down_stops_the_run_with_a_checkpoint_that_resumes_w
         assert all(int(row["step"]) <= stopped_at for row in csv.DictReader(stream))
 
     servers.start()  # the server is back: resume
+    resumed = subprocess.run(
+        [sys.executable, "-m", "sandbox", "train", "--resume", str(out), "--quiet"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_run(out, reference)
+
+
+def test_ctrl_c_while_waiting_for_the_server_saves_and_the_run_resumes(servers, tmp_path):
+    reference = reference_run(servers, tmp_path)
+    dying = servers.start(die_on_request=DIE_ON_REQUEST)
+    out = tmp_path / "interrupted"
+    run = train(servers, out, "--prior-outage-wait", "3600")
+    assert dying.wait(timeout=300) == 1  # the run is waiting for the server now (at most 8 s between tries)
+    run.send_signal(signal.SIGINT)
+    stdout, _ = run.communicate(timeout=120)
+    assert run.returncode == 130 and f"interrupted: checkpoint saved to {out / 'checkpoints'}" in stdout
+    servers.start()
     resumed = subprocess.run(
         [sys.executable, "-m", "sandbox", "train", "--resume", str(out), "--quiet"],
         cwd=REPO, capture_output=True, text=True, timeout=600,
