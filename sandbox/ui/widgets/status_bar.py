@@ -100,6 +100,7 @@ class StatusBar(KeepsTallestHeight, Horizontal):
         """Show `label` with a spinner if the call is still running after BUSY_DELAY_S; None hides it."""
         self._busy = label
         if label is None:
+            self._outage = None  # the call ended (an outage's wait only runs inside one, e.g. cancelled by esc)
             if self._shown is not None:
                 self._show_spinner(None)
         else:
