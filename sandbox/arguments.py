@@ -111,6 +111,14 @@ def add_prior_arguments(parser: argparse.ArgumentParser, with_defaults: bool = T
         metavar="NAME",
         help=f"environment variable holding the prior server's API key, sent as a bearer token (default {defaults.api_key_env})",
     )
+    group.add_argument(
+        "--prior-outage-wait",
+        type=float,
+        default=defaults.outage_wait_s,
+        metavar="SECONDS",
+        help="how long to wait for a prior server that answered once and went away (a restart) before stopping; "
+        f"`train` then saves a checkpoint to --resume from (default {defaults.outage_wait_s:g})",
+    )
     if not with_defaults:
         for action in group._group_actions:
             action.default = None
@@ -135,6 +143,7 @@ def prior_config_from_args(args: argparse.Namespace) -> "PriorConfig":  # noqa: 
         server=args.prior_server,
         api_key_env=args.prior_api_key_env,
         variant=args.prior_variant,
+        outage_wait_s=args.prior_outage_wait,
     )
 
 

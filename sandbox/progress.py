@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from sandbox.session import StepRecord
@@ -38,6 +39,13 @@ class TrainingProgress:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self._progress.__exit__(kind, value, tb)
+
+    def show_outage(self, message: str | None) -> None:
+        """The prior's server is down and waited for (`message`), or back (None): shown in the bar's status
+        (the bar redraws itself while the training loop waits)."""
+        if self.enabled:
+            status = "" if message is None else f"[yellow]{escape(message)}[/]"
+            self._progress.update(self._task, status=status)
 
     def on_step(self, record: StepRecord) -> None:
         if not self.enabled:

@@ -47,6 +47,11 @@ def latest_checkpoint(run_dir: Path) -> Path:
     root = run_dir / CHECKPOINTS
     pointer = root / LATEST
     if not pointer.is_file():
+        if (run_dir / "config.toml").is_file():  # a run folder whose run was stopped before it saved anything
+            raise SandboxError(
+                f"{run_dir} stopped before its first checkpoint, so there is nothing to resume or load; start it "
+                f"afresh with `python -m sandbox train --config {run_dir / 'config.toml'} --out {run_dir}`"
+            )
         raise SandboxError(f"{run_dir} has no checkpoint; is it a run folder written by `python -m sandbox train`?")
     folder = root / pointer.read_text().strip()
     if not folder.exists():

@@ -104,6 +104,9 @@ class Session:
         self._history: deque[tuple[str, str]] = deque(maxlen=history_length)
         self._pending: Decision | None = None
         self.episode_actions: list[str] = []  # the actions of the current episode, for mid-episode resume
+        # A step the env took but the agent has not learnt from: its learning was cut off (the prior's server
+        # went away, Ctrl-C while waiting for it). `finish_step` completes it; a checkpoint carries it.
+        self.unlearned: StepRecord | None = None
 
     def reset(self, seed: int | None = None) -> TextState:
         """Start the next episode; by default episode i uses seed `seed + i`, so runs replay exactly."""
@@ -115,6 +118,7 @@ class Session:
         self.episode_return = 0.0
         self._history.clear()
         self.episode_actions = []
+        self.unlearned = None  # a new episode leaves an unfinished step behind
         self.info = dict(info)
         self.state = text_state(self.family, observation, info, (), self._optimal())
         self.done = False
@@ -149,14 +153,7 @@ class Session:
         state = self.state
         next_state, reward, terminated, truncated = self._advance(decision.action)
         self.total_steps += 1
-        stats: dict[str, float] = {}
-        if self.learn:
-            stats = self.agent.learn(state, decision.action, reward, next_state, terminated)
-        elif self.act_rng is None:
-            # The agent's draw was this step's (a learner moves on to a draw at s' itself); branches and
-            # evaluations act with a private RNG and never touch the agent's draw.
-            self.agent.forget_proposals()
-        return StepRecord(
+        self.unlearned = StepRecord(
             episode=self.episode,
             t=self.t,
             state=state,
@@ -166,9 +163,25 @@ class Session:
             terminated=terminated,
             truncated=truncated,
             info=self.info,
-            learn_stats=stats,
             episode_return=self.episode_return,
         )
+        return self.finish_step()
+
+    def finish_step(self) -> StepRecord:
+        """Let the agent learn from the step the env took (`unlearned`) and return its record. Learning may ask
+        the prior (DQN-Prior draws at s'); if that fails, the step stays unlearned and this can be called again,
+        also after a checkpoint carrying it was restored."""
+        record = self.unlearned
+        assert record is not None, "no step waits for its learning"
+        stats: dict[str, float] = {}
+        if self.learn:
+            stats = self.agent.learn(record.state, record.action, record.reward, record.next_state, record.terminated)
+        elif self.act_rng is None:
+            # The agent's draw was this step's (a learner moves on to a draw at s' itself); branches and
+            # evaluations act with a private RNG and never touch the agent's draw.
+            self.agent.forget_proposals()
+        self.unlearned = None
+        return replace(record, learn_stats=stats)
 
     def play(self, action: str | None = None, *, greedy: bool = False) -> StepRecord:
         """A step of play that runs on across episodes: once an episode is over, the next one

@@ -18,7 +18,7 @@ import copy
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,8 @@ from agents.prior.templates import load_templates, template_path
 from agents.registry import make_agent
 from sandbox.config import RunConfig, load_config
 from sandbox.errors import SandboxError
-from sandbox.metrics import EPISODE_FIELDS, EpisodeTally, episode_metrics, summarise
-from sandbox.replay_files import header_json, prune_episodes, write_episode
+from sandbox.metrics import EPISODE_FIELDS, EpisodeTally, episode_metrics, finite, summarise
+from sandbox.replay_files import header_json, prune_episodes, record_from_json, record_to_json, write_episode
 from sandbox.runs import (
     CHECKPOINTS,
     LATEST,
@@ -137,6 +137,7 @@ class Trainer:
 
     @classmethod
     def resume(cls, run_dir: Path) -> "Trainer":
+        latest_checkpoint(run_dir)  # a folder with nothing to resume says so before the env and agent are built
         config = load_config(run_dir / "config.toml")
         trainer = cls(config, run_dir)
         trainer.reset(resume=True)
@@ -194,8 +195,9 @@ class Trainer:
     def run_epoch(self, on_step: Callable[[StepRecord], None] | None = None) -> dict[str, float]:
         assert self.session is not None, "call reset() first"
         target = self._epoch_target()
-        while self.steps_done < target:
-            record = self.session.play()
+        while self.session.unlearned is not None or self.steps_done < target:
+            # A step whose learning was cut off (its prior's server went away) is finished first.
+            record = self.session.finish_step() if self.session.unlearned is not None else self.session.play()
             self._track(record)
             if on_step is not None:
                 on_step(record)
@@ -337,20 +339,34 @@ class Trainer:
         return folder
 
     def _progress_state(self) -> dict[str, Any]:
+        """The session's counters, the running episode's actions and a step still to learn from (`unlearned`).
+
+        An episode just reset, no step taken yet (a prior that failed on its first state), is saved as not
+        started: the resumed run resets into it with the same seed."""
+        session = self.session
+        fresh = not session.done and session.t == 0
+        unlearned = session.unlearned
         return {
-            "episode": self.session.episode,
-            "total_steps": self.session.total_steps,
-            "episode_actions": [] if self.session.done else list(self.session.episode_actions),
+            "episode": session.episode - 1 if fresh else session.episode,
+            "total_steps": session.total_steps,
+            "episode_actions": [] if session.done else list(session.episode_actions),
+            "unlearned": None if unlearned is None else finite(record_to_json(unlearned)),
         }
 
     def _restore_progress(self, progress: dict[str, Any]) -> None:
-        """Counters, and — for a checkpoint taken mid-episode — the episode itself, replayed."""
+        """Counters, and — for a checkpoint taken mid-episode — the episode itself, replayed; then the step
+        whose learning was cut off, to be finished first."""
         self.session.episode = int(progress["episode"])
         self.session.total_steps = int(progress["total_steps"])
         if progress["episode_actions"]:
             self.session.episode -= 1
             self.session.reset()
             self.session.replay_actions(progress["episode_actions"])
+        if progress.get("unlearned"):  # checkpoints from before unlearned steps have none
+            record = record_from_json(progress["unlearned"])
+            if progress["episode_actions"]:  # the episode goes on: the env's whole info, replayed
+                record = replace(record, info=self.session.info)
+            self.session.unlearned = record
 
     def _next_checkpoint_after(self, step: int) -> int:
         every = self.config.run.checkpoint_every

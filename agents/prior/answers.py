@@ -98,18 +98,30 @@ def with_floor(result: PriorResult, epsilon: float) -> PriorResult:
 
 
 def score_result(
-    model: str, query: PriorQuery, config: PriorConfig, log_probs: np.ndarray, token_counts: tuple[int, ...], **cost: Any
+    model: str,
+    query: PriorQuery,
+    config: PriorConfig,
+    log_probs: np.ndarray,
+    token_counts: tuple[int, ...],
+    calibration: np.ndarray | None = None,
+    **cost: Any,
 ) -> PriorResult:
-    """Score mode's answer from each action's summed token log-prob: normalised over the admissible
-    actions (temperature, optional length normalisation), however the log-probs were obtained."""
-    counts = token_counts if config.length_norm else None
-    probs = bayes.prior_from_sequence_log_probs(log_probs, config.temperature, counts)
+    """Score mode's answer from each action's summed token log-prob, however the log-probs were obtained:
+    `config` is the one in force for the query's family (`variants.for_family`): its length
+    normalisation, the content-free values subtracted (`calibration`, PMI: computed with the same
+    normalisation) and its temperature, as agents/prior/scoring.py combines them in-process."""
+    scores = np.asarray(log_probs, dtype=np.float64)
+    if config.length_norm:
+        scores = scores / np.maximum(np.asarray(token_counts, dtype=np.float64), 1.0)
+    if calibration is not None:
+        scores = scores - calibration
     return PriorResult(
         model=model,
         mode="score",
         actions=query.actions,
-        probs=probs,
+        probs=bayes.prior_from_sequence_log_probs(scores, config.temperature),
         sequence_log_probs=log_probs,
+        scores=scores,
         token_counts=token_counts,
         **cost,
     )

@@ -47,6 +47,9 @@ class PriorConfig:
     # "openai+http://HOST:PORT/v1" for an OpenAI-compatible engine (vLLM, llama-cpp-python's server) serving `model`.
     server: str = ""
     api_key_env: str = "OPENAI_API_KEY"  # the environment variable holding the server's key (the key itself is never stored)
+    # How long a server that answered once may stay away before the run stops (with a checkpoint to resume from):
+    # long enough for a vLLM restart (30-130 s on a CPU, minutes for a large model on a GPU).
+    outage_wait_s: float = 300.0
 
 
 def validate_config(config: PriorConfig) -> None:
@@ -78,6 +81,8 @@ def validate_config(config: PriorConfig) -> None:
         problems.append(f"order must be one of {', '.join(ORDERS)}, got {config.order!r}")
     if config.wording not in WORDINGS:
         problems.append(f"wording must be one of {', '.join(WORDINGS)}, got {config.wording!r}")
+    if not config.outage_wait_s >= 0:
+        problems.append(f"outage_wait_s must be >= 0 seconds, got {config.outage_wait_s}")
     if config.few_shot < 0:
         problems.append(f"few_shot must be >= 0, got {config.few_shot}")
     if problems:

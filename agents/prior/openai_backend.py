@@ -8,11 +8,15 @@ in-process prior; the engine only evaluates them, so 7B–70B models on a GPU bo
   action for every admissible action, with echo, logprobs and max_tokens=1 (llama-cpp-python
   reads max_tokens=0 as "until the context is full"). The engine tokenises prompt and action
   together; an action's tokens are the echoed tokens whose text offsets fall inside it, and
-  their log-probs are summed, then normalised exactly as in-process (`score_result`). Engines
-  that take one prompt per request (llama-cpp-python's server) get one request per action.
+  their log-probs are summed, then normalised exactly as in-process (`score_result`), with the
+  options the prior's variant puts in force for the query's family (`for_family`): length
+  normalisation, temperature and content-free calibration (PMI: the content-free prompt's
+  log-probs, asked once per action set and cached). Engines that take one prompt per request
+  (llama-cpp-python's server) get one request per action.
 - Sample mode: n=k completions in one request, k as the call asks (engines that ignore n get the
-  rest in further requests), seeded with the run's sampling seed (the config's seed plus the run's,
-  as in-process), each cut after its first line and mapped as in-process (`sample_result`).
+  rest in further requests; greedy, temperature 0, asks for one and repeats it), seeded with the
+  run's sampling seed (the config's seed plus the run's, as in-process), each cut after its first
+  line and mapped as in-process (`sample_result`).
 
 Before the first score, one probe checks that the engine returns prompt log-probs at all and
 that they belong to the right tokens: two prompts differing only in their last word must get
@@ -41,16 +45,18 @@ import numpy as np
 
 from agents.errors import PriorError
 from agents.prior.answers import answer_key, record_answer, requested_k, sample_result, score_result, with_floor
-from agents.prior.cache import PriorCache, cached_answer
+from agents.prior.cache import PriorCache, cache_key, cached_answer
 from agents.prior.config import PriorConfig, validate_config
+from agents.prior.outage import OutageWatch, ServerDown
 from agents.prior.prompts import PromptTemplate, render_prompt, template_for
-from agents.prior.scoring import Levers
+from agents.prior.scoring import Levers, content_free
 from agents.prior.templates import load_templates
 from agents.prior.types import PriorQuery, PriorResult, PriorStats, check_actions
+from agents.prior.variants import for_family
 
 SCHEME_PREFIX = "openai+"
 REQUEST_TIMEOUT_S = 300.0  # a big batch of long prompts on a busy engine can take minutes
-RETRIES = 3  # tries per request for transient failures (timeouts, dropped connections, 429/5xx)
+RETRIES = 3  # tries at first contact for failures that may pass (timeouts, dropped connections, 429/5xx)
 BACKOFF_S = 0.5  # wait before the second try; doubled before each further one
 TRANSIENT_STATUSES = (429, 502, 503, 504)
 PROBE_PREFIX = "Here is a short sentence about"
@@ -60,6 +66,7 @@ PROBE_TOLERANCE = 0.01  # nats; a correct engine gives the same numbers (up to G
 # (llama-cpp-python: top_k=40, min_p=0.05, repeat_penalty=1.1; top_k=0 is "off" for it and vLLM alike);
 # each engine ignores the names of the others.
 NEUTRAL_SAMPLING = {"top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0, "repetition_penalty": 1.0}
+ENGINE_LEVERS = ("calibrate",)  # besides length-norm and temperature: the levers this prior applies itself
 PROMPT_LOGPROBS_HINT = (
     "score mode needs log-probs of the prompt's tokens (echo=true with logprobs): vLLM returns them "
     "(keep --max-logprobs >= 1); llama-cpp-python's server needs --logits_all true; llama.cpp's llama-server "
@@ -97,9 +104,10 @@ def parse_openai_url(url: str) -> EngineAddress:
 
 
 class EngineClient:
-    """JSON over one kept-alive HTTP(S) connection, with bounded retries and one-line errors."""
+    """JSON over one kept-alive HTTP(S) connection, with one-line errors. At first contact a failure that may
+    pass is tried RETRIES times; once the engine has answered, an outage is waited out (`OutageWatch`)."""
 
-    def __init__(self, address: EngineAddress, api_key_env: str) -> None:
+    def __init__(self, address: EngineAddress, api_key_env: str, outage_wait_s: float = 0.0) -> None:
         self.address = address
         self.api_key_env = api_key_env
         self._headers = {"Content-Type": "application/json"}
@@ -107,6 +115,8 @@ class EngineClient:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._connection: http.client.HTTPConnection | None = None
+        self.watch = OutageWatch(address.url, outage_wait_s)
+        self._answered = False  # the engine has answered once: from then on a failure is an outage to wait out
 
     def get(self, path: str) -> dict[str, Any]:
         return self._request("GET", path, None)
@@ -120,30 +130,35 @@ class EngineClient:
             self._connection = None
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
-        url = self.address.url
         data = None if body is None else json.dumps(body).encode("utf-8")
+        if self._answered:
+            return self.watch.call(lambda: self._attempt(method, path, data))
         for attempt in range(1, RETRIES + 1):
             if attempt > 1:
                 time.sleep(BACKOFF_S * 2 ** (attempt - 2))
             try:
-                status, payload = self._send(method, self.address.base_path + path, data)
-            except TimeoutError:
-                failure = f"did not answer within {REQUEST_TIMEOUT_S:.0f} s"
-                continue
-            except (ConnectionRefusedError, socket.gaierror) as error:
-                failure = f"cannot be reached ({error.strerror or error})"
-                continue
-            except (OSError, http.client.HTTPException) as error:  # dropped, reset, not HTTP
-                failure = f"dropped the connection ({error.__class__.__name__}: {error})"
-                continue
-            if status in TRANSIENT_STATUSES:
-                failure = f"answered HTTP {status} ({error_message(payload) or 'busy'})"
-                continue
-            return self._decode(status, payload, path)
+                return self._attempt(method, path, data)
+            except ServerDown as down:
+                failure = down.reason
         raise PriorError(
-            f"the OpenAI-compatible server at {url} {failure} ({RETRIES} tries); is it running, "
+            f"the OpenAI-compatible server at {self.address.url} {failure} ({RETRIES} tries); is it running, "
             "and is --prior-server the address it serves (usually ending in /v1)?"
         )
+
+    def _attempt(self, method: str, path: str, data: bytes | None) -> dict[str, Any]:
+        """One request; ServerDown for a failure that may pass."""
+        try:
+            status, payload = self._send(method, self.address.base_path + path, data)
+        except TimeoutError:
+            raise ServerDown(f"did not answer within {REQUEST_TIMEOUT_S:.0f} s") from None
+        except (ConnectionRefusedError, socket.gaierror) as error:
+            raise ServerDown(f"cannot be reached ({error.strerror or error})") from None
+        except (OSError, http.client.HTTPException) as error:  # dropped, reset, not HTTP
+            raise ServerDown(f"dropped the connection ({error.__class__.__name__}: {error})") from None
+        if status in TRANSIENT_STATUSES:
+            raise ServerDown(f"answered HTTP {status} ({error_message(payload) or 'busy'})")
+        self._answered = True
+        return self._decode(status, payload, path)
 
     def _send(self, method: str, path: str, data: bytes | None) -> tuple[int, bytes]:
         if self._connection is None:
@@ -269,12 +284,7 @@ class OpenAIPrior:
 
     def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
         validate_config(config)
-        unsupported = Levers.of(config).changed()  # length-norm is the one lever an engine's log-probs serve
-        if unsupported:
-            raise PriorError(
-                f"prior variant {config.variant!r} needs {', '.join(sorted(unsupported))}, which only the in-process "
-                "prior applies; an OpenAI-compatible engine scores plainly: use --prior-variant plain or length-norm"
-            )
+        check_engine_levers(config)
         self.config = config
         self.run_seed = run_seed
         self.model_name = config.model
@@ -282,7 +292,8 @@ class OpenAIPrior:
         self.stats = PriorStats()
         address = parse_openai_url(config.server)
         self.server = address.url
-        self._client = EngineClient(address, config.api_key_env)
+        self._client = EngineClient(address, config.api_key_env, config.outage_wait_s)
+        self.outage = self._client.watch  # an outage after the first answer is waited out (agents/prior/outage.py)
         self._lock = threading.Lock()  # one connection; the UI may call from workers
         self._templates = load_templates(config.templates_dir)
         try:
@@ -310,12 +321,19 @@ class OpenAIPrior:
             check_actions(query.actions)
             k = requested_k(self.config, k)
             template = self.template(query.family)
-            key = answer_key(self.config, query, template, self._identity, k=k, seed=self.sampling_seed)
+            in_force = for_family(self.config, query.family)  # the variant may tune the options per family
+            check_engine_levers(in_force, query.family)
+            changed = Levers.of(in_force).changed() if in_force.mode == "score" else None
+            levers = {"levers": changed} if changed else {}  # absent for the plain prior, as in-process
+            key = answer_key(in_force, query, template, self._identity, k=k, seed=self.sampling_seed, levers=levers)
             hit = cached_answer(self._cache, key, self.stats, started)
             if hit is not None:
                 return with_floor(hit, self.config.epsilon)
             prompt = self._prompt(query, template)
-            result = self._score(query, prompt) if self.config.mode == "score" else self._sample(query, prompt, k)
+            if self.config.mode == "score":
+                result = self._score(query, prompt, in_force, template)
+            else:
+                result = self._sample(query, prompt, k)
             return with_floor(record_answer(self._cache, key, result, self.stats, started), self.config.epsilon)
 
     def prompt_for(self, query: PriorQuery) -> str:
@@ -332,34 +350,67 @@ class OpenAIPrior:
 
     # -- the two modes ---------------------------------------------------------
 
-    def _score(self, query: PriorQuery, prompt: str) -> PriorResult:
+    def _score(self, query: PriorQuery, prompt: str, in_force: PriorConfig, template: PromptTemplate) -> PriorResult:
+        """The actions' log-probs after `prompt`, combined with the options in force for the family."""
         if not self._probed:
             self._probe()
-        continuations = [f" {action}" for action in query.actions]
+        log_probs, counts, tokens_evaluated = self._action_log_probs(prompt, query.actions)
+        calibration = None
+        if in_force.calibrate:
+            calibration, calibration_tokens = self._content_free_values(query, template, in_force)
+            tokens_evaluated += calibration_tokens
+        return score_result(
+            self.model_name,
+            query,
+            in_force,
+            log_probs,
+            counts,
+            calibration,
+            tokens_evaluated=tokens_evaluated,
+            prompt=prompt,
+        )
+
+    def _action_log_probs(self, prompt: str, actions: tuple[str, ...]) -> tuple[np.ndarray, tuple[int, ...], int]:
+        """Σ log-probs of each action's tokens after `prompt`, their token counts and the tokens evaluated."""
+        continuations = [f" {action}" for action in actions]
         texts = [prompt + continuation for continuation in continuations]
         choices, tokens_evaluated = self._echo(texts)
         scored = [
             continuation_log_prob(echoed_tokens(choice, text, self.server), prompt, continuation, self.server)
             for choice, text, continuation in zip(choices, texts, continuations)
         ]
-        return score_result(
-            self.model_name,
-            query,
-            self.config,
-            np.array([log_prob for log_prob, _ in scored]),
-            tuple(count for _, count in scored),
-            tokens_evaluated=tokens_evaluated,
-            prompt=prompt,
+        return np.array([log_prob for log_prob, _ in scored]), tuple(count for _, count in scored), tokens_evaluated
+
+    def _content_free_values(
+        self, query: PriorQuery, template: PromptTemplate, in_force: PriorConfig
+    ) -> tuple[np.ndarray, int]:
+        """The actions' values after the content-free prompt (PMI calibration), normalised as the state's are;
+        cached once per action set, since that prompt holds no state."""
+        free = content_free(query)
+        prompt = render_prompt(free, self.config.list_actions, self.config.history, template=template)
+        key = cache_key(
+            {"content_free": [prompt, list(query.actions)], "model": self._identity, "length_norm": in_force.length_norm}
         )
+        stored = self._cache.get(key)
+        if stored is not None:
+            return np.asarray(json.loads(stored), dtype=np.float64), 0
+        log_probs, counts, tokens_evaluated = self._action_log_probs(prompt, query.actions)
+        values = log_probs / (np.maximum(np.asarray(counts, dtype=np.float64), 1.0) if in_force.length_norm else 1.0)
+        self._cache.put(key, json.dumps(values.tolist()))
+        return values, tokens_evaluated
 
     def _sample(self, query: PriorQuery, prompt: str, k: int) -> PriorResult:
+        """k completions; greedy (temperature 0) asks for one and repeats it k times: greedy decoding has one
+        answer, and vLLM refuses n > 1 at temperature 0 ("n must be 1 when using greedy sampling")."""
         config = self.config
+        greedy = config.temperature == 0
+        wanted = 1 if greedy else k
         texts: list[str] = []
         tokens_evaluated = 0
-        while len(texts) < k:  # engines that ignore n answer one completion per request
+        while len(texts) < wanted:  # engines that ignore n answer one completion per request
             body: dict[str, Any] = {
                 "model": config.model,
-                "n": k - len(texts),
+                "n": wanted - len(texts),
                 "max_tokens": config.max_new_tokens,
                 "temperature": config.temperature,
                 "top_p": config.top_p,
@@ -369,15 +420,17 @@ class OpenAIPrior:
             if config.chat:
                 body["messages"] = [{"role": "user", "content": prompt}]
                 reply = self._client.post("/chat/completions", body)
-                choices = choices_of(reply, k - len(texts), self.server)
+                choices = choices_of(reply, wanted - len(texts), self.server)
                 new = [str((choice.get("message") or {}).get("content") or "") for choice in choices]
             else:
                 reply = self._client.post("/completions", {**body, "prompt": prompt})
-                new = [str(choice.get("text") or "") for choice in choices_of(reply, k - len(texts), self.server)]
+                new = [str(choice.get("text") or "") for choice in choices_of(reply, wanted - len(texts), self.server)]
             if not new:
                 raise PriorError(f"the server at {self.server} answered a sample request with no completions")
             texts += [first_line_of(text) for text in new]
             tokens_evaluated += usage_tokens(reply)
+        if greedy:
+            texts *= k
         return sample_result(self.model_name, query, texts, tokens_evaluated=tokens_evaluated, prompt=prompt)
 
     # -- helpers -----------------------------------------------------------------
@@ -450,6 +503,21 @@ class OpenAIPrior:
                 "a BOS token: score with vLLM, this project's prior-server or in-process, or use --prior-mode sample"
             )
         self._probed = True
+
+
+def check_engine_levers(config: PriorConfig, family: str | None = None) -> None:
+    """PriorError when the options in force need a lever only the in-process prior applies (judge, chat
+    scoring, ...): scoring plainly instead would report a variant that was never applied."""
+    if config.mode != "score":
+        return  # sample mode has no levers (chat is a sample option the engine serves)
+    unsupported = set(Levers.of(config).changed()) - set(ENGINE_LEVERS)
+    if unsupported:
+        where = f" for {family}" if family else ""
+        raise PriorError(
+            f"prior variant {config.variant!r} needs {', '.join(sorted(unsupported))}{where}, which only the in-process "
+            "prior applies; an OpenAI-compatible engine applies length-norm, calibration (pmi) and the temperature: "
+            "use --prior-variant plain, length-norm or pmi"
+        )
 
 
 def usage_tokens(reply: dict[str, Any]) -> int:

@@ -21,12 +21,21 @@ from agents.errors import PriorError
 from agents.prior.config import PriorConfig
 from agents.prior.types import PriorQuery
 
-PROTOCOL = 1
-# Settings a client sends with every request (everything that shapes an answer except the model itself).
+PROTOCOL = 2  # 2: the variant and the score-mode levers go with each request
+# Settings a client sends with every request (everything that shapes an answer except the model itself):
+# the variant's name and the levers it set, so the server applies the client's variant (its per-family
+# settings included) rather than its own default.
 ANSWER_SETTINGS = (
+    "variant",
     "mode",
     "temperature",
     "length_norm",
+    "calibrate",
+    "order",
+    "terminator",
+    "few_shot",
+    "judge",
+    "wording",
     "k",
     "top_p",
     "max_new_tokens",

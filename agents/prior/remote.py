@@ -2,9 +2,10 @@
 
 Selected by a prior config's `server = "http://HOST:PORT"`. At start it checks that the server
 runs the model, n_ctx and prompt templates the config names; each call sends the query and the
-current answer settings (mode, k, temperature, ...: the UI may change them mid-session), so the
-answers are exactly those the same `LlamaPrior` gives in-process. A small in-memory LRU in front
-of the server saves the round trip for states this worker has seen; the server's own cache
+current answer settings (the variant and its levers, mode, k, temperature, ...: the UI may change
+them mid-session), so the answers are exactly those the same `LlamaPrior` gives in-process. A
+server that goes away after answering is waited for (agents/prior/outage.py). A small in-memory
+LRU in front of the server saves the round trip for states this worker has seen; the server's own cache
 (memory + SQLite) is shared by every worker. Stats count like `LlamaPrior`'s: a call is a cache
 hit when this worker's LRU or the server's cache answered, an LLM call when the model ran; times
 are what this worker waited (queueing behind other workers included).
@@ -24,12 +25,14 @@ from urllib.parse import urlsplit
 from agents.errors import PriorError
 from agents.prior.cache import PriorCache, cache_key, cached_answer, result_from_dict
 from agents.prior.config import PriorConfig, validate_config
+from agents.prior.outage import OutageWatch, ServerDown
 from agents.prior.prompts import PromptTemplate, template_for
 from agents.prior.protocol import PROTOCOL, answer_settings, query_to_dict
 from agents.prior.templates import load_templates
 from agents.prior.types import PriorQuery, PriorResult, PriorStats, check_actions
 
 REQUEST_TIMEOUT_S = 600.0  # a request may queue behind many workers' LLM calls
+TRANSIENT_STATUSES = (502, 503, 504)  # a proxy in front of a server that is restarting
 START_HINT = "start one with `python -m sandbox prior-server`"
 
 
@@ -58,6 +61,8 @@ class RemotePrior:
         token = os.environ.get(config.api_key_env)  # the server's token, if it has one; never stored
         self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._lock = threading.Lock()  # one connection; the UI may call from workers
+        self.outage = OutageWatch(self.server, config.outage_wait_s)  # waits out an outage after the first answer
+        self._answered = False
         self._cache = PriorCache(None, config.memory_cache_size)
         self.stats = PriorStats()
         try:
@@ -161,8 +166,19 @@ class RemotePrior:
         return cache_key({"server": self.server, "model": self.config.model, **body["settings"], "query": query})
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One request on the kept-alive connection, reconnecting once if the server closed it (answers are pure)."""
+        """One request; once the server has answered, an outage is waited out (`OutageWatch`), before that a
+        server that cannot be reached is a one-line error at once."""
         data = None if body is None else json.dumps(body).encode("utf-8")
+        if self._answered:
+            return self.outage.call(lambda: self._attempt(method, path, data))
+        try:
+            return self._attempt(method, path, data)
+        except ServerDown as down:
+            raise PriorError(f"the prior server at {self.server} {down.reason}; {START_HINT}") from None
+
+    def _attempt(self, method: str, path: str, data: bytes | None) -> dict[str, Any]:
+        """The request on the kept-alive connection, reconnecting once if the server closed it (answers are
+        pure); ServerDown for a failure that may pass."""
         headers = {**self._auth, **({"Content-Type": "application/json"} if data is not None else {})}
         for attempt in (1, 2):
             if self._connection is None:
@@ -176,13 +192,18 @@ class RemotePrior:
                 self._connection.close()
                 self._connection = None
                 if attempt == 2:
-                    raise PriorError(
-                        f"the prior server at {self.server} dropped the connection ({error}); is it still running?"
-                    ) from None
-            except (OSError, http.client.HTTPException) as error:  # refused, unreachable, timed out, not HTTP
+                    raise ServerDown(f"dropped the connection ({error})") from None
+            except TimeoutError:
                 self._connection.close()
                 self._connection = None
-                raise PriorError(f"cannot reach the prior server at {self.server} ({error}); {START_HINT}") from None
+                raise ServerDown(f"did not answer within {REQUEST_TIMEOUT_S:.0f} s") from None
+            except (OSError, http.client.HTTPException) as error:  # refused, unreachable, not HTTP
+                self._connection.close()
+                self._connection = None
+                raise ServerDown(f"cannot be reached ({error})") from None
+        if status in TRANSIENT_STATUSES:
+            raise ServerDown(f"answered HTTP {status}")
+        self._answered = True
         try:
             reply = json.loads(payload)
         except (json.JSONDecodeError, UnicodeDecodeError):

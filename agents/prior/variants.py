@@ -104,7 +104,11 @@ def family_settings(by_family: Mapping[str, Mapping[str, Any]], family: str) -> 
 
 
 def for_family(config: PriorConfig, family: str) -> PriorConfig:
-    """`config` with its variant's tuned settings for this model and env family in force."""
+    """`config` with its variant's tuned settings for this model and env family in force. Score mode only:
+    they are score-mode levers and the temperature that calibrates scores; in sample mode the temperature
+    is the sampling temperature, as configured (and as `prior --json` then reports)."""
+    if config.mode != "score":
+        return config
     variant = check_variant(config.variant)
     settings = family_settings(variant.tuned.get(config.model, {}), family)
     _check_fields(variant, settings)

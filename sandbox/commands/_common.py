@@ -48,11 +48,22 @@ class StopAtStepBoundary:
 
 
 def run_trainer(trainer: "Trainer", args: argparse.Namespace) -> int:  # noqa: F821
-    """Train with a progress bar; Ctrl-C saves a checkpoint first; print the result (or --json)."""
+    """Train with a progress bar; Ctrl-C saves a checkpoint first, and so does a prior server that stayed
+    away too long (with the command that resumes); print the result (or --json)."""
+    from agents.prior.outage import PriorUnavailable, outage_watch
+    from sandbox.errors import SandboxError
     from sandbox.progress import TrainingProgress
 
     progress = TrainingProgress(trainer, enabled=not args.quiet and not args.json)
     stop = StopAtStepBoundary()
+    watch = outage_watch(getattr(trainer.agent, "prior", None))
+    if watch is not None:
+
+        def on_outage(message: str | None) -> None:
+            progress.show_outage(message)
+            stop.check()  # Ctrl-C while waiting for the server: stop now (the step is saved unfinished)
+
+        watch.listener = on_outage
 
     def on_step(record: Any) -> None:
         progress.on_step(record)
@@ -66,6 +77,12 @@ def run_trainer(trainer: "Trainer", args: argparse.Namespace) -> int:  # noqa: F
     try:
         with stop, progress:
             trainer.run(on_epoch=on_epoch, on_step=on_step)
+    except PriorUnavailable as error:
+        folder = trainer.save_checkpoint()  # mid-step is fine: the step's unfinished learning is saved with it
+        raise SandboxError(
+            f"{error}; checkpoint saved at step {trainer.steps_done} ({folder.name}): once the server is back, "
+            f"continue with `python -m sandbox train --resume {trainer.run_dir}`"
+        ) from None
     except KeyboardInterrupt:
         if stop.forced:
             print(f"interrupted twice: stopped without saving; --resume {trainer.run_dir} continues from its last checkpoint")

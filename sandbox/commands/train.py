@@ -40,6 +40,7 @@ PRIOR_FLAGS = {
     "prior_server": "server",
     "prior_variant": "variant",
     "prior_api_key_env": "api_key_env",
+    "prior_outage_wait": "outage_wait_s",
 }
 
 

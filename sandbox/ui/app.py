@@ -20,15 +20,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.widgets import Footer, Input
-from textual.worker import Worker, WorkerState
+from textual.worker import NoActiveWorker, Worker, WorkerState, get_current_worker
 
 from agents.prior.config import PRIOR_MODES
+from agents.prior.outage import outage_watch
 from agents.registry import agent_names, agents_with_prior
 from sandbox.config import RunConfig, retargeted
 from sandbox.errors import SandboxError
 from sandbox.prompt_edit import editable_prior
 from sandbox.replay_files import list_episodes, load_episode
-from sandbox.ui.controller import Builders, SessionController, list_sessions, use_one_torch_thread
+from sandbox.ui.controller import Builders, Cancelled, SessionController, list_sessions, use_one_torch_thread
 from sandbox.ui.jobs import Job, JobRunner, PlayJobs
 from sandbox.ui.messages import (
     Barrier,
@@ -40,6 +41,7 @@ from sandbox.ui.messages import (
     SessionLoaded,
     SessionReady,
     OptimalShown,
+    PriorOutage,
     SessionSaved,
     StepTaken,
 )
@@ -258,10 +260,33 @@ class SandboxApp(App[None]):
     def on_engine_busy(self, message: EngineBusy) -> None:
         self.query_one(StatusBar).set_busy(message.label)
 
+    def _watch_prior_outages(self) -> None:
+        """A remote prior waiting for its server says so in the status bar; esc cancels the job, which ends the
+        wait at its next try."""
+        agent = self.controller.agent
+        watch = outage_watch(agent.prior if agent is not None else None)
+        if watch is None:
+            return
+
+        def on_outage(label: str | None) -> None:  # engine thread
+            self.post_message(PriorOutage(label))
+            try:
+                cancelled = get_current_worker().is_cancelled
+            except NoActiveWorker:
+                cancelled = False
+            if label is not None and cancelled:
+                raise Cancelled
+
+        watch.listener = on_outage
+
+    def on_prior_outage(self, message: PriorOutage) -> None:
+        self.query_one(StatusBar).set_outage(message.label)
+
     def on_barrier(self, message: Barrier) -> None:
         self.call_after_refresh(message.event.set)  # after the repaint, not only the handlers
 
     def on_session_ready(self, message: SessionReady) -> None:
+        self._watch_prior_outages()
         self.query_one(DecisionPanel).loading = False
         self.query_one(LearningPane).follow(self.controller.history)
         run = message.config.run

@@ -99,6 +99,14 @@ class EngineBusy(Message):
         self.label = label
 
 
+class PriorOutage(Message):
+    """The prior's server is down and being waited for (what the wait says), or back (None)."""
+
+    def __init__(self, label: str | None) -> None:
+        super().__init__()
+        self.label = label
+
+
 class Barrier(Message):
     """Handled after every message posted before it: a fast auto-play waits on it for the screen."""
 

@@ -23,6 +23,7 @@ from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.widgets.decision_table import DecisionTable, WhyPanel
 from sandbox.ui.widgets.game_pane import Transcript
 from sandbox.ui.widgets.learning_pane import LearningPane
+from agents.prior.outage import OutageWatch
 from sandbox.ui.widgets.status_bar import BUSY_DELAY_S, PlayState, StatusBar
 from tests.app.support import Messages, posterior_by_hand, settle, wait_until
 
@@ -335,3 +336,29 @@ async def test_the_status_bar_keeps_its_second_line_until_the_screen_resizes(mak
         await pilot.pause()
         await pilot.pause()
         assert bar.outer_size.height == 1
+
+
+async def test_a_prior_server_outage_shows_in_the_status_bar_until_the_server_is_back(make_app) -> None:
+    """A remote prior waiting for its server (agents/prior/outage.py) says so in the status bar at once."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        watch = OutageWatch("http://127.0.0.1:8765", 300.0)
+        app.controller.agent.prior.outage = watch  # what a remote prior carries
+        app._watch_prior_outages()
+        label, bar = app.query_one("#busy-label", Static), app.query_one(StatusBar)
+        bar.set_busy("asking the LLM")  # the outage happens inside an engine call
+        watch.listener("prior server down (cannot be reached): waiting for it, 3 of 300 s")
+        await pilot.pause(BUSY_DELAY_S + 0.1)
+        assert label.display and "prior server down (cannot be reached)" in str(label.content)
+        watch.listener(None)
+        await pilot.pause()
+        assert label.display and "asking the LLM" in str(label.content)  # back to the call's own label
+        watch.listener("prior server down (cannot be reached): waiting for it, 9 of 300 s")
+        await pilot.pause()
+        bar.set_busy(None)  # the call ended (esc cancelled the wait): nothing is left on the bar
+        await pilot.pause()
+        assert not label.display
+        bar.set_busy("computing Q")
+        await pilot.pause(BUSY_DELAY_S + 0.1)
+        assert "computing Q" in str(label.content)

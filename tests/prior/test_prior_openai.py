@@ -29,6 +29,7 @@ from agents.prior import LlamaPrior, PriorConfig, PriorQuery, build_prior
 from agents.prior.mapping import first_line
 from agents.prior.models import resolve_model_path
 from agents.prior.openai_backend import EngineClient, OpenAIPrior
+from agents.prior.outage import PriorUnavailable
 from envs import env_family, make_env
 from tests.conftest import REPO
 
@@ -269,14 +270,15 @@ def test_an_unreachable_port_is_one_error_line(tmp_path, monkeypatch):
     assert "\n" not in str(error.value)
 
 
-def test_a_server_stopped_mid_run_is_one_error_line(tiny_gguf, family_queries, tmp_path, monkeypatch):
-    monkeypatch.setattr("agents.prior.openai_backend.BACKOFF_S", 0.01)
+def test_a_server_stopped_mid_run_is_waited_for_then_one_error_line(tiny_gguf, family_queries, tmp_path, monkeypatch):
+    monkeypatch.setattr("agents.prior.outage.BACKOFF_START_S", 0.01)
     engine = Engine(tiny_gguf)
-    prior = build_prior(config(engine, tmp_path, cache_path=None))
+    prior = build_prior(config(engine, tmp_path, cache_path=None, outage_wait_s=0.5))
     prior(family_queries["frozenlake"])
     engine.stop()
-    with pytest.raises(PriorError, match="cannot be reached|dropped the connection"):
+    with pytest.raises(PriorUnavailable, match="has not answered for .*(cannot be reached|dropped the connection)") as error:
         prior(family_queries["overcooked"])
+    assert "\n" not in str(error.value)
     prior.close()
 
 

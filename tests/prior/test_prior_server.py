@@ -87,6 +87,24 @@ def test_remote_prior_answers_exactly_what_the_in_process_prior_does(start_serve
         remote.close()
 
 
+@pytest.mark.parametrize("variant", ["pmi", "length-norm", "order-both"])
+def test_the_server_applies_the_variant_the_client_names(start_server, tiny_config, variant):
+    """#30: the variant a client reports is the one applied, over the prior server as in-process (the server
+    used to apply its own default and drop the client's levers)."""
+    url, _ = start_server(cache_path=None, memory_cache_size=0)
+    local = build_prior(tiny_config(cache_path=None, memory_cache_size=0, variant=variant))
+    remote = build_prior(tiny_config(server=url, variant=variant))
+    plain = LlamaPrior(tiny_config(cache_path=None, memory_cache_size=0, variant="plain"))
+    try:
+        for query in QUERIES[:2]:
+            remote_result, local_result = remote(query), local(query)
+            assert_same_answer(remote_result, local_result)
+            assert not np.array_equal(remote_result.probs, plain(query).probs)  # the variant changes the answer
+    finally:
+        for prior in (local, remote, plain):
+            prior.close()
+
+
 def test_settings_changed_after_start_go_with_each_request(start_server, tiny_config):
     """The UI changes mode and k on a live prior: the server must answer with the new settings."""
     url, _ = start_server()
@@ -198,7 +216,7 @@ def test_client_errors_are_one_line_prior_errors(start_server, tiny_config):
         RemotePrior(tiny_config(server=url, n_ctx=1024))
     with pytest.raises(PriorError, match="not an address like http://"):
         RemotePrior(tiny_config(server="localhost:8765"))
-    with pytest.raises(PriorError, match="cannot reach the prior server .*prior-server"):
+    with pytest.raises(PriorError, match="prior server at .* cannot be reached .*prior-server"):
         RemotePrior(tiny_config(server="http://127.0.0.1:1"))
     remote = RemotePrior(tiny_config(server=url))
     with pytest.raises(PriorError, match="no admissible actions"):

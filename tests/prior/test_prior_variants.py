@@ -10,7 +10,7 @@ import pytest
 from agents import bayes
 from agents.errors import PriorError
 from agents.prior import PriorConfig, build_prior
-from agents.prior.variants import PLAIN_VARIANT, VARIANTS, PriorVariant, apply_variant, for_family
+from agents.prior.variants import PLAIN_VARIANT, VARIANTS, PriorVariant, apply_variant, for_family, options_in_force
 
 
 def test_a_variant_sets_its_options_and_names_itself() -> None:
@@ -72,3 +72,12 @@ def test_a_tuned_temperature_applies_to_its_family_only(monkeypatch: pytest.Monk
     np.testing.assert_allclose(sharp(lake).probs, bayes.softmax(plain(lake).scores / 0.25), atol=1e-9)  # ...sharper
     np.testing.assert_allclose(sharp(make_query()).probs, plain(make_query()).probs)  # textworld: untouched
     assert sharp._key(lake) != plain._key(lake) and sharp._key(make_query()) == plain._key(make_query())
+
+
+def test_the_tuned_settings_apply_to_score_mode_and_sample_mode_reports_its_own_temperature():
+    """The tuned temperature calibrates scores; sample mode samples (and reports) at the configured one."""
+    score = PriorConfig(model="smollm2-135m", temperature=0.7)
+    sample = PriorConfig(model="smollm2-135m", mode="sample", temperature=0.7)
+    assert for_family(score, "frozenlake").temperature == 0.85 and for_family(score, "frozenlake").calibrate
+    assert for_family(sample, "frozenlake") == sample
+    assert options_in_force(sample, "frozenlake")["temperature"] == 0.7

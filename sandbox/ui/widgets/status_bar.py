@@ -86,6 +86,7 @@ class StatusBar(KeepsTallestHeight, Horizontal):
         super().__init__(id=id)
         self._busy: str | None = None
         self._shown: str | None = None  # the label on screen (set after the delay)
+        self._outage: str | None = None  # a remote prior waiting for its server: shown over the busy label
 
     def compose(self) -> ComposeResult:
         yield Static("", id="status-text")
@@ -99,10 +100,17 @@ class StatusBar(KeepsTallestHeight, Horizontal):
         """Show `label` with a spinner if the call is still running after BUSY_DELAY_S; None hides it."""
         self._busy = label
         if label is None:
+            self._outage = None  # the call ended (an outage's wait only runs inside one, e.g. cancelled by esc)
             if self._shown is not None:
                 self._show_spinner(None)
         else:
             self.set_timer(BUSY_DELAY_S, self._show_if_still_busy)
+
+    def set_outage(self, message: str | None) -> None:
+        """Show at once that the prior's server is down and waited for; None (it is back) shows the running
+        call's label again."""
+        self._outage = message
+        self._show_spinner(message if message is not None else (self._busy if self._shown is not None else None))
 
     def _show_if_still_busy(self) -> None:
         """A quick call (a cache hit) has ended by now and leaves the bar as it was."""
@@ -110,6 +118,8 @@ class StatusBar(KeepsTallestHeight, Horizontal):
             self._show_spinner(self._busy)
 
     def _show_spinner(self, label: str | None) -> None:
+        if label is not None and self._outage is not None:
+            label = self._outage
         self._shown = label
         spinner = self.query_one("#spinner", LoadingIndicator)
         spinner.display = label is not None
