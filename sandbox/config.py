@@ -166,6 +166,19 @@ def load_config(path: Path) -> RunConfig:
     return parse_config(read_toml(path), str(path))
 
 
+def load_run_config(path: Path) -> RunConfig:
+    """A run folder's config.toml. A run written before `[dqn] greedy` and `target` existed acted and
+    learned by the paper's rules, whatever today's defaults are: its missing keys mean `paper`."""
+    from agents.configs import ACTING_PRESETS
+
+    payload = read_toml(path)
+    dqn = payload.setdefault("dqn", {})
+    if isinstance(dqn, dict):
+        for key, value in ACTING_PRESETS["paper"].items():
+            dqn.setdefault(key, value)
+    return parse_config(payload, str(path))
+
+
 # ----- layers: built-in < tuned defaults < preset or config file < command line ------------------
 
 Layer = tuple[str, dict[str, Any]]  # (where the values come from, {section: {key: value}})

@@ -8,6 +8,7 @@ from pathlib import Path
 from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, none_or, parse_key_values
 from sandbox.commands._common import run_trainer
 from sandbox.config import AGENT_SECTIONS
+from sandbox.errors import SandboxError
 
 NAME = "train"
 HELP = "train an agent headless (progress bar, periodic greedy eval, metrics.csv, TensorBoard, checkpoints)"
@@ -26,7 +27,7 @@ OVERRIDES = {
 }
 # Agent settings: each is set in every agent section that has it (RunConfig.set_agent_settings), e.g.
 # --alpha is DQN's posterior sharpness and PPO's KL weight α·KL(π‖p_LLM); the agent reads only its own.
-AGENT_FLAGS = ("alpha", "k", "explore", "features")
+AGENT_FLAGS = ("alpha", "k", "explore", "greedy", "target", "features")
 PRIOR_FLAGS = {
     "prior_model": "model",
     "prior_temperature": "temperature",
@@ -46,7 +47,7 @@ PRIOR_FLAGS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from agents.configs import EXPLORATION_RULES
+    from agents.configs import EXPLORATION_RULES, GREEDY_RULES, TARGET_RULES
     from agents.registry import AGENT_NAMES
 
     source = parser.add_mutually_exclusive_group()
@@ -65,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--k", type=int, help="prior proposals per state")
     parser.add_argument("--explore", choices=EXPLORATION_RULES)
+    parser.add_argument(
+        "--acting", metavar="RULE",
+        help="DQN agents' acting rule: paper (the paper's greedy and target), default, or GREEDY+TARGET, e.g. map+soft",
+    )  # fmt: skip
+    parser.add_argument("--greedy", choices=GREEDY_RULES, help="DQN agents' evaluation: argmax Q, or the posterior's mode")
+    parser.add_argument("--target", choices=TARGET_RULES, help="DQN agents' Bellman backup at s'")
     parser.add_argument("--features", choices=FEATURE_CHOICES, help="text features for Q, or for PPO's actor and critic")
     parser.add_argument("--eval-every", type=int)
     parser.add_argument("--eval-episodes", type=int)
@@ -102,6 +109,14 @@ def build_config(args: argparse.Namespace):
 def flag_layers(args: argparse.Namespace) -> list[tuple[str, dict]]:
     """One layer per flag given, named after the flag, so config.toml says which flag set a value."""
     layers = []
+    if getattr(args, "acting", None):  # before --greedy and --target, which then win key by key
+        from agents.configs import acting_rule
+        from agents.errors import AgentError
+
+        try:
+            layers.append((f"--acting {args.acting}", {"dqn": acting_rule(args.acting)}))
+        except AgentError as error:
+            raise SandboxError(f"--acting: {error}") from None
     for flag, (section, name) in OVERRIDES.items():
         value = getattr(args, flag, None)
         if value is not None:
