@@ -140,10 +140,13 @@ LATER_PRIOR_SETTINGS = ("variant", "calibrate", "order", "terminator", "few_shot
 
 
 def comparable(settings: dict[str, Any]) -> dict[str, Any]:
-    """A run's settings less the later prior settings left at their defaults, for comparing kept runs."""
+    """A run's settings less the later settings left at what runs kept before them did, for comparing kept runs."""
+    from agents.configs import ACTING_PRESETS
     from agents.prior.config import PriorConfig
     from agents.prior.variants import family_settings
 
+    if settings.get("acting") == ACTING_PRESETS["paper"]:  # DQN acted by the paper's rules before they were settings
+        settings = {key: value for key, value in settings.items() if key != "acting"}
     prior = settings.get("prior")
     if not isinstance(prior, dict):
         return settings
@@ -221,12 +224,12 @@ def kept_or_run(
     today = code_version()["id"]
     if record.is_file():
         finished = json.loads(record.read_text())
-        if comparable(finished["settings"]) != comparable(settings):
-            raise SandboxError(
-                f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
-            )
         version = finished["result"].get("code_version", "unrecorded")
         if version == today or policy.accept_older:
+            if comparable(finished["settings"]) != comparable(settings):
+                raise SandboxError(
+                    f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
+                )
             if run_dir.name in policy.verify:
                 policy.verified.append(_verify(run_dir, finished, run, version))
             return finished["result"], finished["curve"], True

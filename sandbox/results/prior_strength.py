@@ -50,12 +50,15 @@ from sandbox.results.common import (
 )
 from sandbox.results.sample_efficiency import ENVS as SAMPLE_EFFICIENCY_ENVS
 from sandbox.results.sample_efficiency import (
+    acting_settings,
     add_run_arguments,
+    check_rules,
     default_kl_alpha,
     env_settings,
     run_config,
     run_one,
     summarise,
+    with_rule,
 )
 
 HELP = "prior strength: steps to 90% success (ratio to DQN/PPO) and success over the run against the oracle prior's skill"
@@ -125,14 +128,7 @@ def check(args: argparse.Namespace) -> None:
     if any(not -1.0 <= skill <= 1.0 for skill in args.skills):
         raise SandboxError(f"--skills must lie in [-1, 1] (the oracle's dial), got {args.skills}")
     check_kept_only(args)
-    from agents.configs import acting_rule
-    from agents.errors import AgentError
-
-    try:
-        for rule in args.rules:
-            acting_rule(rule)
-    except AgentError as error:
-        raise SandboxError(f"--rules: {error}") from None
+    check_rules(args.rules)
     for path in args.quality_csv or []:
         if not path.is_file():
             raise SandboxError(f"--quality-csv {path} is not a file; run `python -m sandbox bench prior-quality`")
@@ -260,15 +256,10 @@ def kept_or_run_arm(
 ) -> tuple[dict[str, Any], list[dict[str, Any]], bool] | None:  # fmt: skip
     """Train one arm's seed (the learner with the oracle at `skill`, or the reference for None; DQN-Prior
     by acting `rule`), or read it back from `--keep-runs`; None with --kept-only when it is not kept."""
-    from agents.configs import acting_rule
-
     prior = oracle_config(0.0 if skill is None else skill)
-    config = run_config(args, prior, env_key, agent, seed, ENVS[env_key])
+    config = with_rule(run_config(args, prior, env_key, agent, seed, ENVS[env_key]), rule)
     settings = {**env_settings(args, env_key, ENVS[env_key]), "eval_episodes": args.eval_episodes,
                 "alpha": args.alpha, "k": args.k, "kl_alpha": args.kl_alpha}  # fmt: skip
-    if rule is not None:
-        for key, value in acting_rule(rule).items():
-            setattr(config.dqn, key, value)
     if agent.startswith("dqn"):  # what decides how DQN acts and learns, whichever rule named it
         settings["acting"] = acting_settings(config.dqn)
     if skill is not None:
@@ -283,15 +274,6 @@ def kept_or_run_arm(
         return {**result, **tags}, [{**row, **tags} for row in curve]
 
     return kept_or_run(run_dir, settings, train, kept_only=args.kept_only)
-
-
-def acting_settings(dqn: Any) -> dict[str, Any]:
-    """The [dqn] settings an acting rule sets, with the soft backup's schedule when it uses it."""
-    settings = {"greedy": dqn.greedy, "target": dqn.target}
-    if dqn.target == "soft":
-        settings.update(soft_alpha_start=dqn.soft_alpha_start, soft_alpha_end=dqn.soft_alpha_end,
-                        soft_alpha_steps=dqn.soft_alpha_steps, soft_floor=dqn.soft_floor)  # fmt: skip
-    return settings
 
 
 def summarise_strength(runs: list[dict[str, Any]], curves: list[dict[str, Any]]) -> list[dict[str, Any]]:

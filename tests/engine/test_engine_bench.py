@@ -87,7 +87,7 @@ def test_bench_sample_efficiency_reports_steps_to_the_relative_threshold(capsys,
         "--seeds", "2", "--steps", "40", "--eval-every", "20", "--eval-episodes", "1", "--out-dir", str(tmp_path), *NO_LLM,
     )  # fmt: skip
     summary = {row["agent"]: row for row in report["summary"]}
-    assert set(summary) == {"dqn", "dqn-prior", "random"}
+    assert set(summary) == {"dqn", "dqn-prior[paper]", "dqn-prior[default]", "random"}  # an arm per acting rule
     best = max(row["final_success"] for row in summary.values())
     assert all(row["threshold"] == pytest.approx(0.9 * best) for row in summary.values())
     assert all(run["llm_calls"] == 0 for run in report["runs"])  # the uniform prior never runs a model
