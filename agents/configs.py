@@ -19,15 +19,20 @@ GREEDY_RULES = ("q", "map")
 TARGET_RULES = ("proposals", "all", "soft")
 # Named acting rules: `paper` is the paper's (and its code's), kept so the reproduction is never lost.
 ACTING_PRESETS: dict[str, dict[str, str]] = {"paper": {"greedy": "q", "target": "proposals"}}
+# The acting rule an online agent gets unless a file or flag sets one (sandbox.config applies it as the lowest
+# layer): DQN-Prior's is the one `bench prior-strength` favoured (docs/concepts/acting-rules.md). DQNConfig's own
+# defaults stay the paper's, so plain DQN keeps the max over every action, CQL its offline data (which stores no
+# prior), and every config written before these settings its meaning.
+AGENT_ACTING_DEFAULTS: dict[str, dict[str, str]] = {"dqn-prior": {"greedy": "map", "target": "soft"}}
 
 
 def acting_rule(name: str) -> dict[str, str]:
-    """{"greedy", "target"} for a named rule: a preset ("paper"), "default" (DQNConfig's defaults) or
+    """{"greedy", "target"} for a named rule: a preset ("paper"), "default" (DQN-Prior's default) or
     "GREEDY+TARGET", e.g. "map+soft" (one setting changed against a preset: a counterfactual)."""
     if name in ACTING_PRESETS:
         return dict(ACTING_PRESETS[name])
     if name == "default":
-        return {"greedy": DQNConfig.greedy, "target": DQNConfig.target}
+        return dict(AGENT_ACTING_DEFAULTS["dqn-prior"])
     greedy, _, target = name.partition("+")
     if greedy not in GREEDY_RULES or target not in TARGET_RULES:
         raise AgentError(

@@ -222,3 +222,18 @@ def test_a_soft_target_run_can_checkpoint_and_resume_its_stored_prior(tmp_path):
     _, meta = agent.state_dict()
     restored = ReplayBuffer.from_json(json.loads(json.dumps(meta["replay"])))
     assert restored._items == agent.buffer._items  # through JSON and back, no pickle
+
+
+def test_dqn_prior_gets_its_default_rule_and_other_agents_keep_the_papers():
+    from sandbox.config import seeded_config
+
+    def acting(*layers):
+        config = seeded_config(list(layers))
+        return config.dqn.greedy, config.dqn.target, config.source_of("dqn", "target")
+
+    assert acting(("flags", {"run": {"agent": "dqn-prior"}})) == ("map", "soft", "built-in")
+    assert acting(("flags", {"run": {"agent": "dqn"}}))[:2] == ("q", "proposals")
+    assert acting(("flags", {"run": {"agent": "cql-prior"}}))[:2] == ("q", "proposals")  # offline data stores no prior
+    assert acting(("flags", {"run": {"agent": "dqn-prior"}}), ("--target", {"dqn": {"target": "all"}})) == (
+        "map", "all", "--target",
+    )  # fmt: skip
