@@ -164,14 +164,25 @@ def comparable(settings: dict[str, Any]) -> dict[str, Any]:
 OLDER_CODE = "older-code"  # where kept runs of another code version go when a bench trains them again
 
 
+@dataclass(frozen=True)
+class KeptRun:
+    """A kept run and how to train it again (the experiment's own closure, which trains into `run_dir`)."""
+
+    run_dir: Path
+    record: dict[str, Any]
+    run: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]]
+
+
 @dataclass
 class ReusePolicy:
     """How `kept_or_run` treats kept runs (bench's --accept-older-code and --verify): reuse only runs of
-    today's code version, or of any; and which kept runs to train again and compare."""
+    today's code version, or of any; and, with `verify`, note every kept run it hands back, so that
+    `verify_kept` can train some of them again and compare."""
 
     accept_older: bool = False
-    verify: frozenset[str] = frozenset()  # run folder names to rerun and compare with what they kept
-    verified: list[dict[str, Any]] = field(default_factory=list)  # what each rerun found
+    verify: bool = False
+    kept: list[KeptRun] = field(default_factory=list)  # the kept runs handed back, in the order asked for
+
 
 
 _POLICY: ContextVar[ReusePolicy] = ContextVar("reuse_policy", default=ReusePolicy())
@@ -186,12 +197,13 @@ def reuse_policy(policy: ReusePolicy) -> Iterator[ReusePolicy]:
         _POLICY.reset(token)
 
 
-def pick_runs_to_verify(root: Path, count: int, seed: int) -> frozenset[str]:
-    """`count` kept runs under `root` (folders holding result.json), chosen at random with `seed`."""
+def verify_kept(policy: ReusePolicy, count: int, seed: int) -> list[dict[str, Any]]:
+    """Train `count` of the kept runs the experiment reused, chosen at random with `seed`, again and
+    compare each with what it kept (see `_verify`)."""
     import random
 
-    kept = sorted(path.parent.name for path in root.glob("*/result.json"))
-    return frozenset(random.Random(seed).sample(kept, min(count, len(kept))))
+    chosen = random.Random(seed).sample(policy.kept, min(count, len(policy.kept)))
+    return [_verify(kept.run_dir, kept.record, kept.run) for kept in chosen]
 
 
 def _without_timing(value: Any) -> Any:
@@ -213,8 +225,7 @@ def kept_or_run(
     settings and the same code version finished it (so `--keep-runs DIR` resumes a killed experiment),
     else `run()` now and leave that file behind, written atomically: a kill never leaves half of one.
     With `kept_only`, None instead of running (a report of what a long experiment has finished so far).
-    A kept run of another code version is trained again, unless the policy accepts older code; a kept run
-    the policy names for verification is trained again in a scratch folder and compared, metric by metric."""
+    A kept run of another code version is trained again, unless the policy accepts older code."""
     from sandbox.provenance import code_version
     from sandbox.storage import atomic_write_text
 
@@ -230,8 +241,8 @@ def kept_or_run(
                 raise SandboxError(
                     f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
                 )
-            if run_dir.name in policy.verify:
-                policy.verified.append(_verify(run_dir, finished, run, version))
+            if policy.verify:
+                policy.kept.append(KeptRun(run_dir, finished, run))
             return finished["result"], finished["curve"], True
         if kept_only:
             return None
@@ -253,7 +264,7 @@ def kept_or_run(
 
 
 def _verify(
-    run_dir: Path, kept: dict[str, Any], run: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]], version: str
+    run_dir: Path, kept: dict[str, Any], run: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]]
 ) -> dict[str, Any]:
     """Train a kept run again and compare its row and curve (less wall times) with the kept ones.
 
@@ -275,6 +286,7 @@ def _verify(
     )  # fmt: skip
     if _without_timing(curve) != _without_timing(kept["curve"]):
         differing.append("curve")
+    version = kept["result"].get("code_version", "unrecorded")
     return {"run": run_dir.name, "kept_code_version": version, "rerun_code_version": code_version()["id"],
             "identical": not differing, "differing": differing}  # fmt: skip
 
@@ -296,8 +308,8 @@ def verification_text(verified: list[dict[str, Any]], requested: int) -> str:
         f"{entry['run']}: " + ("identical" if entry["identical"] else f"differs in {', '.join(entry['differing'])}")
         for entry in verified
     )
-    return (f"Verification (--verify {requested}): {len(verified)} kept runs trained again, {same} gave identical "
-            f"metrics and curves (wall times aside)" + (f" ({details})." if details else "."))  # fmt: skip
+    return (f"Verification (--verify {requested}): {len(verified)} kept runs, chosen at random, trained again; "
+            f"{same} gave identical metrics and curves (wall times aside)" + (f" ({details})." if details else "."))  # fmt: skip
 
 
 @dataclass

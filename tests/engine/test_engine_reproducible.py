@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.cli import main
 from sandbox.provenance import LIBRARIES, code_version
-from sandbox.results.common import ReusePolicy, kept_or_run, reuse_policy
+from sandbox.results.common import ReusePolicy, kept_or_run, reuse_policy, verify_kept
 
 STOPPED_CLOCK = 1000.0
 
@@ -129,12 +129,38 @@ def test_verify_puts_the_kept_run_back_even_when_the_rerun_fails(tmp_path):
         run_dir.mkdir()
         raise KeyboardInterrupt
 
-    with reuse_policy(ReusePolicy(verify=frozenset({run_dir.name}))), pytest.raises(KeyboardInterrupt):
+    with reuse_policy(ReusePolicy(verify=True)) as policy:
         kept_or_run(run_dir, {"steps": 10}, broken)
+    with pytest.raises(KeyboardInterrupt):
+        verify_kept(policy, 1, seed=0)
     assert (run_dir / "result.json").read_text() == before and not (tmp_path / "lake-dqn-s0.verifying").exists()
+
+
+def test_verify_picks_among_the_kept_runs_the_report_uses(tmp_path, capsys):
+    argv = ["bench", "sample-efficiency", "--envs", "frozenlake-4x4", "--agents", "dqn", "--seeds", "3", "--steps", "20",
+            "--eval-every", "10", "--eval-episodes", "1", "--features", "hash", "--out-dir", str(tmp_path),
+            "--keep-runs", str(tmp_path / "runs"), "--prior-cache", "none", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main([*argv[:7], "1", *argv[8:], "--verify", "3"]) == 0  # one seed of the three kept
+    report = json.loads(capsys.readouterr().out)
+    assert [entry["run"] for entry in report["verification"]] == ["frozenlake-4x4-dqn-s0"]
 
 
 def test_verify_needs_the_kept_runs_folder(tmp_path, capsys):
     assert main(["bench", "sample-efficiency", "--verify", "2", "--out-dir", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
     assert "--keep-runs" in error and "\n" not in error
+
+
+def test_verify_chooses_its_runs_at_random_by_its_seed(tmp_path):
+    calls: list[int] = []
+    with reuse_policy(ReusePolicy(verify=True)) as policy:
+        for seed in range(6):
+            kept_or_run(tmp_path / f"lake-dqn-s{seed}", {"steps": 10}, fake_run(calls))  # trained: not kept yet
+        for seed in range(6):
+            kept_or_run(tmp_path / f"lake-dqn-s{seed}", {"steps": 10}, fake_run(calls))  # kept: noted
+    picks = {seed: tuple(entry["run"] for entry in verify_kept(policy, 2, seed)) for seed in range(5)}
+    assert all(len(set(runs)) == 2 for runs in picks.values())
+    assert len(set(picks.values())) > 1, "every seed picked the same runs"
+    assert picks[3] == tuple(entry["run"] for entry in verify_kept(policy, 2, 3))  # the seed decides
