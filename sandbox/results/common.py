@@ -241,8 +241,8 @@ def kept_or_run(
                 raise SandboxError(
                     f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
                 )
-            if policy.verify:
-                policy.kept.append(KeptRun(run_dir, finished, run))
+            if policy.verify:  # a copy: reports add columns to the rows they are handed (steps_to_threshold)
+                policy.kept.append(KeptRun(run_dir, json.loads(json.dumps(finished)), run))
             return finished["result"], finished["curve"], True
         if kept_only:
             return None

@@ -164,3 +164,14 @@ def test_verify_chooses_its_runs_at_random_by_its_seed(tmp_path):
     assert all(len(set(runs)) == 2 for runs in picks.values())
     assert len(set(picks.values())) > 1, "every seed picked the same runs"
     assert picks[3] == tuple(entry["run"] for entry in verify_kept(policy, 2, 3))  # the seed decides
+
+
+def test_verify_compares_with_the_kept_record_not_the_row_a_report_has_since_added_to(tmp_path):
+    calls: list[int] = []
+    run_dir = tmp_path / "lake-dqn-s0"
+    kept_or_run(run_dir, {"steps": 10}, fake_run(calls))
+    with reuse_policy(ReusePolicy(verify=True)) as policy:
+        result, _, kept = kept_or_run(run_dir, {"steps": 10}, fake_run(calls))
+        result["steps_to_threshold"] = 10  # what a report's summary writes into the rows it is handed
+    (entry,) = verify_kept(policy, 1, seed=0)
+    assert kept and entry["identical"], entry["differing"]
