@@ -127,6 +127,57 @@ def posterior(
     )
 
 
+def soft_value(
+    prior: Sequence[float] | FloatArray, q_values: Sequence[float] | FloatArray, alpha: float
+) -> float:
+    """The KL-regularised state value V(s) = (1/α)·log Σ_a p(a|s)·exp(α·Q(s,a)).
+
+    It is the value of the posterior q ∝ p·exp(α·Q) under the objective the posterior maximises,
+    E_q[Q] − (1/α)·KL(q ‖ p), so it lies between E_p[Q] (α → 0) and the max of Q over the prior's
+    support (α → ∞): the soft Bellman backup of G-learning (Fox et al. 2016).
+    """
+    if alpha <= 0:
+        raise ValueError(f"the soft backup's alpha must be > 0, got {alpha}")
+    prior_array = np.asarray(prior, dtype=np.float64)
+    q_array = np.asarray(q_values, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        weighted = np.log(prior_array) + alpha * q_array
+    top = np.max(weighted)
+    return float((top + np.log(np.sum(np.exp(weighted - top)))) / alpha)
+
+
+def soft_values_per_group(
+    log_prior: "torch.Tensor", q_values: "torch.Tensor", group_ids: "torch.Tensor", n_groups: int, alpha: float
+) -> "torch.Tensor":
+    """`soft_value` for a batch: (1/α)·log Σ_{a in group i} p(a)·exp(α·Q(a)) for each group i.
+
+    The inputs are flat, one entry per (state, action) pair, `group_ids` naming each pair's state;
+    a group without pairs (a terminal s') is 0. Max-shifted per group, so a large α does not overflow.
+    """
+    if alpha <= 0:
+        raise ValueError(f"the soft backup's alpha must be > 0, got {alpha}")
+    result = q_values.new_zeros(n_groups)
+    if q_values.numel() == 0:
+        return result
+    weighted = log_prior + alpha * q_values
+    top = q_values.new_full((n_groups,), float("-inf")).scatter_reduce(
+        0, group_ids, weighted, reduce="amax", include_self=True
+    )
+    sums = q_values.new_zeros(n_groups).index_add(0, group_ids, (weighted - top[group_ids]).exp())
+    present = sums > 0
+    return result.masked_scatter(present, (top[present] + sums[present].log()) / alpha)
+
+
+def soft_alpha(start: float, end: float, anneal_steps: int, step: int) -> float:
+    """The soft backup's α_t: linear from `start` to `end` over `anneal_steps` env steps, then `end`.
+
+    G-learning's schedule: a small α early backs up E_p[Q], where the prior's guess is all there
+    is; a large α later backs up (nearly) the max, so a wrong prior's early pull washes out.
+    """
+    fraction = 1.0 if anneal_steps <= 0 else min(1.0, step / anneal_steps)
+    return start + fraction * (end - start)
+
+
 def nats(value: float) -> float:
     """An entropy or KL divergence as shown and logged: ≥ 0, without rounding noise or -0.0."""
     return max(value, 0.0) + 0.0

@@ -11,6 +11,35 @@ from dataclasses import dataclass
 from agents.errors import AgentError
 
 EXPLORATION_RULES = ("posterior", "epsilon")  # DQN-Prior: sample the posterior, or ε-greedy over proposals
+# Greedy evaluation: argmax Q over the proposals (the paper's code), or the posterior's mode,
+# argmax log p̂(a|s) + α·Q(s,a) (p̂: the proposals' share).
+GREEDY_RULES = ("q", "map")
+# The Bellman target's backup at s': max over the proposals stored at s' (the paper's rule), max over every
+# admissible action, or the soft backup (1/α_t)·log Σ_a p(a|s')·exp(α_t·Q_target(s',a)) over every admissible action.
+TARGET_RULES = ("proposals", "all", "soft")
+# Named acting rules: `paper` is the paper's (and its code's), kept so the reproduction is never lost.
+ACTING_PRESETS: dict[str, dict[str, str]] = {"paper": {"greedy": "q", "target": "proposals"}}
+# The acting rule an online agent gets unless a file or flag sets one (sandbox.config applies it as the lowest
+# layer): DQN-Prior's is the one `bench prior-strength` favoured (docs/concepts/acting-rules.md). DQNConfig's own
+# defaults stay the paper's, so plain DQN keeps the max over every action, CQL its offline data (which stores no
+# prior), and every config written before these settings its meaning.
+AGENT_ACTING_DEFAULTS: dict[str, dict[str, str]] = {"dqn-prior": {"greedy": "map", "target": "soft"}}
+
+
+def acting_rule(name: str) -> dict[str, str]:
+    """{"greedy", "target"} for a named rule: a preset ("paper"), "default" (DQN-Prior's default) or
+    "GREEDY+TARGET", e.g. "map+soft" (one setting changed against a preset: a counterfactual)."""
+    if name in ACTING_PRESETS:
+        return dict(ACTING_PRESETS[name])
+    if name == "default":
+        return dict(AGENT_ACTING_DEFAULTS["dqn-prior"])
+    greedy, _, target = name.partition("+")
+    if greedy not in GREEDY_RULES or target not in TARGET_RULES:
+        raise AgentError(
+            f"unknown acting rule {name!r}; use {', '.join(ACTING_PRESETS)}, default or GREEDY+TARGET with GREEDY in "
+            f"{', '.join(GREEDY_RULES)} and TARGET in {', '.join(TARGET_RULES)}, e.g. map+soft"
+        )
+    return {"greedy": greedy, "target": target}
 
 
 @dataclass
@@ -26,6 +55,12 @@ class DQNConfig:
     k: int = 5  # proposals drawn from the prior per state while training
     eval_k: int = 15  # proposals per state when acting greedily (the paper uses up to 15 at test)
     explore: str = "posterior"  # DQN-Prior: sample the posterior, or ε-greedy over proposals
+    greedy: str = "q"  # evaluation: "q" argmax Q over the proposals, "map" the posterior's mode
+    target: str = "proposals"  # Bellman backup at s': "proposals", "all" (max over A(s')) or "soft"
+    soft_alpha_start: float = 1.0  # target = "soft": α_t goes linearly from this ...
+    soft_alpha_end: float = 100.0  # ... to this ...
+    soft_alpha_steps: int = 2000  # ... over this many env steps (G-learning's growing α)
+    soft_floor: float = 0.01  # target = "soft": uniform mass mixed into the prior at s' so every action can back up
     gamma: float = 0.99
     lr: float = 5e-4
     batch_size: int = 64
@@ -47,6 +82,17 @@ class DQNConfig:
     def validate(self) -> None:
         if self.explore not in EXPLORATION_RULES:
             raise AgentError(f"explore must be one of {', '.join(EXPLORATION_RULES)}, got {self.explore!r}")
+        for name, value, valid in (("greedy", self.greedy, GREEDY_RULES), ("target", self.target, TARGET_RULES)):
+            if value not in valid:
+                raise AgentError(f"{name} must be one of {', '.join(valid)}, got {value!r}")
+        if not (0 < self.soft_alpha_start and 0 < self.soft_alpha_end):
+            raise AgentError(
+                f"soft_alpha_start and soft_alpha_end must be > 0, got {self.soft_alpha_start} and {self.soft_alpha_end}"
+            )
+        if self.soft_alpha_steps < 0 or not 0.0 <= self.soft_floor <= 1.0:
+            raise AgentError(
+                f"soft_alpha_steps must be >= 0 and soft_floor in [0, 1], got {self.soft_alpha_steps} and {self.soft_floor}"
+            )
         if self.k < 1 or self.eval_k < 1:
             raise AgentError(f"k and eval_k (proposals per state) must be at least 1, got {self.k} and {self.eval_k}")
         if not 0.0 < self.target_tau <= 1.0:

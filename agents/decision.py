@@ -95,7 +95,9 @@ class Decision:
 
 @dataclass(frozen=True)
 class Transition:
-    """(s, a, r, s', done) plus the candidates at s' that the Bellman max runs over."""
+    """(s, a, r, s', done) plus what the Bellman target at s' needs: the candidates its max runs over and,
+    for the targets over every admissible action (`[dqn] target = "all"` or `"soft"`), those actions and
+    the prior's log-probs over them (stored when acting computed them: the target asks no LLM)."""
 
     state_text: str
     action: str
@@ -104,3 +106,5 @@ class Transition:
     terminated: bool
     next_candidates: tuple[str, ...]  # distinct actions: proposals at s' (DQN-Prior) or all admissible (DQN)
     candidates: tuple[str, ...] = ()  # the same at s: what CQL's logsumexp runs over
+    next_actions: tuple[str, ...] = ()  # every admissible action at s' (targets "all" and "soft" only)
+    next_log_prior: tuple[float, ...] = ()  # log p(a|s') over next_actions, floor mixed in (target "soft" only)

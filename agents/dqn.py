@@ -1,13 +1,18 @@
 """DQN over all admissible actions, and DQN-Prior over the LLM prior's k proposals.
 
 Read top to bottom: the config, then acting (prior → proposals → Q → posterior),
-then learning (replay → Bellman target over the candidates stored at s' → MSE).
+then learning (replay → Bellman target at s' → MSE).
 The two agents differ only in where the candidate set comes from:
 
 - DQN:       every admissible action; ε-greedy acting.
 - DQN-Prior: k proposals drawn from p_LLM(·|s); act by sampling the posterior
              ∝ (proposal frequency)·exp(α·Q), or ε-greedy over the proposals;
-             the target maxes over the proposals drawn at s' (METHOD.md).
+             the paper's target maxes over the proposals drawn at s' (METHOD.md).
+
+Two choices the paper fixed are settings (docs/concepts/acting-rules.md): `greedy`, how
+evaluation picks (argmax Q over the proposals, or the posterior's mode), and `target`, the
+backup at s' (max over the proposals, max over every admissible action, or the soft backup
+of the KL-regularised objective, `bayes.soft_values_per_group`).
 """
 
 from __future__ import annotations
@@ -109,7 +114,9 @@ class DQNAgent:
         best_in_support = int(support[np.argmax(q[support])])
 
         if greedy:
-            index, rule = best_in_support, "greedy"
+            # "map": the posterior's mode, argmax log p̂ + α·Q (zero prior mass stays out of reach).
+            index = breakdown.greedy_index() if self.config.greedy == "map" else best_in_support
+            rule = "greedy"
         elif self.prior is not None and self.config.explore == "posterior":
             index, rule = int(rng.choice(len(state.actions), p=breakdown.posterior)), "posterior-sample"
         elif rng.random() < self.epsilon:
@@ -148,9 +155,15 @@ class DQNAgent:
     ) -> dict[str, float]:
         candidates = tuple(dict.fromkeys(self._propose(state, self.rng)[0]))
         next_candidates: tuple[str, ...] = ()
+        next_actions: tuple[str, ...] = ()
+        next_log_prior: tuple[float, ...] = ()
         if not terminated and next_state.actions:
-            proposals, _ = self._propose(next_state, self.rng, fresh=True)  # a new step, even if s' == s
+            proposals, result = self._propose(next_state, self.rng, fresh=True)  # a new step, even if s' == s
             next_candidates = tuple(dict.fromkeys(proposals))
+            if self.config.target != "proposals":
+                next_actions = tuple(next_state.actions)
+            if self.config.target == "soft":
+                next_log_prior = self._target_log_prior(result, len(next_actions))
         else:
             self._pending = None
         self.buffer.add(
@@ -162,6 +175,8 @@ class DQNAgent:
                 bool(terminated),
                 next_candidates,
                 candidates,
+                next_actions,
+                next_log_prior,
             )
         )
         self.env_steps += 1
@@ -169,6 +184,19 @@ class DQNAgent:
         if len(self.buffer) >= self.config.learning_starts and self.env_steps % self.config.train_every == 0:
             stats.update(self.update())
         return stats
+
+    def _target_log_prior(self, result: PriorResult | None, n_actions: int) -> tuple[float, ...]:
+        """log p(a|s') for the soft backup, from the answer acting already got (no new LLM call): the prior's
+        probabilities (score mode: over every action; sample mode: the histogram of the k completions),
+        with `soft_floor` of uniform mass mixed in so every admissible action can back up. Uniform for DQN."""
+        probs = bayes.uniform(n_actions) if result is None else bayes.mix_uniform(result.probs, self.config.soft_floor)
+        with np.errstate(divide="ignore"):
+            return tuple(float(value) for value in np.log(probs))
+
+    @property
+    def soft_alpha(self) -> float:
+        config = self.config
+        return bayes.soft_alpha(config.soft_alpha_start, config.soft_alpha_end, config.soft_alpha_steps, self.env_steps)
 
     def update(self) -> dict[str, float]:
         """One gradient step on a replay batch (online: after each env step; offline: in a loop)."""
@@ -188,16 +216,42 @@ class DQNAgent:
         return loss, {"loss": float(loss.detach()), "q_mean": float(predicted.detach().mean())}
 
     def td_loss(self, batch: list[Transition]) -> tuple[torch.Tensor, torch.Tensor]:
-        """½(Q(s,a) − y)², y = r + γ(1−done)·max over the candidates stored at s' of Q_target."""
+        """½(Q(s,a) − y)², y = r + γ(1−done)·V_target(s'), V by `[dqn] target`."""
         with torch.no_grad():
-            next_max = max_q_per_group(
-                self.target_net, self.features, [t.next_state_text for t in batch], [t.next_candidates for t in batch]
-            )
+            next_value = self.next_values(batch)
             rewards = torch.tensor([t.reward for t in batch])
             not_done = torch.tensor([0.0 if t.terminated else 1.0 for t in batch])
-            targets = rewards + self.config.gamma * not_done * next_max
+            targets = rewards + self.config.gamma * not_done * next_value
         predicted = q_values(self.q_net, self.features, [t.state_text for t in batch], [t.action for t in batch])
         return 0.5 * torch.mean((predicted - targets) ** 2), predicted
+
+    def next_values(self, batch: list[Transition]) -> torch.Tensor:
+        """V_target(s') per transition: max of Q_target over the proposals stored at s' ("proposals"), over
+        every admissible action ("all"), or (1/α_t)·log Σ_a p(a|s')·exp(α_t·Q_target(s',a)) over them ("soft")."""
+        next_texts = [t.next_state_text for t in batch]
+        target = self.config.target
+        if target == "proposals":
+            return max_q_per_group(self.target_net, self.features, next_texts, [t.next_candidates for t in batch])
+        missing = [t for t in batch if not t.terminated and t.next_candidates and not t.next_actions]
+        if target == "soft":
+            missing += [t for t in batch if len(t.next_log_prior) != len(t.next_actions)]
+        if missing:
+            raise AgentError(
+                f'target = "{target}" needs the admissible actions (and, for "soft", the prior) stored at s\', '
+                'which these transitions (collected before, or by another target) lack; use target = "proposals"'
+            )
+        groups = [t.next_actions for t in batch]
+        if target == "all" or not any(groups):  # no s' to back up from: max_q_per_group gives each 0
+            return max_q_per_group(self.target_net, self.features, next_texts, groups)
+        group_ids = torch.tensor([index for index, group in enumerate(groups) for _ in group], dtype=torch.long)
+        q = q_values(
+            self.target_net,
+            self.features,
+            [text for text, group in zip(next_texts, groups) for _ in group],
+            [action for group in groups for action in group],
+        )
+        log_prior = torch.tensor([value for t in batch for value in t.next_log_prior], dtype=q.dtype)
+        return bayes.soft_values_per_group(log_prior, q, group_ids, len(batch), self.soft_alpha)
 
     @torch.no_grad()
     def _sync_target(self) -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 # The settings a flag or a sweep sets for every agent they apply to (`--alpha`, `--k`, ...); `seed` applies to all.
-RUN_WIDE_SETTINGS = ("alpha", "k", "explore", "features")
+RUN_WIDE_SETTINGS = ("alpha", "k", "explore", "greedy", "target", "features")
 ACTS_ON = ("q", "policy", "prior")  # what an agent samples its action from (AgentSpec.acts_on)
 LIVE_SETTINGS = ("alpha", "k")  # the UI steers these on an agent that acts on the posterior over Q
 
@@ -87,7 +87,7 @@ def register_agent(spec: AgentSpec) -> None:
     AGENTS[spec.name] = spec
 
 
-DQN_SETTINGS = ("alpha", "k", "explore", "features")
+DQN_SETTINGS = ("alpha", "k", "explore", "greedy", "target", "features")
 for _spec in (
     AgentSpec("dqn", "agents.dqn:DQNAgent", "dqn", DQNConfig, uses_prior=False, settings=DQN_SETTINGS),
     AgentSpec("dqn-prior", "agents.dqn:DQNAgent", "dqn", DQNConfig, uses_prior=True, settings=DQN_SETTINGS),

@@ -44,10 +44,10 @@ class ReplayBuffer:
     @classmethod
     def from_json(cls, payload: dict[str, Any]) -> "ReplayBuffer":
         buffer = cls(int(payload["capacity"]))
+        # Buffers saved before a field existed lack it: the field's default (nothing stored) stands in.
+        sequences = ("next_candidates", "candidates", "next_actions", "next_log_prior")
         buffer._items = [
-            Transition(
-                **{**item, "next_candidates": tuple(item["next_candidates"]), "candidates": tuple(item["candidates"])}
-            )
+            Transition(**{**item, **{key: tuple(item[key]) for key in sequences if key in item}})
             for item in payload["items"]
         ]
         buffer._next = int(payload["next"])

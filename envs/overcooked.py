@@ -41,12 +41,23 @@ The paper (Yan et al. 2025) takes this environment from Tan et al. 2024, "TWOSOM
 
 Rewards (`--env-reward 0.2 1 0.1 0.001` in TWOSOME's scripts, as in Yan et al.): +0.2 for a
 finished subtask, +1 for the correct delivery, -0.1 for a wrong one, -0.001 per step.
-Two deliberate differences, both so that the return is well defined per macro-step:
-TWOSOME charges the step penalty per primitive move and 0.99-discounts inside a macro-action,
-here it is -0.001 per env step; TWOSOME pays +0.2 every time a recipe ingredient finishes
-chopping, so chopping, serving wrongly (-0.1) and chopping the respawned food again pays
-+0.1 a loop; here each ingredient's subtask pays once per episode. Chopping is the only
-subtask, as in TWOSOME (plating is not rewarded there).
+Chopping is the only subtask, as in TWOSOME (plating is not rewarded there). Two deliberate
+differences, both so that the return is well defined per macro-step and the reward depends on
+nothing the text leaves out:
+
+- TWOSOME charges the step penalty per primitive move and 0.99-discounts inside a
+  macro-action; here it is -0.001 per env step.
+- TWOSOME pays +0.2 every time a recipe ingredient finishes chopping, so chopping, serving
+  wrongly (-0.1) and chopping the respawned food again pays +0.1 a loop. Here chopping a
+  recipe ingredient always pays +0.2, and a wrong delivery that throws chopped recipe
+  ingredients away takes their +0.2 back (on top of its -0.1): the subtask rewards an
+  episode keeps are +0.2 per recipe ingredient chopped when it ends, and the loop costs.
+  An earlier version paid each ingredient's chop once per episode instead; the observation
+  never said whether a chop had been paid, and a wrong delivery returns the kitchen to a text
+  identical to the start, so the same text and action could pay +0.2 or nothing: a reward
+  no Q function of the text can learn (greedy policies learned to serve wrongly and re-chop).
+  Now every reward is a function of the text the cook sees and the action
+  (tests/envs/test_env_markov.py checks this for every deterministic env family).
 """
 
 from __future__ import annotations
@@ -117,7 +128,6 @@ class Kitchen:
     cook_at: str
     places: tuple[tuple[str, str], ...]
     chopped: frozenset[str] = frozenset()
-    rewarded: frozenset[str] = frozenset()  # ingredients whose chopping has paid its subtask reward
     served: bool = False
 
     def place(self, item: str) -> str:
@@ -304,7 +314,11 @@ def _deliver(kitchen: Kitchen, recipe: Recipe) -> Outcome:
         )
     returned = frozenset({held}) | (kitchen.in_bowl() if held == BOWL else frozenset())
     text = f"You serve {served}, but the order is a {recipe.name}. It is thrown away and goes back to the tables."
-    return Outcome(_back_to_tables(kitchen, returned), text, WRONG_DELIVERY_REWARD)
+    wasted = sorted(returned & kitchen.chopped & recipe.ingredients)  # their chops paid; the reward goes back
+    if wasted:
+        text += f" The reward for chopping the {_list(wasted)} is taken back."
+    reward = WRONG_DELIVERY_REWARD - SUBTASK_REWARD * len(wasted)
+    return Outcome(_back_to_tables(kitchen, returned), text, reward)
 
 
 def _chop(kitchen: Kitchen, recipe: Recipe) -> Outcome:
@@ -315,10 +329,8 @@ def _chop(kitchen: Kitchen, recipe: Recipe) -> Outcome:
         return Outcome(kitchen, f"There is nothing to chop on {_spot_name(kitchen.cook_at, recipe)}.")
     if kitchen.held() is not None:
         return Outcome(kitchen, f"You need empty hands to chop; you are holding the {kitchen.held()}.")
-    pays = food in recipe.ingredients and food not in kitchen.rewarded
-    rewarded = kitchen.rewarded | {food} if pays else kitchen.rewarded
-    kitchen = replace(kitchen, chopped=kitchen.chopped | {food}, rewarded=rewarded)
-    return Outcome(kitchen, f"You chop the {food}.", SUBTASK_REWARD if pays else 0.0)
+    kitchen = replace(kitchen, chopped=kitchen.chopped | {food})
+    return Outcome(kitchen, f"You chop the {food}.", SUBTASK_REWARD if food in recipe.ingredients else 0.0)
 
 
 def act(kitchen: Kitchen, recipe: Recipe, macro: str) -> Outcome:
@@ -377,7 +389,7 @@ class TextOvercookedEnv(gymnasium.Env[str, str]):
             "task": self.recipe.task,
             "won": kitchen.served,
             "lost": False,
-            "score": len(kitchen.rewarded) + int(kitchen.served),
+            "score": len(kitchen.chopped & self.recipe.ingredients) + int(kitchen.served),
             "max_score": len(self.recipe.ingredients) + 1,
         }
 

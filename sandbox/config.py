@@ -188,6 +188,19 @@ def load_config(path: Path) -> RunConfig:
     return parse_config(read_toml(path), str(path))
 
 
+def load_run_config(path: Path) -> RunConfig:
+    """A run folder's config.toml. A run written before `[dqn] greedy` and `target` existed acted and
+    learned by the paper's rules, whatever today's defaults are: its missing keys mean `paper`."""
+    from agents.configs import ACTING_PRESETS
+
+    payload = read_toml(path)
+    dqn = payload.setdefault("dqn", {})
+    if isinstance(dqn, dict):
+        for key, value in ACTING_PRESETS["paper"].items():
+            dqn.setdefault(key, value)
+    return parse_config(payload, str(path))
+
+
 # ----- layers: built-in < tuned defaults < preset or config file < command line ------------------
 
 Layer = tuple[str, dict[str, Any]]  # (where the values come from, {section: {key: value}})
@@ -196,8 +209,15 @@ Layer = tuple[str, dict[str, Any]]  # (where the values come from, {section: {ke
 def layered_config(layers: list[Layer]) -> RunConfig:
     """Merge the layers key by key (later ones win) and record each value's source.
 
-    Each layer is checked on its own first, so a bad key is reported against its own file.
+    Each layer is checked on its own first, so a bad key is reported against its own file. Under them all
+    lies the chosen agent's default acting rule (agents.configs.AGENT_ACTING_DEFAULTS), sourced "built-in".
     """
+    from agents.configs import AGENT_ACTING_DEFAULTS
+
+    chosen = [payload["run"]["agent"] for _, payload in layers if "agent" in payload.get("run", {})]
+    agent = chosen[-1] if chosen else RunSettings.agent
+    if agent in AGENT_ACTING_DEFAULTS:
+        layers = [(BUILT_IN, {"dqn": dict(AGENT_ACTING_DEFAULTS[agent])}), *layers]
     merged: dict[str, dict[str, Any]] = {}
     sources: dict[str, dict[str, str]] = {}
     for label, payload in layers:

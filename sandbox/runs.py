@@ -19,7 +19,7 @@ import torch
 from agents.base import Agent
 from agents.prior.types import ActionPrior
 from agents.registry import make_agent
-from sandbox.config import RunConfig, load_config
+from sandbox.config import RunConfig, load_run_config
 from sandbox.errors import SandboxError
 from sandbox.storage import (
     atomic_write_text,
@@ -82,7 +82,7 @@ def load_trained_agent(run_dir: Path, prior_model: str | None = None) -> tuple[R
     `prior_model` swaps the LLM the agent consults for another (its Q stays): the
     generalisation test of a Q trained with one LLM's prior acting with another's.
     """
-    config = load_config(run_dir / "config.toml")
+    config = load_run_config(run_dir / "config.toml")
     if prior_model is not None:
         config.prior.model = prior_model
     agent = make_agent(config)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import RunConfig, defaults_layer, layered_config, load_config, parse_config
+from sandbox.config import RunConfig, defaults_layer, layered_config, load_run_config, parse_config
 from sandbox.errors import SandboxError
 from sandbox.storage import STATE_FILE, atomic_write_text
 
@@ -226,7 +226,7 @@ def check_existing(trial: Trial) -> None:
     stored = trial.run_dir / "config.toml"
     if not stored.is_file():
         return
-    if comparable_config(load_config(stored)) != comparable_config(trial.config):
+    if comparable_config(load_run_config(stored)) != comparable_config(trial.config):
         raise SandboxError(
             f"{trial.run_dir} holds a run with another config than trial {trial.name} of this sweep; "
             "move it away or pass another --out"

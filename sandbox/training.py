@@ -15,6 +15,7 @@ a resumed run continues the same trajectory as an uninterrupted one.
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections import deque
 from collections.abc import Callable
@@ -28,7 +29,7 @@ import torch
 from agents.base import Agent
 from agents.prior.templates import load_templates, template_path
 from agents.registry import make_agent
-from sandbox.config import RunConfig, load_config
+from sandbox.config import RunConfig, load_run_config
 from sandbox.errors import SandboxError
 from sandbox.metrics import EPISODE_FIELDS, EpisodeTally, episode_metrics, finite, summarise
 from sandbox.replay_files import header_json, prune_episodes, record_from_json, record_to_json, write_episode
@@ -63,6 +64,19 @@ EPISODE_COLUMNS = ("episode", "step", *EPISODE_FIELDS)
 EPISODES = "episodes"  # replay files of the newest training and evaluation episodes
 PROMPTS = "prompts"  # the prompt templates the run started with (see Trainer._pin_prompt_templates)
 EVAL_SEED = 1_000_000  # evaluation episodes use their own seeds, disjoint from training's
+CODE_VERSION_FILE = "code_version.json"
+
+
+def record_code_version(run_dir: Path, step: int) -> None:
+    """Add the code running now to the run's `code_version.json`: one entry when it starts, and one more
+    each time it resumes under another code version, with the step it went on from."""
+    from sandbox.provenance import code_version
+
+    path = run_dir / CODE_VERSION_FILE
+    entries = json.loads(path.read_text()) if path.is_file() else []
+    if not entries or entries[-1]["id"] != code_version()["id"]:
+        entries.append({"from_step": step, **code_version()})
+        atomic_write_text(path, json.dumps(entries, indent=1) + "\n")
 
 
 @dataclass(frozen=True)
@@ -138,7 +152,7 @@ class Trainer:
     @classmethod
     def resume(cls, run_dir: Path) -> "Trainer":
         latest_checkpoint(run_dir)  # a folder with nothing to resume says so before the env and agent are built
-        config = load_config(run_dir / "config.toml")
+        config = load_run_config(run_dir / "config.toml")
         trainer = cls(config, run_dir)
         trainer.reset(resume=True)
         return trainer
@@ -159,6 +173,7 @@ class Trainer:
             atomic_write_text(self.run_dir / "config.toml", self.config.to_toml())
             atomic_write_text(self.run_dir / "metrics.csv", ",".join(METRIC_COLUMNS) + "\n")
             atomic_write_text(self.run_dir / "episodes.csv", ",".join(EPISODE_COLUMNS) + "\n")
+        record_code_version(self.run_dir, self.steps_done)
         self._started = time.monotonic()
 
     def _pin_prompt_templates(self) -> None:

@@ -32,11 +32,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(sub)
+        add_reuse_arguments(sub)
         sub.set_defaults(experiment_run=module.run)
 
 
+def add_reuse_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--accept-older-code",
+        action="store_true",
+        help="reuse kept runs (--keep-runs) of any code version, not only today's; the report says which rows came "
+        "from which version",
+    )
+    parser.add_argument(
+        "--verify", type=int, default=0, metavar="N",
+        help="train N of the kept runs this report uses (chosen at random) again and report whether their metrics "
+        "come out identical",
+    )  # fmt: skip
+    parser.add_argument("--verify-seed", type=int, default=0, help="which N kept runs --verify picks")
+
+
 def run(args: argparse.Namespace) -> int:
-    report = args.experiment_run(args)
+    from sandbox.errors import SandboxError
+    from sandbox.results.common import ReusePolicy, reuse_policy, verification_text, verify_kept
+
+    if args.verify < 0 or (args.verify and getattr(args, "keep_runs", None) is None):
+        raise SandboxError("--verify N reruns N kept runs: pass a whole number N >= 0 and the --keep-runs DIR they are in")
+    with reuse_policy(ReusePolicy(accept_older=args.accept_older_code, verify=args.verify > 0)) as policy:
+        report = args.experiment_run(args)
+        if args.verify:
+            verified = verify_kept(policy, args.verify, args.verify_seed)
+            report.data["verification"] = verified
+            report = type(report)(report.data, report.text + "\n" + verification_text(verified, args.verify))
     if args.json:
         print_json(report.data)
     else:

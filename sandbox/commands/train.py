@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, none_or, parse_key_values
 from sandbox.commands._common import run_trainer
+from sandbox.errors import SandboxError
 
 NAME = "train"
 HELP = "train an agent headless (progress bar, periodic greedy eval, metrics.csv, TensorBoard, checkpoints)"
@@ -45,7 +46,7 @@ PRIOR_FLAGS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from agents.configs import EXPLORATION_RULES
+    from agents.configs import EXPLORATION_RULES, GREEDY_RULES, TARGET_RULES
     from agents.registry import agent_names
 
     source = parser.add_mutually_exclusive_group()
@@ -64,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--k", type=int, help="prior proposals per state")
     parser.add_argument("--explore", choices=EXPLORATION_RULES)
+    parser.add_argument(
+        "--acting", metavar="RULE",
+        help="DQN agents' acting rule: paper (the paper's greedy and target), default, or GREEDY+TARGET, e.g. map+soft",
+    )  # fmt: skip
+    parser.add_argument("--greedy", choices=GREEDY_RULES, help="DQN agents' evaluation: argmax Q, or the posterior's mode")
+    parser.add_argument("--target", choices=TARGET_RULES, help="DQN agents' Bellman backup at s'")
     parser.add_argument("--features", choices=FEATURE_CHOICES, help="text features for Q, or for PPO's actor and critic")
     parser.add_argument("--eval-every", type=int)
     parser.add_argument("--eval-episodes", type=int)
@@ -103,6 +110,14 @@ def flag_layers(args: argparse.Namespace) -> list[tuple[str, dict]]:
     from agents.registry import RUN_WIDE_SETTINGS, sections_for
 
     layers = []
+    if getattr(args, "acting", None):  # before --greedy and --target, which then win key by key
+        from agents.configs import acting_rule
+        from agents.errors import AgentError
+
+        try:
+            layers.append((f"--acting {args.acting}", {"dqn": acting_rule(args.acting)}))
+        except AgentError as error:
+            raise SandboxError(f"--acting: {error}") from None
     for flag, (section, name) in OVERRIDES.items():
         value = getattr(args, flag, None)
         if value is not None:

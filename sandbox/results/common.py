@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,7 @@ def runs_folder(keep: Path | None) -> Iterator[Path]:
     """Run folders and datasets: kept under `keep`, else in a temporary folder removed afterwards."""
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
+        restore_verifying(keep)
         yield keep
         return
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as scratch:
@@ -138,10 +140,13 @@ LATER_PRIOR_SETTINGS = ("variant", "calibrate", "order", "terminator", "few_shot
 
 
 def comparable(settings: dict[str, Any]) -> dict[str, Any]:
-    """A run's settings less the later prior settings left at their defaults, for comparing kept runs."""
+    """A run's settings less the later settings left at what runs kept before them did, for comparing kept runs."""
+    from agents.configs import ACTING_PRESETS
     from agents.prior.config import PriorConfig
     from agents.prior.variants import family_settings
 
+    if settings.get("acting") == ACTING_PRESETS["paper"]:  # DQN acted by the paper's rules before they were settings
+        settings = {key: value for key, value in settings.items() if key != "acting"}
     prior = settings.get("prior")
     if not isinstance(prior, dict):
         return settings
@@ -156,6 +161,60 @@ def comparable(settings: dict[str, Any]) -> dict[str, Any]:
     return {**settings, "prior": kept}
 
 
+OLDER_CODE = "older-code"  # where kept runs of another code version go when a bench trains them again
+
+
+@dataclass(frozen=True)
+class KeptRun:
+    """A kept run and how to train it again (the experiment's own closure, which trains into `run_dir`)."""
+
+    run_dir: Path
+    record: dict[str, Any]
+    run: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]]
+
+
+@dataclass
+class ReusePolicy:
+    """How `kept_or_run` treats kept runs (bench's --accept-older-code and --verify): reuse only runs of
+    today's code version, or of any; and, with `verify`, note every kept run it hands back, so that
+    `verify_kept` can train some of them again and compare."""
+
+    accept_older: bool = False
+    verify: bool = False
+    kept: list[KeptRun] = field(default_factory=list)  # the kept runs handed back, in the order asked for
+
+
+
+_POLICY: ContextVar[ReusePolicy] = ContextVar("reuse_policy", default=ReusePolicy())
+
+
+@contextmanager
+def reuse_policy(policy: ReusePolicy) -> Iterator[ReusePolicy]:
+    token = _POLICY.set(policy)
+    try:
+        yield policy
+    finally:
+        _POLICY.reset(token)
+
+
+def verify_kept(policy: ReusePolicy, count: int, seed: int) -> list[dict[str, Any]]:
+    """Train `count` of the kept runs the experiment reused, chosen at random with `seed`, again and
+    compare each with what it kept (see `_verify`)."""
+    import random
+
+    chosen = random.Random(seed).sample(policy.kept, min(count, len(policy.kept)))
+    return [_verify(kept.run_dir, kept.record, kept.run) for kept in chosen]
+
+
+def _without_timing(value: Any) -> Any:
+    """A result or curve less its wall times, which no rerun repeats."""
+    if isinstance(value, dict):
+        return {key: _without_timing(item) for key, item in value.items() if key not in ("wall_s", "code_version")}
+    if isinstance(value, list):
+        return [_without_timing(item) for item in value]
+    return value
+
+
 def kept_or_run(
     run_dir: Path,
     settings: dict[str, Any],
@@ -163,28 +222,94 @@ def kept_or_run(
     kept_only: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], bool] | None:
     """A run's row and curve, read back from its `result.json` when an earlier invocation with the same
-    settings finished it (so `--keep-runs DIR` resumes a killed experiment), else `run()` now and
-    leave that file behind, written atomically: a kill never leaves half of one. With `kept_only`,
-    None instead of running (a report of what a long experiment has finished so far)."""
+    settings and the same code version finished it (so `--keep-runs DIR` resumes a killed experiment),
+    else `run()` now and leave that file behind, written atomically: a kill never leaves half of one.
+    With `kept_only`, None instead of running (a report of what a long experiment has finished so far).
+    A kept run of another code version is trained again, unless the policy accepts older code."""
+    from sandbox.provenance import code_version
     from sandbox.storage import atomic_write_text
 
+    policy = _POLICY.get()
     record = run_dir / "result.json"
     settings = json.loads(json.dumps(settings))  # the form it takes once read back from the file
+    today = code_version()["id"]
     if record.is_file():
         finished = json.loads(record.read_text())
-        if comparable(finished["settings"]) != comparable(settings):
-            raise SandboxError(
-                f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
-            )
-        return finished["result"], finished["curve"], True
+        version = finished["result"].get("code_version", "unrecorded")
+        if version == today or policy.accept_older:
+            if comparable(finished["settings"]) != comparable(settings):
+                raise SandboxError(
+                    f"{run_dir} holds a run with other settings; pass another --keep-runs folder or delete that one"
+                )
+            if policy.verify:  # a copy: reports add columns to the rows they are handed (steps_to_threshold)
+                policy.kept.append(KeptRun(run_dir, json.loads(json.dumps(finished)), run))
+            return finished["result"], finished["curve"], True
+        if kept_only:
+            return None
+        # Another code version's run is kept, not reused: it moves aside, under older-code/VERSION/.
+        archive = run_dir.parent / OLDER_CODE / version.replace("+", "_") / run_dir.name
+        if archive.exists():
+            shutil.rmtree(archive)
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        run_dir.rename(archive)
     if kept_only:
         return None
     if run_dir.exists():  # an earlier invocation was killed during this run: start it over
         shutil.rmtree(run_dir)
     result, curve = run()
+    result = {**result, "code_version": today}
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(record, json.dumps({"settings": settings, "result": result, "curve": curve}, indent=1))
     return result, curve, False
+
+
+def _verify(
+    run_dir: Path, kept: dict[str, Any], run: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]]
+) -> dict[str, Any]:
+    """Train a kept run again and compare its row and curve (less wall times) with the kept ones.
+
+    `run()` trains into `run_dir`, so the kept folder steps aside for it (a sibling `.verifying` folder,
+    put back afterwards whatever happens; a kill leaves it there, and the next invocation restores it)."""
+    aside = run_dir.with_name(run_dir.name + ".verifying")
+    run_dir.rename(aside)
+    try:
+        result, curve = run()
+    finally:
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        aside.rename(run_dir)
+    from sandbox.provenance import code_version
+
+    differing = sorted(
+        key for key in set(_without_timing(result)) | set(_without_timing(kept["result"]))
+        if _without_timing(result).get(key) != _without_timing(kept["result"]).get(key)
+    )  # fmt: skip
+    if _without_timing(curve) != _without_timing(kept["curve"]):
+        differing.append("curve")
+    version = kept["result"].get("code_version", "unrecorded")
+    return {"run": run_dir.name, "kept_code_version": version, "rerun_code_version": code_version()["id"],
+            "identical": not differing, "differing": differing}  # fmt: skip
+
+
+def restore_verifying(root: Path) -> None:
+    """Put back kept runs a killed --verify left stepped aside."""
+    for aside in root.glob("*.verifying"):
+        original = aside.with_name(aside.name.removesuffix(".verifying"))
+        if original.exists():
+            shutil.rmtree(original)
+        aside.rename(original)
+
+
+def verification_text(verified: list[dict[str, Any]], requested: int) -> str:
+    if not requested:
+        return ""
+    same = sum(entry["identical"] for entry in verified)
+    details = "; ".join(
+        f"{entry['run']}: " + ("identical" if entry["identical"] else f"differs in {', '.join(entry['differing'])}")
+        for entry in verified
+    )
+    return (f"Verification (--verify {requested}): {len(verified)} kept runs, chosen at random, trained again; "
+            f"{same} gave identical metrics and curves (wall times aside)" + (f" ({details})." if details else "."))  # fmt: skip
 
 
 @dataclass
@@ -240,9 +365,20 @@ def progress(args: argparse.Namespace, message: str) -> None:
 
 
 def compute_text(runs: Sequence[dict[str, Any]]) -> str:
-    """How long the runs took in all (kept runs count their original time), for the report's readers."""
+    """How long the runs took in all (kept runs count their original time), and the code versions that
+    made them, for the report's readers."""
+    from collections import Counter
+
     minutes = sum(run["wall_s"] for run in runs) / 60
-    return f"Compute: {len(runs)} runs, {minutes:.0f} min of wall time in all (summed over runs, one at a time)."
+    versions = Counter(run.get("code_version", "unrecorded") for run in runs)
+    made_by = (
+        f"Code version: {next(iter(versions))} (every run)."
+        if len(versions) == 1
+        else "Code versions (the runs CSV's code_version column says which row came from which): "
+        + ", ".join(f"{version} ({count} runs)" for version, count in versions.most_common())
+        + "."
+    )
+    return f"Compute: {len(runs)} runs, {minutes:.0f} min of wall time in all (summed over runs, one at a time). {made_by}"
 
 
 def seeds_text(n: int) -> str:

@@ -50,18 +50,22 @@ from sandbox.results.common import (
 )
 from sandbox.results.sample_efficiency import ENVS as SAMPLE_EFFICIENCY_ENVS
 from sandbox.results.sample_efficiency import (
+    acting_settings,
     add_run_arguments,
+    check_rules,
     default_kl_alpha,
     env_settings,
     run_config,
     run_one,
     summarise,
+    with_rule,
 )
 
 HELP = "prior strength: steps to 90% success (ratio to DQN/PPO) and success over the run against the oracle prior's skill"
 NAME = "prior_strength"
 SKILLS = (-0.5, 0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 REFERENCES = {"dqn-prior": "dqn", "ppo-prior": "ppo"}  # learner with the prior → the same learner without one
+RULES = ("paper", "default")  # DQN-Prior's acting rules (`[dqn] greedy` and `target`); its reference DQN keeps paper's
 HOUSEHOLD = SAMPLE_EFFICIENCY_ENVS["household-pick-place"]
 # Each env at its budget of `bench sample-efficiency`, with hashed text features: every arm of an env shares
 # them, and they cost a small fraction of MiniLM's (this experiment trains 16 arms per env and seed).
@@ -95,6 +99,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
     parser.add_argument("--skills", nargs="+", type=float, default=list(SKILLS), metavar="S", help="oracle skills in [-1, 1]")
     parser.add_argument("--learners", nargs="+", default=list(REFERENCES), choices=list(REFERENCES))
+    parser.add_argument(
+        "--rules", nargs="+", default=list(RULES), metavar="RULE",
+        help="DQN-Prior's acting rules, one arm each: paper, default or GREEDY+TARGET such as map+soft "
+        "(docs/concepts/acting-rules.md); default: %(default)s",
+    )  # fmt: skip
     add_run_arguments(parser)
     parser.add_argument(
         "--quality-csv",
@@ -119,6 +128,7 @@ def check(args: argparse.Namespace) -> None:
     if any(not -1.0 <= skill <= 1.0 for skill in args.skills):
         raise SandboxError(f"--skills must lie in [-1, 1] (the oracle's dial), got {args.skills}")
     check_kept_only(args)
+    check_rules(args.rules)
     for path in args.quality_csv or []:
         if not path.is_file():
             raise SandboxError(f"--quality-csv {path} is not a file; run `python -m sandbox bench prior-quality`")
@@ -148,11 +158,15 @@ def oracle_config(skill: float) -> Any:
     return PriorConfig(model=f"oracle:skill={skill:g}", mode="score", cache_path=None)
 
 
-def arms(args: argparse.Namespace) -> list[tuple[str, float | None]]:
-    """(agent, skill) per arm: each learner's reference (skill None), then every learner at each skill, coarse
-    to fine along the dial, so a long run stopped (or reported with --kept-only) early spans the whole dial."""
-    return [(REFERENCES[learner], None) for learner in args.learners] + [
-        (learner, skill) for skill in coarse_to_fine(args.skills) for learner in args.learners
+def arms(args: argparse.Namespace) -> list[tuple[str, float | None, str | None]]:
+    """(agent, skill, rule) per arm: each learner's reference (skill None), then every learner (DQN-Prior once
+    per acting rule) at each skill, coarse to fine along the dial, so a long run stopped (or reported with
+    --kept-only) early spans the whole dial."""
+    return [(REFERENCES[learner], None, None) for learner in args.learners] + [
+        (learner, skill, rule)
+        for skill in coarse_to_fine(args.skills)
+        for learner in args.learners
+        for rule in (args.rules if learner == "dqn-prior" else [None])
     ]
 
 
@@ -167,8 +181,13 @@ def coarse_to_fine(skills: list[float]) -> list[float]:
     return order
 
 
-def label(agent: str, skill: float | None) -> str:
-    return agent if skill is None else f"{agent} skill={skill:g}"
+def curve_name(learner: str, rule: str | None) -> str:
+    """One curve along the dial: a learner, with DQN-Prior's acting rule, e.g. dqn-prior[paper]."""
+    return learner if rule is None else f"{learner}[{rule}]"
+
+
+def label(agent: str, skill: float | None, rule: str | None = None) -> str:
+    return curve_name(agent, rule) if skill is None else f"{curve_name(agent, rule)} skill={skill:g}"
 
 
 def run(args: argparse.Namespace) -> Report:
@@ -187,11 +206,11 @@ def run(args: argparse.Namespace) -> Report:
         # Seed by seed, so a long run killed (or reported with --kept-only) halfway has every arm.
         for seed in range(args.seeds):
             for env_key in args.envs:
-                for agent, skill in arms(args):
+                for agent, skill, rule in arms(args):
                     finished.add(
                         args,
-                        f"{env_key} {label(agent, skill)} seed {seed}",
-                        kept_or_run_arm(args, root, env_key, agent, skill, seed),
+                        f"{env_key} {label(agent, skill, rule)} seed {seed}",
+                        kept_or_run_arm(args, root, env_key, agent, skill, seed, rule),
                         lambda result: f"{env_key:<21}{result['agent']:<22} seed {seed}  "
                                        f"final {result['final_success']:.0%}  {result['wall_s']:.0f} s",
                     )  # fmt: skip
@@ -215,7 +234,7 @@ def run(args: argparse.Namespace) -> Report:
     )
     settings = {
         "envs": {key: env_settings(args, key, ENVS[key]) for key in args.envs}, "skills": sorted(args.skills),
-        "learners": args.learners, "seeds": args.seeds, "eval_episodes": args.eval_episodes, "alpha": args.alpha,
+        "learners": args.learners, "rules": args.rules, "seeds": args.seeds, "eval_episodes": args.eval_episodes, "alpha": args.alpha,
         "kl_alpha": args.kl_alpha, "k": args.k, "threshold": f"{THRESHOLD} x best final success per env",
         "quality_csv": quality_source, "quick": args.quick,
     }  # fmt: skip
@@ -232,22 +251,26 @@ def run(args: argparse.Namespace) -> Report:
 
 
 def kept_or_run_arm(
-    args: argparse.Namespace, root: Path, env_key: str, agent: str, skill: float | None, seed: int
-) -> tuple[dict[str, Any], list[dict[str, Any]], bool] | None:
-    """Train one arm's seed (the learner with the oracle at `skill`, or the reference for None), or read it
-    back from `--keep-runs`; None with --kept-only when it is not kept."""
+    args: argparse.Namespace, root: Path, env_key: str, agent: str, skill: float | None, seed: int,
+    rule: str | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]], bool] | None:  # fmt: skip
+    """Train one arm's seed (the learner with the oracle at `skill`, or the reference for None; DQN-Prior
+    by acting `rule`), or read it back from `--keep-runs`; None with --kept-only when it is not kept."""
     prior = oracle_config(0.0 if skill is None else skill)
-    config = run_config(args, prior, env_key, agent, seed, ENVS[env_key])
+    config = with_rule(run_config(args, prior, env_key, agent, seed, ENVS[env_key]), rule)
     settings = {**env_settings(args, env_key, ENVS[env_key]), "eval_episodes": args.eval_episodes,
                 "alpha": args.alpha, "k": args.k, "kl_alpha": args.kl_alpha}  # fmt: skip
+    if agent.startswith("dqn"):  # what decides how DQN acts and learns, whichever rule named it
+        settings["acting"] = acting_settings(config.dqn)
     if skill is not None:
         settings["prior"] = prior_settings(prior)
-    name = agent if skill is None else f"{agent}-skill{skill:g}"
+    name = curve_name(agent, rule).replace("[", "-").replace("]", "").replace("+", "-")
+    name = name if skill is None else f"{name}-skill{skill:g}"
     run_dir = root / f"{env_key}-{name}-s{seed}"
 
     def train() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         result, curve = run_one(config, run_dir, env_key)
-        tags = {"agent": label(agent, skill), "learner": agent, "skill": skill}
+        tags = {"agent": label(agent, skill, rule), "learner": agent, "skill": skill, "rule": rule}
         return {**result, **tags}, [{**row, **tags} for row in curve]
 
     return kept_or_run(run_dir, settings, train, kept_only=args.kept_only)
@@ -259,10 +282,14 @@ def summarise_strength(runs: list[dict[str, Any]], curves: list[dict[str, Any]])
     rows = []
     for row in summarise(runs, curves):
         first = next(run for run in runs if run["env"] == row["env"] and run["agent"] == row["agent"])
-        rows.append({"env": row["env"], "learner": first["learner"], "skill": first["skill"], **row})
+        rule = first.get("rule")  # runs kept before acting rules were arms have none
+        rows.append({"env": row["env"], "learner": first["learner"], "rule": rule,
+                     "curve": curve_name(first["learner"], rule), "skill": first["skill"], **row})  # fmt: skip
     envs = list(dict.fromkeys(row["env"] for row in rows))
     learners = [*REFERENCES.values(), *REFERENCES]  # references first, then the learners with a prior
-    rows.sort(key=lambda row: (envs.index(row["env"]), learners.index(row["learner"]), row["skill"] or 0.0))
+    rows.sort(
+        key=lambda row: (envs.index(row["env"]), learners.index(row["learner"]), row["rule"] or "", row["skill"] or 0.0)
+    )
     for row in rows:
         if row["skill"] is None:
             continue
@@ -281,14 +308,15 @@ def summarise_strength(runs: list[dict[str, Any]], curves: list[dict[str, Any]])
 
 
 def needed_skills(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per env and learner, the least skill at which the mean ratio reaches 1/2 and 1/10 (interpolated)."""
+    """Per env and curve (learner and acting rule), the least skill at which the mean ratio reaches 1/2 and
+    1/10 (interpolated)."""
     needed = []
     for env_key in dict.fromkeys(row["env"] for row in rows):
-        for learner in dict.fromkeys(row["learner"] for row in rows if row["env"] == env_key and row["skill"] is not None):
+        for learner in dict.fromkeys(row["curve"] for row in rows if row["env"] == env_key and row["skill"] is not None):
             curve = sorted(
                 (row["skill"], row["ratio"])
                 for row in rows
-                if (row["env"], row["learner"]) == (env_key, learner) and row["skill"] is not None
+                if (row["env"], row["curve"]) == (env_key, learner) and row["skill"] is not None
             )
             entry: dict[str, Any] = {"env": env_key, "learner": learner}
             for speedup in SPEEDUPS:
@@ -343,11 +371,11 @@ def place_real_priors(rows: list[dict[str, Any]], quality: list[dict[str, Any]])
         for entry in (entry for entry in quality if entry["family"] == family):
             name = entry["prior"] + ("" if entry["variant"] in ("default", "-") else f" [{entry['variant']}]")
             item: dict[str, Any] = {"env": env_key, "family": family, "prior": name, "skill": entry["skill"]}
-            for learner in dict.fromkeys(row["learner"] for row in rows if row["env"] == env_key and row["skill"] is not None):
+            for learner in dict.fromkeys(row["curve"] for row in rows if row["env"] == env_key and row["skill"] is not None):
                 curve = sorted(
                     (row["skill"], row["ratio"])
                     for row in rows
-                    if (row["env"], row["learner"]) == (env_key, learner) and row["skill"] is not None
+                    if (row["env"], row["curve"]) == (env_key, learner) and row["skill"] is not None
                 )
                 item[f"{learner}_ratio"] = ratio_at(curve, entry["skill"])
             placed.append(item)
@@ -377,7 +405,7 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         steps = row["mean_steps_to_threshold"]
         lines.append([
-            row["env"], row["learner"], "—" if row["skill"] is None else f"{row['skill']:g}", f"{row['threshold']:.0%}",
+            row["env"], row["curve"], "—" if row["skill"] is None else f"{row['skill']:g}", f"{row['threshold']:.0%}",
             f"{row['reached']}/{row['seeds']}", "—" if steps is None else f"{steps:.0f}",
             "" if row["skill"] is None else ratio_text(row),
             Interval.from_columns(row, "run_success", row["seeds"]).percent(),
@@ -477,15 +505,18 @@ def plot(
     colours = {"dqn-prior": "tab:blue", "ppo-prior": "tab:orange", "dqn": "tab:blue", "ppo": "tab:orange"}
     for column, env_key in enumerate(envs):
         top, bottom = axes[0][column], axes[1][column]
-        for learner in args.learners:
+        curves = dict.fromkeys((row["learner"], row["rule"]) for row in rows if row["skill"] is not None)
+        for index, (learner, rule) in enumerate(curves):  # a colour per curve: rules of one learner side by side
             arm = sorted(
-                (row for row in rows if row["env"] == env_key and row["learner"] == learner), key=lambda row: row["skill"]
+                (row for row in rows if row["env"] == env_key and (row["learner"], row["rule"]) == (learner, rule)),
+                key=lambda row: row["skill"],
             )
             if not arm:
                 continue
             skills = [row["skill"] for row in arm]
-            plot_with_interval(top, skills, arm, "ratio", colours[learner], learner)
-            plot_with_interval(bottom, skills, arm, "run_success", colours[learner], learner)
+            name = curve_name(learner, rule)
+            plot_with_interval(top, skills, arm, "ratio", f"C{index}", name)
+            plot_with_interval(bottom, skills, arm, "run_success", f"C{index}", name)
             reference = next((row for row in rows if row["env"] == env_key and row["agent"] == REFERENCES[learner]), None)
             if reference is not None:
                 bottom.axhline(reference["run_success"], color=colours[learner], linestyle="--", linewidth=1,
@@ -494,11 +525,11 @@ def plot(
                     floor = env_settings(args, env_key, ENVS[env_key])["eval_every"] / reference["mean_steps_to_threshold"]
                     top.axhline(floor, color=colours[learner], linestyle="-.", linewidth=0.8, alpha=0.6,
                                 label="resolution floor (one eval interval)")  # fmt: skip
-            entry = next((e for e in needed if (e["env"], e["learner"]) == (env_key, learner)), None)
+            entry = next((e for e in needed if (e["env"], e["learner"]) == (env_key, name)), None)
             for speedup, marker in zip(SPEEDUPS, ("o", "*")):
                 skill = entry and entry[f"skill_for_{speedup:g}x"]
                 if skill is not None:
-                    top.plot([skill], [1.0 / speedup], marker=marker, color=colours[learner], markersize=9,
+                    top.plot([skill], [1.0 / speedup], marker=marker, color=f"C{index}", markersize=9,
                              markerfacecolor="none")  # fmt: skip
         top.axhline(1.0, color="black", linewidth=1, label="reference (no prior)")
         for speedup in SPEEDUPS:

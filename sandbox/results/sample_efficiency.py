@@ -82,6 +82,7 @@ ENVS = {
 }  # fmt: skip
 AGENTS = ("dqn", "dqn-prior", "ppo", "ppo-prior", "llm", "random")  # the default; --agents takes any online agent
 BASELINES = {"dqn-prior": "dqn", "ppo-prior": "ppo"}  # prior agent → the same learner without the prior
+RULES = ("paper", "default")  # DQN-Prior's acting rules (`[dqn] greedy` and `target`), an arm each
 THRESHOLD = 0.9  # of the best final success in the env
 QUICK = {"envs": ["coin-collector-5", "overcooked-tomato"], "seeds": 3, "steps": 800, "eval_every": 100, "eval_episodes": 5}
 
@@ -91,6 +92,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
     parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=agent_names())
+    parser.add_argument(
+        "--rules", nargs="+", default=list(RULES), metavar="RULE",
+        help="DQN-Prior's acting rules, one arm each: paper, default or GREEDY+TARGET such as map+soft "
+        "(docs/concepts/acting-rules.md); default: %(default)s",
+    )  # fmt: skip
     add_run_arguments(parser)
     add_kept_only_argument(parser)
     add_prior_arguments(parser)
@@ -130,6 +136,7 @@ def run(args: argparse.Namespace) -> Report:
     if args.seeds < 1 or any(value is not None and value < 1 for value in (args.steps, args.eval_every)):
         raise SandboxError("--seeds, --steps and --eval-every must all be at least 1")
     check_kept_only(args)
+    check_rules(args.rules)
     default_kl_alpha(args)
     plt = pyplot()
     prior_config = prior_config_from_args(args)
@@ -137,13 +144,14 @@ def run(args: argparse.Namespace) -> Report:
     finished = Finished()
     with runs_folder(args.keep_runs) as root:
         for env_key in args.envs:
-            for agent in args.agents:
+            for agent, rule in arms(args):
                 for seed in range(args.seeds):
+                    name = arm_name(agent, rule)
                     finished.add(
                         args,
-                        f"{env_key} {agent} seed {seed}",
-                        finished_or_run(args, prior_config, root, env_key, agent, seed),
-                        lambda result: f"{env_key:<21}{agent:<10} seed {seed}  final {result['final_success']:.0%}  "
+                        f"{env_key} {name} seed {seed}",
+                        finished_or_run(args, prior_config, root, env_key, agent, seed, rule),
+                        lambda result: f"{env_key:<21}{name:<10} seed {seed}  final {result['final_success']:.0%}  "
                                        f"llm calls {result['llm_calls']}  {result['wall_s']:.0f} s",
                     )  # fmt: skip
     finished.check_any(args)
@@ -161,7 +169,7 @@ def run(args: argparse.Namespace) -> Report:
     )
     settings = {
         "envs": {key: env_settings(args, key) for key in args.envs},
-        "agents": args.agents, "seeds": args.seeds, "eval_episodes": args.eval_episodes, "alpha": args.alpha,
+        "agents": args.agents, "rules": args.rules, "seeds": args.seeds, "eval_episodes": args.eval_episodes, "alpha": args.alpha,
         "kl_alpha": args.kl_alpha, "k": args.k, "prior_model": prior_config.model, "prior_mode": prior_config.mode,
         "threshold": f"{THRESHOLD} x best final success per env", "quick": args.quick,
     }  # fmt: skip
@@ -192,16 +200,65 @@ def env_settings(args: argparse.Namespace, env_key: str, spec: EnvSpec | None = 
     return settings
 
 
+def check_rules(rules: list[str]) -> None:
+    from agents.configs import acting_rule
+    from agents.errors import AgentError
+    from sandbox.errors import SandboxError
+
+    try:
+        for rule in rules:
+            acting_rule(rule)
+    except AgentError as error:
+        raise SandboxError(f"--rules: {error}") from None
+
+
+def arms(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """(agent, acting rule) per arm: DQN-Prior once per rule of --rules, every other agent once."""
+    return [(agent, rule) for agent in args.agents for rule in (args.rules if agent == "dqn-prior" else [None])]
+
+
+def arm_name(agent: str, rule: str | None) -> str:
+    """The agent as reports name it: DQN-Prior with its acting rule, e.g. dqn-prior[paper]."""
+    return agent if rule is None else f"{agent}[{rule}]"
+
+
+def acting_settings(dqn: Any) -> dict[str, Any]:
+    """The [dqn] settings an acting rule sets, with the soft backup's schedule when it uses it."""
+    settings = {"greedy": dqn.greedy, "target": dqn.target}
+    if dqn.target == "soft":
+        settings.update(soft_alpha_start=dqn.soft_alpha_start, soft_alpha_end=dqn.soft_alpha_end,
+                        soft_alpha_steps=dqn.soft_alpha_steps, soft_floor=dqn.soft_floor)  # fmt: skip
+    return settings
+
+
+def with_rule(config: Any, rule: str | None) -> Any:
+    """The config with DQN-Prior's acting rule set (none: as it is)."""
+    from agents.configs import acting_rule
+
+    if rule is not None:
+        for key, value in acting_rule(rule).items():
+            setattr(config.dqn, key, value)
+    return config
+
+
 def finished_or_run(
-    args: argparse.Namespace, prior_config: Any, root: Path, env_key: str, agent: str, seed: int
+    args: argparse.Namespace, prior_config: Any, root: Path, env_key: str, agent: str, seed: int, rule: str | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], bool] | None:
     """A run's row and curve, kept from an earlier invocation with the same settings or run now
     (None with --kept-only when it is not kept)."""
-    run_dir = root / f"{env_key}-{agent}-s{seed}"
+    name = arm_name(agent, rule)
+    run_dir = root / f"{env_key}-{name.replace('[', '-').replace(']', '').replace('+', '-')}-s{seed}"
     settings = {**env_settings(args, env_key), "eval_episodes": args.eval_episodes, "alpha": args.alpha,
                 "k": args.k, "kl_alpha": args.kl_alpha, "prior": prior_settings(prior_config)}  # fmt: skip
-    config = run_config(args, prior_config, env_key, agent, seed)
-    return kept_or_run(run_dir, settings, lambda: run_one(config, run_dir, env_key), kept_only=args.kept_only)
+    config = with_rule(run_config(args, prior_config, env_key, agent, seed), rule)
+    if agent.startswith("dqn"):
+        settings["acting"] = acting_settings(config.dqn)
+
+    def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        result, curve = run_one(config, run_dir, env_key)
+        return {**result, "agent": name}, [{**row, "agent": name} for row in curve]
+
+    return kept_or_run(run_dir, settings, run, kept_only=args.kept_only)
 
 
 def run_config(
@@ -317,11 +374,10 @@ def summarise(runs: list[dict[str, Any]], curves: list[dict[str, Any]]) -> list[
                 "llm_calls_per_run": sum(r["llm_calls"] for r in in_env if r["agent"] == agent) / len(steps),
                 "wall_s_per_run": sum(r["wall_s"] for r in in_env if r["agent"] == agent) / len(steps),
             }
-        for agent, baseline in BASELINES.items():
-            if agent in per_agent and baseline in per_agent and per_agent[baseline]["mean_steps_to_threshold"]:
-                per_agent[agent]["ratio_vs_baseline"] = (
-                    per_agent[agent]["mean_steps_to_threshold"] / per_agent[baseline]["mean_steps_to_threshold"]
-                )
+        for agent, row in per_agent.items():  # DQN-Prior under each acting rule against the one DQN
+            baseline = BASELINES.get(agent.partition("[")[0])
+            if baseline in per_agent and per_agent[baseline]["mean_steps_to_threshold"]:
+                row["ratio_vs_baseline"] = row["mean_steps_to_threshold"] / per_agent[baseline]["mean_steps_to_threshold"]
         summary.extend(per_agent.values())
     return summary
 

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from sandbox.config import RunConfig, load_config
+from sandbox.config import RunConfig, load_run_config
 from sandbox.errors import SandboxError
 from sandbox.metrics import EPISODE_FIELDS
 from sandbox.replay_files import list_episodes, load_episode
@@ -80,7 +80,7 @@ def load_run_config(run_dir: Path) -> RunConfig:
         raise SandboxError(
             f"{run_dir} is not a run folder (no config.toml); point watch at a folder `train --out` writes"
         )
-    return load_config(run_dir / "config.toml")
+    return load_run_config(run_dir / "config.toml")
 
 
 @dataclass(frozen=True)

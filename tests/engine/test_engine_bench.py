@@ -87,7 +87,7 @@ def test_bench_sample_efficiency_reports_steps_to_the_relative_threshold(capsys,
         "--seeds", "2", "--steps", "40", "--eval-every", "20", "--eval-episodes", "1", "--out-dir", str(tmp_path), *NO_LLM,
     )  # fmt: skip
     summary = {row["agent"]: row for row in report["summary"]}
-    assert set(summary) == {"dqn", "dqn-prior", "random"}
+    assert set(summary) == {"dqn", "dqn-prior[paper]", "dqn-prior[default]", "random"}  # an arm per acting rule
     best = max(row["final_success"] for row in summary.values())
     assert all(row["threshold"] == pytest.approx(0.9 * best) for row in summary.values())
     assert all(run["llm_calls"] == 0 for run in report["runs"])  # the uniform prior never runs a model
@@ -120,6 +120,7 @@ def test_bench_sample_efficiency_resumes_from_kept_runs_and_refuses_other_settin
 
 
 def test_a_run_killed_before_its_result_is_started_over(tmp_path):
+    from sandbox.provenance import code_version
     from sandbox.results.common import kept_or_run
 
     run_dir = tmp_path / "lake-dqn-s0"
@@ -132,7 +133,7 @@ def test_a_run_killed_before_its_result_is_started_over(tmp_path):
         return {"final_success": 1.0}, [{"step": 10, "eval_success": 1.0}]
 
     result, curve, kept = kept_or_run(run_dir, {"steps": 10}, train)
-    assert calls == [None] and not kept and result == {"final_success": 1.0}
+    assert calls == [None] and not kept and result == {"final_success": 1.0, "code_version": code_version()["id"]}
     assert kept_or_run(run_dir, {"steps": 10}, train)[2] and len(calls) == 1
 
 

@@ -13,7 +13,7 @@ import pytest
 from sandbox.cli import main
 from sandbox.results.prior_strength import coarse_to_fine, ratio_at, skill_reaching
 
-TINY = ["--envs", "frozenlake-4x4", "--learners", "dqn-prior", "--steps", "40", "--eval-every", "20",
+TINY = ["--envs", "frozenlake-4x4", "--learners", "dqn-prior", "--rules", "paper", "--steps", "40", "--eval-every", "20",
         "--eval-episodes", "1", "--features", "hash"]  # fmt: skip
 
 
@@ -57,15 +57,15 @@ def test_prior_strength_ratios_needed_skill_and_real_priors(capsys, tmp_path):
     placed = {entry["prior"]: entry for entry in report["real_priors"]}
     assert set(placed) == {"smollm2-135m", "smollm2-135m [length-norm]"}  # the lake's family; no uniform, no oracle
     assert placed["smollm2-135m"]["skill"] == 0.5
-    assert placed["smollm2-135m"]["dqn-prior_ratio"] == pytest.approx(wrong["ratio"] + 0.75 * (perfect["ratio"] - wrong["ratio"]))
+    assert placed["smollm2-135m"]["dqn-prior[paper]_ratio"] == pytest.approx(wrong["ratio"] + 0.75 * (perfect["ratio"] - wrong["ratio"]))
     table = open(report["files"][4]).read()
     assert "| frozenlake-4x4 | smollm2-135m | frozenlake-4x4 | 0.500 |" in table and "skill for 2× fewer steps" in table
     assert open(report["files"][3], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
     partial = bench(capsys, *argv, "--seeds", "3", "--kept-only")  # the last --seeds wins
     assert partial["runs"] == report["runs"]
-    assert partial["missing"] == ["frozenlake-4x4 dqn seed 2", "frozenlake-4x4 dqn-prior skill=1 seed 2",
-                                  "frozenlake-4x4 dqn-prior skill=-1 seed 2"]  # fmt: skip
+    assert partial["missing"] == ["frozenlake-4x4 dqn seed 2", "frozenlake-4x4 dqn-prior[paper] skill=1 seed 2",
+                                  "frozenlake-4x4 dqn-prior[paper] skill=-1 seed 2"]  # fmt: skip
     assert "frozenlake-4x4 6 of 9 (every arm on seed 0, 1)" in open(partial["files"][4]).read()
     assert not (tmp_path / "runs" / "frozenlake-4x4-dqn-s2").exists()
     assert main(["bench", "prior-strength", *argv, "--eval-episodes", "2"]) == 2

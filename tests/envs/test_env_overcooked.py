@@ -89,12 +89,14 @@ def test_a_wrong_delivery_costs_and_sends_everything_back_unchopped() -> None:
     assert [reward for _, reward, *_ in results] == [-0.001, -0.001, 0.199]
     play(env, ["take the empty bowl", "put the bowl on the first cutting board"])
     observation, reward, terminated, _, info = env.step("serve the dish")
-    assert reward == -0.101 and not terminated and not info["won"]
+    # -0.1 for the wrong delivery and the thrown-away chopped tomato's +0.2 taken back, so the text says it all.
+    assert reward == -0.301 and not terminated and not info["won"] and info["score"] == 0
     assert "the order is a tomato-lettuce salad" in observation
+    assert "The reward for chopping the tomato is taken back." in observation
     assert "You notice a tomato, a lettuce, an onion and a bowl on different tables." in observation
-    # The tomato is unchopped again; chopping it again pays no second subtask reward.
+    # The tomato is unchopped again; chopping it pays its subtask again (the loop cost 0.1 plus its steps).
     results = play(env, ["pick up the tomato", "put the tomato on the first cutting board", "chop the tomato"])
-    assert [reward for _, reward, *_ in results] == [-0.001, -0.001, -0.001]
+    assert [reward for _, reward, *_ in results] == [-0.001, -0.001, 0.199]
     assert results[-1][4]["score"] == 1  # one subtask done
 
 
