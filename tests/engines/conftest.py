@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from agents.prior import PriorQuery
-from envs import env_family, make_env
 from tests.conftest import REPO
+from tests.family_states import first_state_queries
 
 ENGINES_PYTHON = os.environ.get("SANDBOX_ENGINES_PYTHON", "")
 ENGINES_MODEL = os.environ.get("SANDBOX_ENGINES_MODEL", "")
@@ -31,15 +31,6 @@ SERVED_MODEL = "smollm2-135m"  # the name the tuned variants know the model by
 API_KEY_ENV = "SANDBOX_ENGINE_TEST_KEY"
 START_TIMEOUT_S = 900  # 30-110 s of CPU on an idle 2-core box; far more on a shared one
 HERE = Path(__file__).parent
-# One real first state per env family (the families' envs as tests/prior/test_prior_openai.py picks them).
-FAMILY_ENVS = {
-    "frozenlake": ("TextFrozenLake-v0", {}),
-    "overcooked": ("overcooked-tomato-salad-v0", {}),
-    "textworld": ("tw-coin-collector-v0", {"games": True}),
-    "household": ("household-pick-place-v0", {"games": True}),
-    "textworld-express": ("twx-coin-collector-v0", {}),
-    "scienceworld": ("scienceworld-v0", {"task": "lifespan-longest-lived"}),
-}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -143,20 +134,7 @@ def vllm(engine_logs: Path, engine_key: str) -> Iterator[VLLMServer]:
 @pytest.fixture(scope="session")
 def family_queries(games_dir: Path) -> dict[str, PriorQuery]:
     """The first state of one env per family, as the agents query it (every admissible action)."""
-    queries = {}
-    for family, (env_id, options) in FAMILY_ENVS.items():
-        options = dict(options)
-        if options.pop("games", False):
-            options["games_dir"] = str(games_dir)
-        env = make_env(env_id, **options)
-        try:
-            observation, info = env.reset(seed=0)
-        finally:
-            env.close()
-        assert env_family(env_id) == family
-        actions = tuple(info["admissible_commands"])
-        queries[family] = PriorQuery(family, str(info.get("task", "")), str(observation).strip(), actions)
-    return queries
+    return first_state_queries(games_dir)
 
 
 def transformers_scores(prompts: list[tuple[str, tuple[str, ...]]]) -> list[dict[str, list[float]]]:

@@ -30,23 +30,14 @@ from agents.prior.mapping import first_line
 from agents.prior.models import resolve_model_path
 from agents.prior.openai_backend import EngineClient, OpenAIPrior
 from agents.prior.outage import PriorUnavailable
-from envs import env_family, make_env
 from tests.conftest import REPO
+from tests.family_states import first_state_queries
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("llama-cpp-server")]  # one worker starts the engines
 
 API_KEY_ENV = "SANDBOX_TEST_ENGINE_KEY"
 SECRET = "sk-test-4f1c9e-never-written-anywhere"
 ENGINE_START_TIMEOUT_S = 120
-# One real first state per env family (a few actions each: the engine answers one prompt per action).
-FAMILY_ENVS = {
-    "frozenlake": ("TextFrozenLake-v0", {}),
-    "overcooked": ("overcooked-tomato-salad-v0", {}),
-    "textworld": ("tw-coin-collector-v0", {"games": True}),
-    "household": ("household-pick-place-v0", {"games": True}),
-    "textworld-express": ("twx-coin-collector-v0", {}),
-    "scienceworld": ("scienceworld-v0", {"task": "lifespan-longest-lived"}),
-}
 MAX_ACTIONS = 8
 
 
@@ -120,20 +111,7 @@ def with_key(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def family_queries(games_dir: Path) -> dict[str, PriorQuery]:
     """The first state of one env per family, as the agents query it."""
-    queries = {}
-    for family, (env_id, options) in FAMILY_ENVS.items():
-        options = dict(options)
-        if options.pop("games", False):
-            options["games_dir"] = str(games_dir)
-        env = make_env(env_id, **options)
-        try:
-            observation, info = env.reset(seed=0)
-        finally:
-            env.close()
-        assert env_family(env_id) == family
-        actions = tuple(info["admissible_commands"])[:MAX_ACTIONS]
-        queries[family] = PriorQuery(family, str(info.get("task", "")), str(observation).strip(), actions)
-    return queries
+    return first_state_queries(games_dir, MAX_ACTIONS)
 
 
 def config(engine: Engine, tmp_path: Path, **overrides: object) -> PriorConfig:
