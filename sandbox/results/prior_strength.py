@@ -486,8 +486,24 @@ def missing_text(runs: list[dict[str, Any]], missing: list[str], args: argparse.
     )
 
 
+SHAPING_FLAGS = ("envs", "skills", "learners", "rules", "seeds", "steps", "eval_every", "eval_episodes", "alpha", "kl_alpha", "k", "features")
+
+
 def regenerate_text(args: argparse.Namespace) -> str:
+    """The command that reruns this report's experiment: every flag that shapes it and differs from its default
+    (--quick stands for its own settings), so the line alone trains the same arms."""
     command = "python -m sandbox bench prior-strength" + (" --quick" if args.quick else "")
+    if not args.quick:
+        parser = argparse.ArgumentParser()
+        add_arguments(parser)
+        default_args = parser.parse_args([])
+        default_kl_alpha(default_args)
+        defaults = vars(default_args)
+        for name in SHAPING_FLAGS:
+            value = getattr(args, name)
+            if value is not None and value != defaults[name]:
+                values = value if isinstance(value, list) else [value]
+                command += f" --{name.replace('_', '-')} " + " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
     if args.keep_runs is not None:
         command += f" --keep-runs {args.keep_runs}" + (" --kept-only" if args.kept_only else "")
     return f"Regenerate: `{command}`."

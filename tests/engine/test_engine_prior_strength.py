@@ -115,3 +115,28 @@ def test_real_priors_are_read_from_several_quality_csvs_together(tmp_path):
         ("gemma-3-270m", "plain", -0.38),
     ]  # fmt: skip
     assert source == f"{first}, {second}"
+
+
+def test_the_regenerate_line_alone_reruns_the_same_experiment() -> None:
+    """The report's "Regenerate" command, parsed again, gives the arms and budgets of the run that wrote it
+    (it once kept only --keep-runs, so rerunning it trained every env and skill)."""
+    import shlex
+
+    from sandbox.cli import build_parser
+    from sandbox.results.prior_strength import SHAPING_FLAGS, regenerate_text
+    from sandbox.results.sample_efficiency import default_kl_alpha
+
+    given = (
+        "bench prior-strength --envs overcooked-tomato frozenlake-4x4 --skills -0.5 0 0.5 1 --learners dqn-prior"
+        " --rules paper --seeds 3 --steps 700 --kl-alpha 0.3 --keep-runs saves/bench/x"
+    )
+    args = build_parser().parse_args(given.split())
+    default_kl_alpha(args)
+    line = regenerate_text(args)
+    command = line.split("`")[1]
+    assert command.startswith("python -m sandbox bench prior-strength ")
+    again = build_parser().parse_args(shlex.split(command)[3:])
+    default_kl_alpha(again)
+    for name in (*SHAPING_FLAGS, "keep_runs"):
+        assert getattr(again, name) == getattr(args, name), name
+    assert again.skills == [-0.5, 0.0, 0.5, 1.0] and again.rules == ["paper"] and again.steps == 700
