@@ -11,6 +11,12 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 override CMAKE_ARGS := -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/cmake/llama-cpp-python-minimal.cmake $(CMAKE_ARGS)
 export CMAKE_ARGS
 
+# Recipes see the venv as activated. fast-downward-textworld's setup.py (the `alfworld` extra) runs a bare
+# `python build.py`: without this it is the base interpreter, which under pip's build isolation executes
+# the venv's .pth files from a sitecustomize with sys.path emptied; the editable install's .pth line then
+# fails to import the stdlib, and the build dies on `No module named 'traceback'`, then 'glob'.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
 .PHONY: play test install benchmarks clean
 
 $(STAMP): pyproject.toml
