@@ -221,6 +221,7 @@ class AlfWorldEnv(gymnasium.Env[str, str]):
 
     def __init__(self, game_paths: Sequence[Path], skipped_games: Sequence[str] = ()) -> None:
         import textworld
+        from textworld.envs import PddlEnv
 
         demangler = _alfworld()
         self.game_paths = tuple(game_paths)
@@ -229,8 +230,10 @@ class AlfWorldEnv(gymnasium.Env[str, str]):
         self.action_space = text_space(ACTION_MAX_LENGTH, min_length=1)
         # No "walkthrough" extra: TextWorld would run the planner at every reset.
         infos = textworld.EnvInfos(admissible_commands=True, won=True)
-        # One TextWorld env reloads the chosen game: ALFWorld pools hold thousands of games.
-        self._env = textworld.start(str(self.game_paths[0]), request_infos=infos, wrappers=[demangler(shuffle=False)])
+        # One TextWorld env reloads the chosen game: ALFWorld pools hold thousands of games. It is handed the
+        # game's data, not its path, which TextWorld would open and never close.
+        self._env = demangler(shuffle=False)(PddlEnv(infos))
+        self._env.load(read_game(self.game_paths[0]))
         self._loaded = self.game_paths[0]
         self._state: Any = None
         self._task = ""
@@ -241,7 +244,7 @@ class AlfWorldEnv(gymnasium.Env[str, str]):
 
     def _load(self, path: Path) -> None:
         if path != self._loaded:
-            self._env.load(str(path))
+            self._env.load(read_game(path))
             self._loaded = path
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
