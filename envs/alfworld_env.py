@@ -14,7 +14,8 @@ games, speaks gymnasium's 5-tuple and fills `info`.
 
 Every game of the pool is checked when the pool is listed, before any episode: a game file
 that is not JSON, lacks a key, has PDDL or a grammar that does not parse is a one-line
-EnvError naming the file (or, with bad_games="skip", left out and counted).
+EnvError naming the file (or, with bad_games="skip", left out and counted). Checking costs
+about 0.5 s a game (mostly its grammar) and is done once per file and process.
 
 Resets never run the planner. `optimal_actions()` asks it only when called: Fast Downward
 plans from the current state and its first command is O. Plans are cached per state, and the
@@ -24,13 +25,13 @@ costs one search per episode, and leaving its path one search per new state.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import io
 import json
 import os
 import re
 import warnings
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +87,8 @@ def split_folder(data_dir: Path, split: str) -> Path:
     return data_dir / RELEASE / SPLIT_ALIASES.get(split, split)
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-@lru_cache(maxsize=8)
-def _grammar_problem(digest: str, grammar: str) -> str | None:
-    """Why TextWorld cannot parse this grammar, or None; by digest, since thousands of games share a few."""
+def _grammar_problem(grammar: str) -> str | None:
+    """Why TextWorld cannot parse this grammar, or None."""
     from textworld.envs.pddl.logic import _parse_and_convert
 
     try:
@@ -126,7 +122,8 @@ def _pddl_problem(domain: str, problem: str) -> str | None:
         except Exception as error:  # its ParseError, or StopIteration on empty text
             return f"its PDDL {name} does not parse ({_first_line(error)})"
     try:
-        parsing_functions.parse_task(*parsed)
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints a warning per repeated fact, as TextWorld hides
+            parsing_functions.parse_task(*parsed)
     except (Exception, SystemExit) as error:  # the translator exits on some malformed tasks
         return f"its PDDL domain and problem do not form a task ({_first_line(error)})"
     return None
@@ -161,12 +158,25 @@ def read_game(path: Path) -> dict[str, Any]:
 
 
 def check_game(path: Path, data: dict[str, Any]) -> None:
-    """Parse what `reset` will parse (PDDL domain and problem, the grammar): a BadGameFile now, not mid-run."""
-    problem = _pddl_problem(data["pddl_domain"], data["pddl_problem"]) or _grammar_problem(
-        _digest(data["grammar"]), data["grammar"]
-    )
+    """Parse what `reset` will parse (PDDL domain and problem, the grammar): a BadGameFile now, not mid-run.
+
+    The grammar is most of the cost (about half a second; each game has its own), so a file that
+    passed is not parsed again in this process while its size and modification time stay.
+    """
+    stat = path.stat()
+    _checked_game(str(path), stat.st_mtime_ns, stat.st_size, data)
+
+
+_PASSED: set[tuple[str, int, int]] = set()
+
+
+def _checked_game(path: str, mtime_ns: int, size: int, data: dict[str, Any]) -> None:
+    if (path, mtime_ns, size) in _PASSED:
+        return
+    problem = _pddl_problem(data["pddl_domain"], data["pddl_problem"]) or _grammar_problem(data["grammar"])
     if problem:
         raise BadGameFile(f"{path}: {problem}")
+    _PASSED.add((path, mtime_ns, size))
 
 
 def game_files(
@@ -214,6 +224,15 @@ def game_files(
     )
 
 
+def _load_game(env: Any, path: Path) -> None:
+    """Hand TextWorld the game's data (given its path, it would open the file and never close it)."""
+    data = read_game(path)
+    try:
+        env.load(data)
+    except Exception as error:  # what the checks cannot foresee still names the file, in one line
+        raise BadGameFile(f"{path}: TextWorld cannot load it ({_first_line(error)})") from None
+
+
 class AlfWorldEnv(gymnasium.Env[str, str]):
     """A pool of ALFWorld games played with TextWorld's PDDL backend; `reset` picks one with `np_random`."""
 
@@ -230,10 +249,9 @@ class AlfWorldEnv(gymnasium.Env[str, str]):
         self.action_space = text_space(ACTION_MAX_LENGTH, min_length=1)
         # No "walkthrough" extra: TextWorld would run the planner at every reset.
         infos = textworld.EnvInfos(admissible_commands=True, won=True)
-        # One TextWorld env reloads the chosen game: ALFWorld pools hold thousands of games. It is handed the
-        # game's data, not its path, which TextWorld would open and never close.
+        # One TextWorld env reloads the chosen game: ALFWorld pools hold thousands of games.
         self._env = demangler(shuffle=False)(PddlEnv(infos))
-        self._env.load(read_game(self.game_paths[0]))
+        _load_game(self._env, self.game_paths[0])
         self._loaded = self.game_paths[0]
         self._state: Any = None
         self._task = ""
@@ -244,7 +262,7 @@ class AlfWorldEnv(gymnasium.Env[str, str]):
 
     def _load(self, path: Path) -> None:
         if path != self._loaded:
-            self._env.load(read_game(path))
+            _load_game(self._env, path)
             self._loaded = path
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:

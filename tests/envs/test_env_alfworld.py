@@ -206,3 +206,32 @@ def test_optimal_actions_unknown_when_the_planner_finds_no_plan(monkeypatch: pyt
     with pytest.raises(OptimalActionsUnknown, match="finds no plan"):
         optimal_actions(env)
     env.close()
+
+
+def test_a_checked_game_is_not_parsed_again_until_it_changes(copied_pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from envs import alfworld_env
+
+    data_dir, games = copied_pool
+    make_env("alfworld-v0", split=SPLIT, data_dir=str(data_dir)).close()
+
+    def must_not_parse(grammar: str) -> str | None:
+        raise AssertionError("a checked game was parsed again")
+
+    monkeypatch.setattr(alfworld_env, "_grammar_problem", must_not_parse)
+    make_env("alfworld-v0", split=SPLIT, data_dir=str(data_dir)).close()
+    games[0].write_text(_corrupt(games[0].read_text(), "grammar-text"))  # changed: checked again
+    with pytest.raises(AssertionError, match="parsed again"):
+        make_env("alfworld-v0", split=SPLIT, data_dir=str(data_dir))
+
+
+def test_a_game_textworld_cannot_load_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textworld.envs import PddlEnv
+
+    def broken_load(self, data):
+        raise KeyError("pddl_problem")
+
+    monkeypatch.setattr(PddlEnv, "load", broken_load)
+    with pytest.raises(EnvError) as caught:
+        make()
+    message = str(caught.value)
+    assert "\n" not in message and str(PICK_PLACE) in message and "TextWorld cannot load it (KeyError" in message
