@@ -15,7 +15,7 @@ games, speaks gymnasium's 5-tuple and fills `info`.
 Every game of the pool is checked when the pool is listed, before any episode: a game file
 that is not JSON, lacks a key, has PDDL or a grammar that does not parse is a one-line
 EnvError naming the file (or, with bad_games="skip", left out and counted). Checking costs
-about 0.5 s a game (mostly its grammar) and is done once per file and process.
+about 0.5 s a game (mostly its grammar) and is done once per game and process.
 
 Resets never run the planner. `optimal_actions()` asks it only when called: Fast Downward
 plans from the current state and its first command is O. Plans are cached per state, and the
@@ -26,6 +26,7 @@ costs one search per episode, and leaving its path one search per new state.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -160,23 +161,19 @@ def read_game(path: Path) -> dict[str, Any]:
 def check_game(path: Path, data: dict[str, Any]) -> None:
     """Parse what `reset` will parse (PDDL domain and problem, the grammar): a BadGameFile now, not mid-run.
 
-    The grammar is most of the cost (about half a second; each game has its own), so a file that
-    passed is not parsed again in this process while its size and modification time stay.
+    The grammar is most of the cost (about half a second; each game has its own), so a game
+    that passed is not parsed again in this process (by its content: a changed file is).
     """
-    stat = path.stat()
-    _checked_game(str(path), stat.st_mtime_ns, stat.st_size, data)
-
-
-_PASSED: set[tuple[str, int, int]] = set()
-
-
-def _checked_game(path: str, mtime_ns: int, size: int, data: dict[str, Any]) -> None:
-    if (path, mtime_ns, size) in _PASSED:
+    digest = hashlib.sha256("\0".join(data[key] for key in GAME_KEYS[:3]).encode()).digest()
+    if digest in _PASSED:
         return
     problem = _pddl_problem(data["pddl_domain"], data["pddl_problem"]) or _grammar_problem(data["grammar"])
     if problem:
         raise BadGameFile(f"{path}: {problem}")
-    _PASSED.add((path, mtime_ns, size))
+    _PASSED.add(digest)
+
+
+_PASSED: set[bytes] = set()  # digests of the games whose check passed
 
 
 def game_files(

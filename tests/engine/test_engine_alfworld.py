@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import tomli_w
 
 from sandbox.cli import main
 from tests.engine.test_engine_sweep import sweep_payload
@@ -22,12 +21,12 @@ def test_train_with_the_oracle_prior_then_eval(tmp_path: Path, capsys: pytest.Ca
     code = main(
         ["train", "--env", "alfworld-v0", "--env-arg", f"data_dir={json.dumps(str(FIXTURES))}",
          "--env-arg", 'split="valid_train"', "--agent", "dqn-prior", "--prior-model", "oracle:skill=1",
-         "--features", "hash", "--steps", "24", "--eval-every", "12", "--eval-episodes", "1",
+         "--features", "hash", "--steps", "12", "--eval-every", "12", "--eval-episodes", "1",
          "--out", str(run_dir), "--prior-cache", "none", "--json"]
     )  # fmt: skip
     assert code == 0
     trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert trained["step"] == 24
+    assert trained["step"] == 12
     # Skill 1 puts all mass on the planner's next command: the greedy evaluation follows the plan and wins.
     assert trained["eval_success"] == 1.0
     assert main(["eval", "--run", str(run_dir), "--episodes", "1", "--json"]) == 0
@@ -77,7 +76,7 @@ def test_bench_alfworld_trains_evaluates_and_resumes(
     two_splits: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     args = ["bench", "alfworld", "--data-dir", str(two_splits), "--agents", "random", "dqn-prior-oracle-0.9",
-            "--seeds", "1", "--steps", "20", "--eval-every", "10", "--eval-episodes", "1", "--n-train", "1",
+            "--seeds", "1", "--steps", "8", "--eval-every", "8", "--eval-episodes", "1", "--n-train", "1",
             "--n-eval", "1", "--features", "hash", "--keep-runs", str(tmp_path / "runs"), "--out-dir",
             str(tmp_path / "out"), "--json"]  # fmt: skip
     assert main(args) == 0
@@ -99,13 +98,14 @@ def test_bench_alfworld_trains_evaluates_and_resumes(
     assert json.loads(capsys.readouterr().out)["runs"] == report["runs"]
 
 
-@pytest.mark.xdist_group("ray")  # the sweep starts a local Ray unless this process runs one already
-def test_sweep_trains_on_alfworld(tmp_path: Path, capsys) -> None:
+def test_a_sweep_trial_trains_on_alfworld(tmp_path: Path) -> None:
+    """A sweep's grid point on ALFWorld, run as its Ray task runs it (Ray itself is tested in test_engine_sweep)."""
+    from sandbox.sweep import expand, parse_sweep, train_trial
+
     grid = {"agent": ["dqn"], "env": [{"id": "alfworld-v0", "data_dir": str(FIXTURES), "split": "valid_train"}]}
     payload = sweep_payload(grid)
-    payload["run"].update(steps=12, eval_every=12, eval_episodes=1, checkpoint_every=12)
-    config = tmp_path / "grid.toml"
-    config.write_text(tomli_w.dumps(payload))
-    assert main(["sweep", str(config), "--out", str(tmp_path / "out"), "--max-concurrent", "1", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["counts"] == {"done": 1} and report["trials"][0]["step"] == 12
+    payload["run"].update(steps=8, eval_every=8, eval_episodes=1, checkpoint_every=8)
+    (trial,) = expand(parse_sweep(payload, "grid.toml", name="grid"), tmp_path)
+    assert trial.config.run.env_kwargs == {"data_dir": str(FIXTURES), "split": "valid_train"}
+    row = train_trial(trial.config.to_toml(), str(trial.run_dir))
+    assert row["status"] == "done" and row["step"] == 8 and 0.0 <= row["eval_success"] <= 1.0
