@@ -5,7 +5,8 @@
 
 ALFWorld states list 10-50 admissible commands. The states are those along the planner's
 plan in each game (its first `--states` steps), plus one state off the plan per game; each is
-queried once per mode with every cache off, so each query is a new state. Score mode scores
+queried once per mode with every cache off, so each query is a new state; the two modes take
+turns state by state, so a change in the machine's load falls on both. Score mode scores
 every admissible command (one prompt, all candidates); sample mode draws k free-form
 completions (the config's k and max_new_tokens) and maps them to commands. Both use the
 embedded SmolLM2-135M (as the defaults do) on `--threads` llama.cpp threads; the model load is
@@ -50,14 +51,20 @@ def states(data_dir: Path, split: str, games: int, per_game: int) -> list:
     return collected
 
 
-def timed(prior, queries: list) -> list[float]:
-    """ms per query, each a cache miss (the cache is off)."""
-    spent = []
+def timed(priors: dict, queries: list) -> dict[str, list]:
+    """(ms, tokens evaluated, answer) per query and mode, each a cache miss (the caches are off). The modes take
+    turns state by state, so a change in the machine's load falls on both."""
+    spent: dict[str, list] = {mode: [] for mode in priors}
     for query in queries:
-        started = time.perf_counter()
-        prior(query)
-        spent.append((time.perf_counter() - started) * 1000)
+        for mode, prior in priors.items():
+            started = time.perf_counter()
+            result = prior(query)
+            spent[mode].append(((time.perf_counter() - started) * 1000, result.tokens_evaluated, result))
     return spent
+
+
+def _share(value: float | str) -> str:
+    return f"{value:.0%}" if isinstance(value, float) else "—"
 
 
 def main() -> int:
@@ -75,34 +82,46 @@ def main() -> int:
 
     queries = states(args.data_dir, args.split, args.games, args.states)
     sizes = [len(query.actions) for query in queries]
-    rows = []
+    priors, load_ms = {}, {}
     for mode in ("score", "sample"):
         config = PriorConfig(mode=mode, cache_path=None, memory_cache_size=0, n_threads=args.threads, templates_dir=None)
-        prior = build_prior(config)
+        priors[mode] = build_prior(config)
         started = time.perf_counter()
-        prior.load()
-        load_ms = (time.perf_counter() - started) * 1000
-        spent = timed(prior, queries)
-        prior.close()
+        priors[mode].load()
+        load_ms[mode] = (time.perf_counter() - started) * 1000
+    spent = timed(priors, queries)
+    rows = []
+    for mode, prior in priors.items():
+        ms = [value for value, _, _ in spent[mode]]
+        answers = [result for _, _, result in spent[mode]]
         rows.append({
-            "mode": mode, "k": config.k if mode == "sample" else "", "states": len(spent),
+            "mode": mode, "k": prior.config.k if mode == "sample" else "", "states": len(ms),
             "actions_min": min(sizes), "actions_mean": round(statistics.mean(sizes), 1), "actions_max": max(sizes),
-            "ms_mean": round(statistics.mean(spent), 1), "ms_median": round(statistics.median(spent), 1),
-            "ms_max": round(max(spent), 1), "load_ms": round(load_ms), "threads": args.threads,
+            "ms_mean": round(statistics.mean(ms), 1), "ms_median": round(statistics.median(ms), 1),
+            "ms_max": round(max(ms), 1), "tokens_mean": round(statistics.mean(tokens for _, tokens, _ in spent[mode])),
+            # Sample mode: the share of its completions that named an admissible command, and of states where none did.
+            "proposals_mapped": round(1 - sum(a.dropped for a in answers) / sum(len(a.proposals) for a in answers), 3)
+            if mode == "sample" else "",
+            "uniform_fallbacks": sum(a.fallback_uniform for a in answers) if mode == "sample" else "",
+            "load_ms": round(load_ms[mode]), "threads": args.threads,
         })  # fmt: skip
+        prior.close()
     ratio = rows[1]["ms_mean"] / rows[0]["ms_mean"]
     load = [round(value, 2) for value in os.getloadavg()]
     report = {"rows": rows, "sample_over_score": round(ratio, 2), "load_average": load, "data_dir": str(args.data_dir)}
     lines = [
-        "| mode | states | admissible actions (min/mean/max) | ms per new state (mean) | median | max | model load ms |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| mode | states | admissible actions (min/mean/max) | ms per new state (mean) | median | max | tokens evaluated"
+        " per state | completions naming a command | states left uniform | model load ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *(f"| {row['mode']}{' k=' + str(row['k']) if row['k'] else ''} | {row['states']} | {row['actions_min']}/"
           f"{row['actions_mean']}/{row['actions_max']} | {row['ms_mean']} | {row['ms_median']} | {row['ms_max']} | "
-          f"{row['load_ms']} |" for row in rows),
+          f"{row['tokens_mean']} | {_share(row['proposals_mapped'])} | {row['uniform_fallbacks']} | {row['load_ms']} |"
+          for row in rows),
     ]  # fmt: skip
     text = "\n".join(lines) + (
         f"\n\nSample mode / score mode: {ratio:.2f}x per new state. SmolLM2-135M (Q4_1), llama.cpp on {args.threads} "
-        f"thread(s), every cache off; load average {load} (a shared machine: compare the two rows, measured in one run)."
+        f"thread(s), every cache off, the modes taking turns state by state; load average {load} (a shared machine: "
+        f"compare the two rows, measured in one run; tokens evaluated do not depend on the load)."
     )
     if args.out_dir:
         from sandbox.results.common import write_csv, write_markdown
