@@ -254,7 +254,7 @@ class AlfWorldEnv(gymnasium.Env[str, str]):
         self._task = ""
         self._moves = 0
         self._walkthroughs: dict[Path, list[str]] = {}
-        self._plans: dict[tuple[Path, frozenset[str]], tuple[str, ...]] = {}  # state -> the planner's plan from it
+        self._plans: dict[tuple[Path, bytes], tuple[str, ...]] = {}  # state -> the planner's plan from it
         self.planner_calls = 0  # searches run (a cached or inherited plan costs none)
 
     def _load(self, path: Path) -> None:
@@ -320,8 +320,10 @@ class AlfWorldEnv(gymnasium.Env[str, str]):
     def _pddl(self) -> Any:
         return self._env.unwrapped
 
-    def _state_key(self) -> tuple[Path, frozenset[str]]:
-        return self._loaded, frozenset(map(str, self._pddl()._pddl_state.facts))
+    def _state_key(self) -> tuple[Path, bytes]:
+        """The game and a digest of its true facts (a few hundred of them: the digest keeps the cache small)."""
+        facts = "\n".join(sorted(map(str, self._pddl()._pddl_state.facts)))
+        return self._loaded, hashlib.blake2b(facts.encode(), digest_size=16).digest()
 
     def _plan(self) -> tuple[str, ...]:
         """Fast Downward's plan from the current state, searched once per state."""
