@@ -4,6 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
+# Recipes see the venv as activated. fast-downward-textworld's setup.py (the `alfworld` extra) runs a bare
+# `python build.py`: without this it is the base interpreter, which under pip's build isolation executes
+# the venv's .pth files from a sitecustomize with sys.path emptied; the editable install's .pth line then
+# fails to import the stdlib, and the build dies on `No module named 'traceback'`, then 'glob'.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
 # llama-cpp-python builds from source (pip caches the wheel afterwards) without the two llama.cpp
 # libraries the project never loads: multimodal (mtmd) and common (cmake/llama-cpp-python-minimal.cmake).
 # CMAKE_ARGS from the environment (e.g. -DGGML_CUDA=on) come after, so they still apply.

@@ -13,6 +13,8 @@ the order of its admissible commands (empty once the episode is over):
 - TextWorld games whose quests give win conditions only (household, and such game files):
   every command that starts a shortest winning plan (breadth-first over the game's logic
   state, envs/textworld_plans.py), from any state.
+- ALFWorld's games (PDDL): the next command of the Fast Downward planner's plan from this
+  state, planned on demand and cached per state (envs/alfworld_env.py).
 - TextWorldExpress, ScienceWorld and TextWorld games without quests know a gold path from
   the start only: with `along_walkthrough=True` its next command, while the episode has
   followed it; otherwise `OptimalActionsUnknown` says what is missing.

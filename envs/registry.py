@@ -167,7 +167,8 @@ _ENTRIES: dict[str, _Entry] = {
             spec=EnvSpec(
                 "alfworld-v0",
                 "household",
-                "ALFWorld's own household games (needs `pip install alfworld` and `alfworld-download`).",
+                "ALFWorld's own household games: data_dir (default $ALFWORLD_DATA) holds json_2.1.1/<split>/…;"
+                " split train, valid_train, valid_seen or valid_unseen; task one of six types.",
             ),
             entry_point="envs.alfworld_env:make_alfworld_env",
             kwargs={},

@@ -15,4 +15,5 @@ EXPERIMENTS = {
     "generalisation": "sandbox.results.generalisation",
     "ablation": "sandbox.results.ablation",
     "prior-strength": "sandbox.results.prior_strength",
+    "alfworld": "sandbox.results.alfworld",
 }

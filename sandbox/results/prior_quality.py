@@ -3,7 +3,8 @@
 At every decision of the walk it records |A|, the prior over A and the optimal actions O
 (envs/optimal.py: every shortest-path move on Frozen Lake and every shortest-plan macro in
 Overcooked; TextWorld's winning policy; every first command of a shortest winning plan in the
-household games; the gold path's next command for TextWorldExpress and ScienceWorld). With
+household games; the planner's next command in ALFWorld's real games, one family per task type,
+walked where $ALFWORLD_DATA holds them; the gold path's next command for TextWorldExpress and ScienceWorld). With
 u = |O|/|A| it reports, per family and overall
 (the mean over families):
 
@@ -364,6 +365,46 @@ def _prior_rows(args: argparse.Namespace) -> tuple[list[tuple[str, str, Any]], l
     return rows, notes
 
 
+# ALFWorld's games for each household split: its training sample, and its in-distribution evaluation games.
+ALFWORLD_SPLITS = {"train": "valid_train", "unseen": "valid_seen"}
+
+
+def _alfworld_folders(splits: tuple[str, ...]) -> dict[str, Any]:
+    """The ALFWorld game folder of each split ($ALFWORLD_DATA, else alfworld's default)."""
+    from envs.alfworld_env import default_data_dir, split_folder
+
+    return {split: split_folder(default_data_dir(), ALFWORLD_SPLITS[split]) for split in splits}
+
+
+def _alfworld_games(quick: bool, splits: tuple[str, ...]) -> list[Game]:
+    """Real ALFWorld games, one family per task type ("alfworld-seen-…" for the evaluation games), where
+    the data is at hand; the planner's plan is the walkthrough and O at every state."""
+    from envs.alfworld_env import TASK_TYPES
+
+    tasks = ("pick-place",) if quick else tuple(TASK_TYPES)
+    games = []
+    for split, folder in _alfworld_folders(splits).items():
+        if not any(folder.glob("*/*/game.tw-pddl")):
+            continue
+        prefix = "alfworld" if split == "train" else "alfworld-seen"
+        games += [
+            Game(f"{prefix}-{task}", "alfworld-v0", {"split": ALFWORLD_SPLITS[split], "task": task, "first_game": seed})
+            for task in tasks
+            for seed in ((0,) if quick else (0, 1, 2))
+        ]
+    return games
+
+
+def _alfworld_notes(splits: tuple[str, ...]) -> list[str]:
+    from envs.alfworld_env import DATA_ENV
+
+    return [
+        f"ALFWorld {ALFWORLD_SPLITS[split]} left out: no games in {folder} (set ${DATA_ENV} to ALFWorld's data folder)"
+        for split, folder in _alfworld_folders(splits).items()
+        if not any(folder.glob("*/*/game.tw-pddl"))
+    ]
+
+
 def _selected_games(args: argparse.Namespace) -> list[Game]:
     from sandbox.errors import SandboxError
 
@@ -371,7 +412,7 @@ def _selected_games(args: argparse.Namespace) -> list[Game]:
     unknown = sorted(set(splits) - set(SPLITS))
     if unknown or not splits:
         raise SandboxError(f"--splits takes {' and/or '.join(SPLITS)}, got {args.splits!r}")
-    games = _games(args.quick, splits)
+    games = _games(args.quick, splits) + _alfworld_games(args.quick, splits)
     wanted = [name.strip() for name in args.families.split(",") if name.strip()]
     known = list(dict.fromkeys(game.family for game in games))
     if set(wanted) - set(known):
@@ -388,6 +429,7 @@ def run(args: argparse.Namespace) -> Report:
     started = time.perf_counter()
     prior_rows, notes = _prior_rows(args)
     games = _selected_games(args)
+    notes += _alfworld_notes(tuple(name.strip() for name in args.splits.split(",") if name.strip()))
     decisions: list[Decision] = []
     for game in games:
         decisions += walk(game, history=0)

@@ -13,11 +13,14 @@ from envs import EnvSpec, env_family, list_envs, make_env
 from tests.envs.conftest import JVM_FAMILIES
 
 ALFWORLD_MISSING = importlib.util.find_spec("alfworld") is None
+ALFWORLD_FIXTURES = Path(__file__).parents[1] / "fixtures" / "alfworld"
 
 
 def env_kwargs(env_id: str, games_dir: Path, tw_games: dict[str, Path]) -> dict[str, object]:
     if env_id == "tw-game-file-v0":
         return {"path": str(tw_games["cooking"])}
+    if env_id == "alfworld-v0":
+        return {"data_dir": str(ALFWORLD_FIXTURES), "split": "valid_train"}
     if env_id.startswith(("tw-", "household-")):
         return {"games_dir": str(games_dir)}
     return {}
@@ -25,7 +28,7 @@ def env_kwargs(env_id: str, games_dir: Path, tw_games: dict[str, Path]) -> dict[
 
 def marks(spec: EnvSpec) -> list[pytest.MarkDecorator]:
     if spec.id == "alfworld-v0":
-        return [pytest.mark.slow, pytest.mark.skipif(ALFWORLD_MISSING, reason="needs pip install alfworld")]
+        return [pytest.mark.slow, pytest.mark.skipif(ALFWORLD_MISSING, reason="needs pip install -e .[alfworld]")]
     # Generated games, or a JVM to start (TextWorldExpress ~1 s, ScienceWorld ~3 s).
     slow = ("textworld", "household", "textworld-express", "scienceworld")
     return [pytest.mark.slow] if spec.family in slow else []

@@ -164,6 +164,6 @@ def test_alfworld_without_the_package_says_what_to_install(monkeypatch: pytest.M
     with pytest.raises(EnvError) as caught:
         make_env("alfworld-v0")
     message = str(caught.value)
-    assert "pip install alfworld" in message and "alfworld-download" in message and "\n" not in message
+    assert "pip install -e .[alfworld]" in message and "\n" not in message
     with pytest.raises(EnvError, match="option task must be one of 'pick-place'"):
         make_env("alfworld-v0", task="pick_and_place_simple")
