@@ -75,7 +75,7 @@ def history_from_run(run_dir: Path) -> LearningHistory:
     return history
 
 
-def load_run_config(run_dir: Path) -> RunConfig:
+def run_folder_config(run_dir: Path) -> RunConfig:
     if not (run_dir / "config.toml").is_file():
         raise SandboxError(
             f"{run_dir} is not a run folder (no config.toml); point watch at a folder `train --out` writes"
@@ -199,7 +199,7 @@ class WatchApp(App[None]):
 
     def __init__(self, run_dir: Path, *, interval: float = 1.0) -> None:
         super().__init__()
-        self.dashboard = WatchScreen(run_dir, load_run_config(run_dir), interval)
+        self.dashboard = WatchScreen(run_dir, run_folder_config(run_dir), interval)
 
     def get_default_screen(self) -> Screen:
         return self.dashboard

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from sandbox.ui.screens.demo import DemoApp
 from tests.app.support import fast_config, settle
@@ -28,6 +29,9 @@ def lesson_at(name: str, tmp_path: Path, pages: int) -> tuple[DemoApp, object]:
         for _ in range(pages):
             await pilot.press("right")
             await settle(pilot)
+        for field in app.screen.query(Input):  # a blinking cursor is on screen or not by the clock
+            field.cursor_blink = False
+            field.refresh()
         await pilot.pause(PLOT_REDRAW_S)
 
     return app, open_page
