@@ -95,6 +95,10 @@ class Study:
         """Sampling noise: KL(k-share ‖ p_LLM), nats (0 when the agent acts on p_LLM itself)."""
         return bayes.nats(bayes.kl_divergence(self.share, self.p_llm))
 
+    def alpha_sweep(self, alphas: Sequence[float]) -> list[bayes.Posterior]:
+        """Bayes rule with the exact p_LLM and this state's Q at each α: what the α lesson shows and checks."""
+        return [bayes.posterior(self.p_llm, self.q, alpha) for alpha in alphas]
+
 
 @dataclass
 class QTrace:
@@ -290,7 +294,7 @@ def _sweep(o: Observations) -> tuple[Study, list[bayes.Posterior]] | None:
     study = o.studies.get("after")
     if study is None:
         return None
-    return study, [bayes.posterior(study.p_llm, study.q, alpha) for alpha in SWEEP_ALPHAS]
+    return study, study.alpha_sweep(SWEEP_ALPHAS)
 
 
 def _alpha_zero_is_prior(o: Observations) -> Outcome:

@@ -200,7 +200,7 @@ class AlphaSweepTable(DataTable):
         if study.explanation.breakdown is None:
             self.add_row(Text("this agent has no Q values: nothing to sweep", style="italic"))
             return
-        posteriors = [bayes.posterior(study.p_llm, study.q, alpha) for alpha in alphas]
+        posteriors = study.alpha_sweep(alphas)
         best = [int(np.argmax(posterior.posterior)) for posterior in posteriors]
         for i, action in enumerate(study.actions):
             cells = [Text(f" {study.p_llm[i]:.2f}", style=PRIOR_COLOR), Text(f" {study.q[i]:+.3f}", style=Q_COLOR)]
