@@ -42,6 +42,7 @@ from typing import Any
 import gymnasium
 
 from envs.errors import EnvError
+from envs.jvm import close_py4j_game
 from envs.optimal import OptimalActionsUnknown, next_walkthrough_command
 from envs.options import OptionError, check_choice, check_int
 from envs.text import ACTION_MAX_LENGTH, OBSERVATION_MAX_LENGTH, normalize_command, sanitize_text, text_space
@@ -302,7 +303,7 @@ class ScienceWorldEnv(gymnasium.Env[str, str]):
 
     def close(self) -> None:
         if self._sim is not None:
-            self._sim.close()
+            close_py4j_game(self._sim)
             # The wrapper's close() leaves its temporary folder to the garbage collector, which warns.
             self._sim._obj_tree_tempdir.cleanup()
             self._sim = None

@@ -22,6 +22,7 @@ from typing import Any
 import gymnasium
 
 from envs.errors import EnvError
+from envs.jvm import close_py4j_game
 from envs.optimal import OptimalActionsUnknown, next_walkthrough_command
 from envs.options import OptionError, check_bool, check_choice, check_int
 from envs.text import ACTION_MAX_LENGTH, OBSERVATION_MAX_LENGTH, normalize_command, sanitize_text, text_space
@@ -242,7 +243,7 @@ class TextWorldExpressEnv(gymnasium.Env[str, str]):
 
     def close(self) -> None:
         if self._twx is not None:
-            self._twx.close()
+            close_py4j_game(self._twx)
             self._twx = None
         self._state = None
 

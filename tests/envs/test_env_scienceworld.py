@@ -7,6 +7,7 @@ import pytest
 
 from agents.prior import TEMPLATES, PriorQuery, render_prompt
 from envs import EnvError, env_family, make_env
+from envs import scienceworld_env
 from envs.scienceworld_env import admissible_actions, object_kind
 
 ENV_ID = "scienceworld-v0"
@@ -200,3 +201,20 @@ def test_the_family_has_its_own_prompt() -> None:
     family = env_family(ENV_ID)
     query = PriorQuery(family=family, task="Your task is to boil water.", observation="A room.", actions=("wait",))
     assert render_prompt(query).startswith(TEMPLATES[family].intro + "Your task is to boil water.\n")
+
+
+@pytest.mark.slow
+def test_a_refused_option_ends_the_jvm_it_started() -> None:
+    started = []
+    real = scienceworld_env._scienceworld()
+
+    def recording(**kwargs):  # the real simulator, remembered so the test can look at its JVM
+        started.append(real(**kwargs))
+        return started[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scienceworld_env, "_scienceworld", lambda: recording)
+        with pytest.raises(EnvError):
+            make_env(ENV_ID, variation=14)
+    java = started[0]._gateway.java_process
+    assert java.poll() is not None and java.stdin.closed

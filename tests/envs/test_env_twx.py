@@ -116,3 +116,10 @@ def test_the_family_has_its_own_prompt() -> None:
     query = PriorQuery(family=family, task="Your task is to find the coin.", observation="A room.", actions=("look",))
     prompt = render_prompt(query)
     assert prompt.startswith(TEMPLATES[family].intro + "Your task is to find the coin.\n")
+
+
+def test_close_ends_the_jvm_and_leaves_no_pipe_open() -> None:
+    env = make_env("twx-coin-collector-v0")
+    java = env.unwrapped._twx._gateway.java_process
+    env.close()
+    assert java.poll() is not None and java.stdin.closed
