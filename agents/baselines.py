@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents import bayes
 from agents.base import restore_rng, rng_state
 from agents.configs import DQNConfig
-from agents.decision import Candidate, Decision, TextState
+from agents.decision import ActingSettings, Decision, TextState, decide
 from agents.errors import AgentError
 from agents.prior.types import ActionPrior
+
+PRIOR_ALONE = ActingSettings("prior")
 
 
 class _NonLearner:
@@ -58,16 +59,7 @@ class LLMAgent(_NonLearner):
         if not state.actions:
             raise AgentError("the state has no admissible actions to choose from")
         rng = self.rng if rng is None else rng
-        result = self.prior(state)
-        if greedy or self.always_greedy:
-            index, rule = int(np.argmax(result.probs)), "greedy"
-        else:
-            index, rule = int(rng.choice(len(state.actions), p=result.probs)), "prior-sample"
-        candidates = tuple(
-            Candidate(action=a, prior=float(p), q_value=None, likelihood=None, posterior=float(p))
-            for a, p in zip(state.actions, result.probs)
-        )
-        return Decision(action=state.actions[index], candidates=candidates, rule=rule, prior_result=result)
+        return decide(state, self.prior(state), PRIOR_ALONE, rng=rng, greedy=greedy or self.always_greedy)
 
 
 class RandomAgent(_NonLearner):
@@ -91,10 +83,4 @@ class RandomAgent(_NonLearner):
         if not state.actions:
             raise AgentError("the state has no admissible actions to choose from")
         rng = self.rng if rng is None else rng
-        probs = bayes.uniform(len(state.actions))
-        index = int(rng.integers(len(state.actions)))
-        candidates = tuple(
-            Candidate(action=a, prior=float(p), q_value=None, likelihood=None, posterior=float(p))
-            for a, p in zip(state.actions, probs)
-        )
-        return Decision(action=state.actions[index], candidates=candidates, rule="uniform")
+        return decide(state, None, PRIOR_ALONE, rng=rng)

@@ -103,6 +103,20 @@ class Posterior:
     def greedy_index(self) -> int:
         return int(np.argmax(self.log_posterior))
 
+    @property
+    def evidence(self) -> float:
+        """Σ_a prior·likelihood: the normaliser that turns the products into the posterior."""
+        return float(np.sum(self.prior * self.likelihood))
+
+    @property
+    def posterior_entropy(self) -> float:
+        return nats(entropy(self.posterior))
+
+    @property
+    def kl(self) -> float:
+        """KL(posterior ‖ prior) in nats: how far Q moved belief from this prior."""
+        return nats(kl_divergence(self.posterior, self.prior))
+
 
 def posterior(
     prior: Sequence[float] | FloatArray,

@@ -1,9 +1,18 @@
-"""What an agent decided and why, with every number the UI shows; and what it learns from."""
+"""What an agent decided and why, with every number the UI shows; and what it learns from.
+
+`decide` is the one place an action is chosen from what an agent knows at a state (its Q values,
+its policy, or the prior alone): every agent's `act` calls it, and the explanation panel, the
+prompt editor and replay files read the numbers the Decision it returns carries (prior, proposal
+share, Q, likelihood, posterior, entropies, KL, the rule) instead of recomputing them. Only this
+module and `agents.bayes` compute a posterior (tests/test_architecture.py scans for any other).
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -80,17 +89,95 @@ class Decision:
     def telemetry(self) -> Telemetry:
         result = self.prior_result
         consulted = result is not None and result.mode in PRIOR_MODES  # a uniform prior has mode "uniform"
-        prior = np.array([row.prior for row in self.candidates], dtype=np.float64)
-        posterior = np.array([row.posterior for row in self.candidates], dtype=np.float64)
         return Telemetry(
             llm_call=consulted and not result.cached,
             cache_hit=result.cached if consulted else None,
             tokens_evaluated=result.tokens_evaluated if result is not None else 0,
             ms=result.ms if result is not None else 0.0,
-            prior_entropy=bayes.nats(bayes.entropy(prior)),
-            posterior_entropy=bayes.nats(bayes.entropy(posterior)),
-            kl=bayes.nats(bayes.kl_divergence(posterior, prior)),
+            prior_entropy=self.p_llm_entropy,
+            posterior_entropy=self.posterior_entropy,
+            kl=self.kl,
         )
+
+    # ----- the numbers the decision was made from, over the rows the agent chose among ----------
+    # A row a person typed (not admissible) has no prior and no posterior mass, so it changes no sum.
+
+    @cached_property
+    def rows(self) -> tuple[Candidate, ...]:
+        """The candidates the agent chose among: without the row a typed non-admissible command adds."""
+        if any(row.q_value is not None for row in self.candidates):
+            return tuple(row for row in self.candidates if row.q_value is not None)
+        if self.prior_result is not None:
+            return tuple(row for row in self.candidates if row.action in self.prior_result.actions)
+        return tuple(row for row in self.candidates if row.prior > 0)  # uniform: every admissible row has mass
+
+    @cached_property
+    def p_llm(self) -> np.ndarray:
+        """The LLM's own prior over `rows` (uniform for agents without one)."""
+        return np.array([row.prior for row in self.rows], dtype=np.float64)
+
+    @cached_property
+    def acting_prior(self) -> np.ndarray:
+        """The prior the agent acted on: DQN-Prior's share of its k proposals (the paper's estimate of p_LLM), else p_LLM."""
+        return self.breakdown.prior if self.breakdown is not None else self.p_llm
+
+    @cached_property
+    def acting(self) -> np.ndarray:
+        """What the agent acted with over `rows`: the posterior over Q, a learned policy π, or the prior itself."""
+        return np.array([row.posterior for row in self.rows], dtype=np.float64)
+
+    @cached_property
+    def exact(self) -> bayes.Posterior | None:
+        """Bayes rule with p_LLM itself; the agent's own `breakdown` when it acted on p_LLM (no proposals)."""
+        if self.breakdown is None or not self.proposals:
+            return self.breakdown
+        return bayes.posterior(self.p_llm, self.breakdown.q_values, self.breakdown.alpha)
+
+    @property
+    def follows_prior(self) -> bool:
+        """True for agents that act on the prior itself (the LLM agent, the random agent)."""
+        return bool(np.allclose(self.acting, self.acting_prior))
+
+    @cached_property
+    def p_llm_entropy(self) -> float:
+        """H(p_LLM) in nats."""
+        return bayes.nats(bayes.entropy(self.p_llm))
+
+    @cached_property
+    def acting_prior_entropy(self) -> float:
+        """H of the prior the agent acted on, in nats."""
+        return bayes.nats(bayes.entropy(self.acting_prior))
+
+    @cached_property
+    def uniform_entropy(self) -> float:
+        """The most uncertain a prior over these rows can be, for scale."""
+        return bayes.nats(bayes.entropy(bayes.uniform(len(self.rows))))
+
+    @cached_property
+    def posterior_entropy(self) -> float:
+        """H of what the agent acted with, in nats."""
+        return bayes.nats(bayes.entropy(self.acting))
+
+    @cached_property
+    def kl(self) -> float:
+        """KL(what the agent acted with ‖ p_LLM) in nats: how far Q (or a learned policy) moved it from the LLM."""
+        return bayes.nats(bayes.kl_divergence(self.acting, self.p_llm))
+
+    @cached_property
+    def pull(self) -> float:
+        """Q's pull: KL(posterior under p_LLM ‖ p_LLM) in nats (0 without Q values)."""
+        return self.exact.kl if self.exact is not None else 0.0
+
+    @cached_property
+    def sampling_noise(self) -> float:
+        """KL(share of the k proposals ‖ p_LLM) in nats: 0 when the agent acts on p_LLM itself."""
+        return bayes.nats(bayes.kl_divergence(self.acting_prior, self.p_llm))
+
+    def alpha_sweep(self, alphas: Sequence[float]) -> list[bayes.Posterior]:
+        """Bayes rule with p_LLM and this decision's Q at each α (what the α lesson shows); [] without Q."""
+        if self.breakdown is None:
+            return []
+        return [bayes.posterior(self.p_llm, self.breakdown.q_values, alpha) for alpha in alphas]
 
 
 @dataclass(frozen=True)
@@ -108,3 +195,208 @@ class Transition:
     candidates: tuple[str, ...] = ()  # the same at s: what CQL's logsumexp runs over
     next_actions: tuple[str, ...] = ()  # every admissible action at s' (targets "all" and "soft" only)
     next_log_prior: tuple[float, ...] = ()  # log p(a|s') over next_actions, floor mixed in (target "soft" only)
+
+
+# ----- deciding ---------------------------------------------------------------------------------
+
+ACTING_WAYS = ("q", "policy", "prior")  # the posterior over Q, a learned policy, the prior alone (AgentSpec.acts_on)
+
+
+@dataclass(frozen=True)
+class ActingSettings:
+    """How `decide` turns what an agent knows at a state into an action."""
+
+    acts_on: str  # one of ACTING_WAYS
+    alpha: float | None = None  # "q": the posterior's inverse temperature on Q; "policy": the KL weight it was trained with
+    explore: str = "posterior"  # "q" with a prior: sample the posterior, or "epsilon"-greedy over the proposals
+    greedy: str = "q"  # "q" at evaluation: argmax Q over the proposals ("q") or the posterior's mode ("map")
+
+    def __post_init__(self) -> None:
+        if self.acts_on not in ACTING_WAYS:
+            raise ValueError(f"acts_on must be one of {', '.join(ACTING_WAYS)}, got {self.acts_on!r}")
+        if self.acts_on == "q" and self.alpha is None:
+            raise ValueError("acting on Q needs an alpha")
+
+
+def decide(
+    state: TextState,
+    prior_answer: PriorResult | None,
+    settings: ActingSettings,
+    *,
+    rng: np.random.Generator,
+    greedy: bool = False,
+    q_values: np.ndarray | None = None,
+    proposals: Sequence[str] = (),
+    epsilon: float = 0.0,
+    policy: np.ndarray | None = None,
+) -> Decision:
+    """The action at `state` and every number behind it, for each way of acting (`settings.acts_on`):
+
+    - "q": the posterior ∝ (share of the k `proposals`)·exp(α·Q) over `q_values`, sampled, or ε-greedy
+      over the proposals (with `epsilon`); without a prior the proposals are every admissible action.
+    - "policy": the learned π(·|s) given as `policy`, sampled.
+    - "prior": the prior's answer alone, sampled; uniform (the random agent) when there is none.
+
+    `greedy` takes the most likely action instead (for "q", by `settings.greedy`). Randomness comes from `rng` only.
+    """
+    if settings.acts_on == "q":
+        assert q_values is not None and settings.alpha is not None, "acting on Q needs Q values and an alpha"
+        return _decide_on_q(state, prior_answer, settings, q_values, tuple(proposals), epsilon, greedy, rng)
+    if settings.acts_on == "policy":
+        assert policy is not None, "acting on a policy needs the policy"
+        return _decide_on_policy(state, prior_answer, settings, policy, greedy, rng)
+    return _decide_on_prior(state, prior_answer, greedy, rng)
+
+
+def _decide_on_q(
+    state: TextState,
+    prior_answer: PriorResult | None,
+    settings: ActingSettings,
+    q: np.ndarray,
+    proposals: tuple[str, ...],
+    epsilon: float,
+    greedy: bool,
+    rng: np.random.Generator,
+) -> Decision:
+    has_prior = prior_answer is not None
+    acting_prior = bayes.empirical_prior(proposals, state.actions)
+    breakdown = bayes.posterior(acting_prior, q, settings.alpha)
+    support = np.flatnonzero(acting_prior > 0)
+    best_in_support = int(support[np.argmax(q[support])])
+    if greedy:
+        # "map": the posterior's mode, argmax log p̂ + α·Q (zero prior mass stays out of reach).
+        index = breakdown.greedy_index() if settings.greedy == "map" else best_in_support
+        rule = "greedy"
+    elif has_prior and settings.explore == "posterior":
+        index, rule = int(rng.choice(len(state.actions), p=breakdown.posterior)), "posterior-sample"
+    elif rng.random() < epsilon:
+        index, rule = int(rng.choice(support)), "epsilon-random"
+    else:
+        index, rule = best_in_support, "greedy"
+    full_prior = prior_answer.probs if has_prior else bayes.uniform(len(state.actions))
+    counts = Counter(proposals)
+    candidates = tuple(
+        Candidate(
+            action=action,
+            prior=float(full_prior[i]),
+            q_value=float(q[i]),
+            likelihood=float(breakdown.likelihood[i]),
+            posterior=float(breakdown.posterior[i]) if has_prior else float(i == index),
+            proposal_count=counts.get(action, 0) if has_prior else 0,
+        )
+        for i, action in enumerate(state.actions)
+    )
+    return Decision(
+        action=state.actions[index],
+        candidates=candidates,
+        rule=rule,
+        alpha=settings.alpha,
+        epsilon=None if rule == "posterior-sample" or greedy else epsilon,
+        proposals=proposals if has_prior else (),
+        prior_result=prior_answer,
+        breakdown=breakdown,
+    )
+
+
+def _decide_on_policy(
+    state: TextState,
+    prior_answer: PriorResult | None,
+    settings: ActingSettings,
+    policy: np.ndarray,
+    greedy: bool,
+    rng: np.random.Generator,
+) -> Decision:
+    if greedy:
+        index, rule = int(np.argmax(policy)), "greedy"
+    else:
+        index, rule = int(rng.choice(len(state.actions), p=policy)), "policy-sample"
+    shown_prior = prior_answer.probs if prior_answer is not None else bayes.uniform(len(state.actions))
+    candidates = tuple(
+        Candidate(action, prior=float(shown_prior[i]), q_value=None, likelihood=None, posterior=float(policy[i]))
+        for i, action in enumerate(state.actions)
+    )
+    return Decision(
+        action=state.actions[index],
+        candidates=candidates,
+        rule=rule,
+        alpha=settings.alpha if prior_answer is not None else None,
+        prior_result=prior_answer,
+    )
+
+
+def _decide_on_prior(
+    state: TextState, prior_answer: PriorResult | None, greedy: bool, rng: np.random.Generator
+) -> Decision:
+    if prior_answer is None:  # the random agent: uniform, drawn as an integer
+        probs = bayes.uniform(len(state.actions))
+        index, rule = int(rng.integers(len(state.actions))), "uniform"
+    else:
+        probs = prior_answer.probs
+        if greedy:
+            index, rule = int(np.argmax(probs)), "greedy"
+        else:
+            index, rule = int(rng.choice(len(state.actions), p=probs)), "prior-sample"
+    candidates = tuple(
+        Candidate(action=a, prior=float(p), q_value=None, likelihood=None, posterior=float(p))
+        for a, p in zip(state.actions, probs)
+    )
+    return Decision(action=state.actions[index], candidates=candidates, rule=rule, prior_result=prior_answer)
+
+
+def redecide(
+    decision: Decision, state: TextState, prior_answer: PriorResult, *, policy: np.ndarray | None = None
+) -> Decision:
+    """`decision` redone with another prior answer (the prompt editor's what-if): same action, rule and Q.
+
+    The posterior is Bayes rule with the answer's p_LLM over every admissible action (not an estimate from
+    k proposals, whose noise would blur the comparison); a policy agent's `policy` is π under that answer;
+    an agent without Q values or policy acts on the prior itself.
+    """
+    rows = {row.action: row for row in decision.candidates}
+    q_values = [rows[action].q_value for action in state.actions]
+    likelihood: list[float | None] = [rows[action].likelihood for action in state.actions]
+    breakdown = None
+    if policy is not None:
+        posterior = policy
+    elif decision.alpha is not None and all(q is not None for q in q_values):
+        breakdown = bayes.posterior(prior_answer.probs, np.array(q_values, dtype=np.float64), decision.alpha)
+        posterior, likelihood = breakdown.posterior, breakdown.likelihood.tolist()
+    else:
+        posterior = prior_answer.probs
+    candidates = tuple(
+        Candidate(
+            action=action,
+            prior=float(prior_answer.probs[i]),
+            q_value=q_values[i],
+            likelihood=likelihood[i],
+            posterior=float(posterior[i]),
+        )
+        for i, action in enumerate(state.actions)
+    )
+    return replace(
+        decision, candidates=candidates, proposals=(), prior_result=prior_answer, breakdown=breakdown
+    )
+
+
+def restored_breakdown(
+    candidates: Sequence[Candidate], alpha: float | None, proposals: Sequence[str], acting_prior: Sequence[float] | None
+) -> bayes.Posterior | None:
+    """A stored decision's Bayes rule from the prior it acted on, its Q values and α (exactly the agent's numbers).
+
+    Without `acting_prior` (files written before it was stored) the prior is rebuilt as the agent formed
+    it: the share of the k proposals, or p_LLM when there were none. None for decisions without Q values.
+    """
+    rows = [candidate for candidate in candidates if candidate.q_value is not None]
+    if not rows or alpha is None:
+        return None
+    if acting_prior is None:
+        actions = [row.action for row in rows]
+        acting_prior = bayes.empirical_prior(proposals, actions) if proposals else [row.prior for row in rows]
+    return bayes.posterior(acting_prior, [row.q_value for row in rows], alpha)
+
+
+def prior_shift(before: Decision, after: Decision) -> float:
+    """KL(after's p_LLM ‖ before's) in nats, over the same candidates: how far a new prompt moved the prior."""
+    return bayes.nats(
+        bayes.kl_divergence([row.prior for row in after.candidates], [row.prior for row in before.candidates])
+    )

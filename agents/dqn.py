@@ -18,7 +18,6 @@ of the KL-regularised objective, `bayes.soft_values_per_group`).
 from __future__ import annotations
 
 import copy
-from collections import Counter
 from dataclasses import asdict
 from typing import Any
 
@@ -28,7 +27,7 @@ import torch
 from agents import bayes
 from agents.base import load_training_tensors, restore_rng, rng_state, training_tensors
 from agents.configs import DQNConfig
-from agents.decision import Candidate, Decision, TextState, Transition, state_text
+from agents.decision import ActingSettings, Decision, TextState, Transition, decide, state_text
 from agents.errors import AgentError
 from agents.features import FeatureCache, build_encoder
 from agents.prior.types import ActionPrior, PriorResult
@@ -102,50 +101,18 @@ class DQNAgent:
         text = state_text(state)
         return q_values(self.q_net, self.features, [text] * len(actions), list(actions)).numpy().astype(np.float64)
 
+    @property
+    def acting_settings(self) -> ActingSettings:
+        return ActingSettings("q", alpha=self.config.alpha, explore=self.config.explore, greedy=self.config.greedy)
+
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
         if not state.actions:
             raise AgentError("the state has no admissible actions to choose from")
         rng = self.rng if rng is None else rng
         proposals, prior_result = self._propose(state, rng, self.config.eval_k if greedy else None)
-        acting_prior = bayes.empirical_prior(proposals, state.actions)
         q = self.q_for_actions(state, state.actions)
-        breakdown = bayes.posterior(acting_prior, q, self.config.alpha)
-        support = np.flatnonzero(acting_prior > 0)
-        best_in_support = int(support[np.argmax(q[support])])
-
-        if greedy:
-            # "map": the posterior's mode, argmax log p̂ + α·Q (zero prior mass stays out of reach).
-            index = breakdown.greedy_index() if self.config.greedy == "map" else best_in_support
-            rule = "greedy"
-        elif self.prior is not None and self.config.explore == "posterior":
-            index, rule = int(rng.choice(len(state.actions), p=breakdown.posterior)), "posterior-sample"
-        elif rng.random() < self.epsilon:
-            index, rule = int(rng.choice(support)), "epsilon-random"
-        else:
-            index, rule = best_in_support, "greedy"
-
-        full_prior = prior_result.probs if prior_result is not None else bayes.uniform(len(state.actions))
-        counts = Counter(proposals)
-        candidates = tuple(
-            Candidate(
-                action=action,
-                prior=float(full_prior[i]),
-                q_value=float(q[i]),
-                likelihood=float(breakdown.likelihood[i]),
-                posterior=float(breakdown.posterior[i]) if self.prior is not None else float(i == index),
-                proposal_count=counts.get(action, 0) if self.prior is not None else 0,
-            )
-            for i, action in enumerate(state.actions)
-        )
-        return Decision(
-            action=state.actions[index],
-            candidates=candidates,
-            rule=rule,
-            alpha=self.config.alpha,
-            epsilon=None if rule == "posterior-sample" or greedy else self.epsilon,
-            proposals=proposals if self.prior is not None else (),
-            prior_result=prior_result,
-            breakdown=breakdown,
+        return decide(
+            state, prior_result, self.acting_settings, rng=rng, greedy=greedy, q_values=q, proposals=proposals, epsilon=self.epsilon
         )
 
     # ----- learning -------------------------------------------------------------------

@@ -34,7 +34,7 @@ from torch import nn
 from agents import bayes
 from agents.base import load_training_tensors, restore_rng, rng_state, training_tensors
 from agents.configs import PPOConfig
-from agents.decision import Candidate, Decision, TextState, state_text
+from agents.decision import ActingSettings, Decision, TextState, decide, state_text
 from agents.errors import AgentError
 from agents.features import FeatureCache, build_encoder
 from agents.prior.types import ActionPrior, PriorResult
@@ -224,23 +224,8 @@ class PPOAgent:
             raise AgentError("the state has no admissible actions to choose from")
         rng = self.rng if rng is None else rng
         prior_result = self._prior_result(state)
-        probs = self.policy(state, prior_result)
-        if greedy:
-            index, rule = int(np.argmax(probs)), "greedy"
-        else:
-            index, rule = int(rng.choice(len(state.actions), p=probs)), "policy-sample"
-        shown_prior = prior_result.probs if prior_result is not None else bayes.uniform(len(state.actions))
-        candidates = tuple(
-            Candidate(action, prior=float(shown_prior[i]), q_value=None, likelihood=None, posterior=float(probs[i]))
-            for i, action in enumerate(state.actions)
-        )
-        return Decision(
-            action=state.actions[index],
-            candidates=candidates,
-            rule=rule,
-            alpha=self.alpha if self.prior is not None else None,
-            prior_result=prior_result,
-        )
+        policy = self.policy(state, prior_result)
+        return decide(state, prior_result, ActingSettings("policy", alpha=self.alpha), rng=rng, greedy=greedy, policy=policy)
 
     # ----- learning -------------------------------------------------------------------
 

@@ -5,9 +5,9 @@ prior, and its answers are cached exactly) until a template is saved, which chan
 the prior reads for that env family from then on, in this session and in later runs.
 
 Before and after are both the exact posterior q(a|s) ∝ p_LLM(a|s)·exp(α·Q(s,a)) over every
-admissible action (a PPO agent's policy π; the LLM agent's p_LLM), so the difference is the
-prompt's alone: DQN-Prior acts on an estimate from k sampled proposals, whose noise would
-blur it. This module knows nothing of the UI.
+admissible action (a PPO agent's policy π; the LLM agent's p_LLM), formed by
+`agents.decision.redecide`, so the difference is the prompt's alone: DQN-Prior acts on an
+estimate from k sampled proposals, whose noise would blur it. This module knows nothing of the UI.
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from agents import bayes
 from agents.base import Agent
-from agents.decision import Candidate, Decision, TextState
+from agents.decision import Decision, TextState, redecide
 from agents.registry import acts_on
 from agents.prior.priors import UNIFORM_MODEL, LlamaPrior
 from agents.prior.templates import parse_template, template_path, template_to_toml
@@ -72,37 +69,9 @@ def prompt_view(agent: Agent, state: TextState, decision: Decision) -> PromptVie
 
 
 def posterior_under(agent: Agent, state: TextState, decision: Decision, result: PriorResult) -> Decision:
-    """`decision` redone with the prior `result`: p_LLM and the posterior the agent forms from it, Q unchanged."""
-    rows = {row.action: row for row in decision.candidates}
-    q_values = [rows[action].q_value for action in state.actions]
-    likelihood: list[float | None] = [rows[action].likelihood for action in state.actions]
-    breakdown = None
-    if acts_on(agent) == "policy":
-        posterior = agent.policy(state, result)
-    elif decision.alpha is not None and all(q is not None for q in q_values):
-        breakdown = bayes.posterior(result.probs, np.array(q_values, dtype=np.float64), decision.alpha)
-        posterior, likelihood = breakdown.posterior, breakdown.likelihood.tolist()
-    else:  # the LLM agent acts on the prior itself
-        posterior = result.probs
-    candidates = tuple(
-        Candidate(
-            action=action,
-            prior=float(result.probs[i]),
-            q_value=q_values[i],
-            likelihood=likelihood[i],
-            posterior=float(posterior[i]),
-        )
-        for i, action in enumerate(state.actions)
-    )
-    return Decision(
-        action=decision.action,
-        candidates=candidates,
-        rule=decision.rule,
-        alpha=decision.alpha,
-        epsilon=decision.epsilon,
-        prior_result=result,
-        breakdown=breakdown,
-    )
+    """`decision` redone with the prior `result` (`agents.decision.redecide`): a policy agent's π is asked again."""
+    policy = agent.policy(state, result) if acts_on(agent) == "policy" else None
+    return redecide(decision, state, result, policy=policy)
 
 
 @dataclass(frozen=True)

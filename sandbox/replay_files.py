@@ -29,8 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from agents import bayes
-from agents.decision import Candidate, Decision, TextState
+from agents.decision import Candidate, Decision, TextState, restored_breakdown
 from agents.prior.types import PriorResult, Proposal
 from sandbox.errors import SandboxError
 from sandbox.metrics import episode_metrics, finite
@@ -113,24 +112,9 @@ def decision_from_json(payload: dict[str, Any]) -> Decision:
         epsilon=payload["epsilon"],
         proposals=tuple(payload["proposals"]),
         prior_result=prior_result,
-        breakdown=breakdown_from_json(payload, candidates),
+        # The prior the agent acted on, with Q and α, gives back its Bayes rule exactly.
+        breakdown=restored_breakdown(candidates, payload["alpha"], payload["proposals"], payload.get("acting_prior")),
     )
-
-
-def breakdown_from_json(payload: dict[str, Any], candidates: tuple[Candidate, ...]) -> bayes.Posterior | None:
-    """The decision's Bayes rule, from the prior it acted on, its Q values and α (exactly the agent's numbers).
-
-    Files written before `acting_prior` was stored give it back as the agent formed it: the share of
-    the k proposals, or p_LLM when there were none.
-    """
-    rows = [candidate for candidate in candidates if candidate.q_value is not None]
-    if not rows or payload["alpha"] is None:
-        return None
-    acting = payload.get("acting_prior")
-    if acting is None:
-        proposals = payload["proposals"]
-        acting = bayes.empirical_prior(proposals, [row.action for row in rows]) if proposals else [row.prior for row in rows]
-    return bayes.posterior(acting, [row.q_value for row in rows], payload["alpha"])
 
 
 def record_to_json(record: StepRecord) -> dict[str, Any]:

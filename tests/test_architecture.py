@@ -1,10 +1,14 @@
-"""The import graph of agents, envs and sandbox has no cycle, counting imports deferred into functions.
+"""The import graph of agents, envs and sandbox has no cycle, counting imports deferred into functions;
+and only `agents.bayes` and `agents.decision` compute a posterior, an entropy or a KL divergence.
 
 `lint-imports` (in `make test`) checks the layering contracts of pyproject.toml; this test
 states the acyclicity rule on its own, module by module, and names a cycle when one appears.
 """
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import grimp
 
@@ -87,3 +91,63 @@ def test_every_data_file_of_the_packages_ships_as_package_data() -> None:
     assert any(path.name == "household.twl" for path in data_files)
     missing = [str(path.relative_to(root)) for path in data_files if not any(fnmatch.fnmatch(path.name, p) for p in patterns)]
     assert missing == []
+
+
+# ----- one place computes a decision's numbers --------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+DECISION_MODULES = {"agents/bayes.py", "agents/decision.py"}  # the math, and `decide` with the Decision's numbers
+# What forms a posterior or a decision's entropy and KL: nothing else may call these.
+POSTERIOR_MATH = {"posterior", "Posterior", "empirical_prior", "entropy", "kl_divergence", "soft_value"}
+# Normalising log-weights: the agents and the priors need it; the sandbox reads decisions instead, except
+# the prior-quality study, which tempers a prior's answers (p^(1/T)), not a posterior.
+NORMALISING = {"softmax", "log_softmax"}
+NORMALISING_ALLOWED = {"sandbox/results/prior_quality.py"}
+PRIOR_PACKAGE = "agents/prior/"  # forms p_LLM itself from sampled completions (`empirical_prior`), no posterior
+
+
+def bayes_calls(path: Path) -> set[str]:
+    """The `agents.bayes` functions a module calls, as `bayes.f(...)` or after `from agents.bayes import f`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {
+        alias.asname or alias.name: alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "agents.bayes"
+        for alias in node.names
+    }
+    called = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func
+        if isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name) and function.value.id == "bayes":
+            called.add(function.attr)
+        elif isinstance(function, ast.Name) and function.id in imported:
+            called.add(imported[function.id])
+    return called
+
+
+def decision_math_outside_the_decision_module() -> dict[str, set[str]]:
+    found = {}
+    for package in ("agents", "envs", "sandbox", "benchmarks"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if name in DECISION_MODULES:
+                continue
+            forbidden = POSTERIOR_MATH | (NORMALISING if package == "sandbox" and name not in NORMALISING_ALLOWED else set())
+            if name.startswith(PRIOR_PACKAGE):
+                forbidden = forbidden - {"empirical_prior"}
+            calls = bayes_calls(path) & forbidden
+            if calls:
+                found[name] = calls
+    return found
+
+
+def test_only_the_decision_module_computes_a_posterior_entropy_or_kl() -> None:
+    """The UI, the prompt editor, replays and forks read the numbers `agents.decision.decide` put in the Decision."""
+    assert decision_math_outside_the_decision_module() == {}
+
+
+def test_the_scan_sees_the_posterior_where_it_is_computed() -> None:
+    """The scan is not blind: it finds the calls in the decision module itself."""
+    assert {"posterior", "empirical_prior", "entropy", "kl_divergence"} <= bayes_calls(ROOT / "agents/decision.py")

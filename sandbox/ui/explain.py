@@ -1,8 +1,9 @@
 """Read a Decision back as Bayes rule for the "why" panel and the lessons.
 
-The agent already did the math: a Q-based decision carries its `breakdown` (the prior it
-acted on, Q, α, likelihood, posterior), which this module reads as it is; entropies and
-KL divergence come from `agents.bayes`. One new posterior is computed: Bayes rule with p_LLM itself.
+The agent already did the math: `agents.decision.decide` made the Decision, and the Decision
+carries every number the panel shows (the prior it acted on, Q, α, likelihood, posterior,
+entropies, KL, and Bayes rule with p_LLM itself). This module only names them for the panel;
+it computes nothing (tests/test_architecture.py holds the UI to that).
 
 Two priors meet here. p_LLM is the prior of Bayes rule. DQN-Prior acts instead on the share
 of its k proposals per action, the paper's Monte Carlo estimate of p_LLM; so the panel shows
@@ -22,16 +23,42 @@ from agents.decision import Candidate, Decision
 
 @dataclass(frozen=True)
 class Explanation:
-    """Bayes rule for one decision; `breakdown` is None for agents without Q values (LLM, random, PPO)."""
+    """Bayes rule for one decision, as the decision carries it; `breakdown` is None for agents without Q values."""
 
     decision: Decision
-    rows: tuple[Candidate, ...]  # the candidates the breakdown's arrays are aligned with
-    prior: np.ndarray  # the prior the agent acted with: p_LLM, or its k-proposal estimate
-    prior_label: str
-    breakdown: bayes.Posterior | None  # Bayes rule with the prior the agent acted with
-    chosen: int | None  # index of the taken action in `rows` (None: a typed command outside them)
-    p_llm: np.ndarray  # the LLM's own prior over `rows` (uniform for agents without one)
-    exact: bayes.Posterior | None  # Bayes rule with p_LLM itself (equals `breakdown` when the agent acts on p_LLM)
+
+    @property
+    def rows(self) -> tuple[Candidate, ...]:
+        """The candidates the breakdown's arrays are aligned with."""
+        return self.decision.rows
+
+    @property
+    def prior(self) -> np.ndarray:
+        """The prior the agent acted with: p_LLM, or its k-proposal estimate."""
+        return self.decision.acting_prior
+
+    @property
+    def prior_label(self) -> str:
+        return f"share of k={len(self.decision.proposals)} proposals" if self.decision.proposals else "p_LLM"
+
+    @property
+    def breakdown(self) -> bayes.Posterior | None:
+        """Bayes rule with the prior the agent acted with."""
+        return self.decision.breakdown
+
+    @property
+    def exact(self) -> bayes.Posterior | None:
+        """Bayes rule with p_LLM itself (the breakdown when the agent acts on p_LLM)."""
+        return self.decision.exact
+
+    @property
+    def chosen(self) -> int | None:
+        """Index of the taken action in `rows` (None: a typed command outside them)."""
+        return next((i for i, row in enumerate(self.rows) if row.action == self.decision.action), None)
+
+    @property
+    def p_llm(self) -> np.ndarray:
+        return self.decision.p_llm
 
     @property
     def human(self) -> bool:
@@ -44,74 +71,45 @@ class Explanation:
 
     @property
     def prior_entropy(self) -> float:
-        return bayes.nats(bayes.entropy(self.prior))
+        return self.decision.acting_prior_entropy
 
     @property
     def p_llm_entropy(self) -> float:
-        return bayes.nats(bayes.entropy(self.p_llm))
+        return self.decision.p_llm_entropy
 
     @property
     def uniform_entropy(self) -> float:
-        """The most uncertain a prior over these actions can be, for scale."""
-        return bayes.nats(bayes.entropy(bayes.uniform(len(self.rows))))
+        return self.decision.uniform_entropy
 
     @property
     def acting(self) -> np.ndarray:
-        """What the agent acted with: the posterior over Q, else its own column (a policy π, or the prior)."""
-        if self.breakdown is not None:
-            return self.breakdown.posterior
-        return np.array([row.posterior for row in self.rows], dtype=np.float64)
+        return self.decision.acting
 
     @property
     def follows_prior(self) -> bool:
-        """True for agents that act on the prior itself (the LLM agent, the random agent)."""
-        return bool(np.allclose(self.acting, self.prior))
+        return self.decision.follows_prior
 
     @property
     def posterior_entropy(self) -> float:
-        return bayes.nats(bayes.entropy(self.acting))
+        return self.decision.posterior_entropy
 
     @property
     def kl(self) -> float:
-        """KL(agent's posterior ‖ p_LLM) in nats: how far Q (or a learned policy) moved the agent from the LLM;
-        the same number as `Decision.telemetry.kl`, which replay files and metrics keep."""
-        return bayes.nats(bayes.kl_divergence(self.acting, self.p_llm))
+        """KL(agent's posterior ‖ p_LLM): `Decision.kl`, the number replay files and metrics keep as telemetry."""
+        return self.decision.kl
 
     @property
     def evidence(self) -> float:
         """Σ_a prior·likelihood: the normaliser that turns the products into the agent's posterior."""
         assert self.breakdown is not None
-        return evidence(self.breakdown)
+        return self.breakdown.evidence
 
     @property
     def exact_evidence(self) -> float:
         """Σ_a p_LLM·likelihood: the normaliser of Bayes rule with p_LLM itself."""
         assert self.exact is not None
-        return evidence(self.exact)
-
-
-def evidence(posterior: bayes.Posterior) -> float:
-    return float(np.sum(posterior.prior * posterior.likelihood))
-
-
-def agent_rows(decision: Decision) -> tuple[Candidate, ...]:
-    """The candidates the agent chose among: without the row a typed non-admissible command adds."""
-    if any(row.q_value is not None for row in decision.candidates):
-        return tuple(row for row in decision.candidates if row.q_value is not None)
-    if decision.prior_result is not None:
-        return tuple(row for row in decision.candidates if row.action in decision.prior_result.actions)
-    return tuple(row for row in decision.candidates if row.prior > 0)  # uniform: every admissible row has mass
+        return self.exact.evidence
 
 
 def explain(decision: Decision) -> Explanation:
-    """DQN-Prior acted on each action's share of the k proposals (its estimate of p_LLM), other agents on p_LLM."""
-    rows = agent_rows(decision)
-    p_llm = np.array([row.prior for row in rows], dtype=np.float64)
-    breakdown = decision.breakdown
-    prior = breakdown.prior if breakdown is not None else p_llm
-    label = f"share of k={len(decision.proposals)} proposals" if decision.proposals else "p_LLM"
-    exact = breakdown
-    if breakdown is not None and decision.proposals:
-        exact = bayes.posterior(p_llm, breakdown.q_values, breakdown.alpha)
-    chosen = next((i for i, row in enumerate(rows) if row.action == decision.action), None)
-    return Explanation(decision, rows, prior, label, breakdown, chosen, p_llm, exact)
+    return Explanation(decision)

@@ -5,7 +5,7 @@ live training, races over several seeds) and keeps what it saw; each check reads
 observations and returns a `Verdict`: the claim, whether it held, and the numbers seen. The
 screen states a claim as fact only when its verdict holds and otherwise shows what was seen;
 `python -m sandbox demo NAME --check` walks the same pages headless and prints the verdicts.
-Posteriors and KL divergences come from `agents.bayes` (through `sandbox.ui.explain`).
+Posteriors, entropies and KL divergences are the ones the Decision carries (`agents.decision`).
 """
 
 from __future__ import annotations
@@ -88,16 +88,16 @@ class Study:
     @property
     def pull(self) -> float:
         """Q's pull: KL(posterior under the exact prior ‖ p_LLM), nats."""
-        return bayes.nats(bayes.kl_divergence(self.exact.posterior, self.p_llm))
+        return self.decision.pull
 
     @property
     def noise(self) -> float:
         """Sampling noise: KL(k-share ‖ p_LLM), nats (0 when the agent acts on p_LLM itself)."""
-        return bayes.nats(bayes.kl_divergence(self.share, self.p_llm))
+        return self.decision.sampling_noise
 
     def alpha_sweep(self, alphas: Sequence[float]) -> list[bayes.Posterior]:
         """Bayes rule with the exact p_LLM and this state's Q at each α: what the α lesson shows and checks."""
-        return [bayes.posterior(self.p_llm, self.q, alpha) for alpha in alphas]
+        return self.decision.alpha_sweep(alphas)
 
 
 @dataclass
@@ -235,14 +235,15 @@ def _column_is_bayes(o: Observations) -> Outcome:
     study = o.studies.get("before")
     if study is None:
         return None
-    breakdown = study.explanation.breakdown
-    assert breakdown is not None
     rows = study.explanation.rows
     k = len(study.explanation.decision.proposals)
     share = np.array([row.proposal_count / k for row in rows]) if k else study.p_llm  # the n/k the table shows
+    likelihood = np.array([row.likelihood for row in rows])  # the exp(αQ) column
     shown = np.array([row.posterior for row in rows])
-    again = bayes.posterior(share, study.q, breakdown.alpha).posterior
-    return bool(np.allclose(shown, again, atol=1e-9)), "posterior column " + " ".join(f"{p:.2f}" for p in shown)
+    products = share * likelihood  # Bayes rule done as the lesson teaches it, on the table's own columns
+    return bool(np.allclose(shown, products / products.sum(), atol=1e-9)), "posterior column " + " ".join(
+        f"{p:.2f}" for p in shown
+    )
 
 
 def _q_flat_before(o: Observations) -> Outcome:

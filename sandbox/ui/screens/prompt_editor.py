@@ -21,8 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from agents import bayes
-from agents.decision import Decision
+from agents.decision import Decision, prior_shift
 from sandbox.prompt_edit import PromptView, Rescore, prompt_view, render_template, rescore, save_template
 from sandbox.ui.controller import SessionController
 from sandbox.ui.jobs import JobRunner
@@ -60,14 +59,14 @@ def change_summary(rescored: Rescore) -> Text:
         row = max(decision.candidates, key=lambda candidate: candidate.prior)
         return f"{row.action} {row.prior:.2f}"
 
-    kl = bayes.kl_divergence([row.prior for row in after.candidates], [row.prior for row in before.candidates])
+    kl = prior_shift(before, after)
     result = after.prior_result
     cost = "from the cache" if result.cached else f"{result.ms:.0f} ms"
     return Text.assemble(
         ("top p_LLM ", "bold"),
         f"{top(before)} → ",
         (top(after), f"bold {PRIOR_COLOR}"),
-        f" · KL(after‖before) {max(kl, 0.0):.3f} nats · {cost}",
+        f" · KL(after‖before) {kl:.3f} nats · {cost}",
     )
 
 

@@ -2,7 +2,7 @@
 an absolute scale with its spread), Bayes rule read both ways, the checks of a page, the α sweep, and
 races over several seeds plotted against env steps.
 
-Every posterior and KL divergence shown comes from `agents.bayes`, read through `Study`.
+Every posterior, entropy and KL divergence shown is one the Decision carries (`agents.decision`), read through `Study`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from agents import bayes
-from sandbox.ui.explain import evidence
 from sandbox.ui.lesson_checks import (
     SUCCESS_WINDOW_STEPS,
     SeedRun,
@@ -123,10 +121,10 @@ def bayes_text(study: Study, hide_posterior: bool = False) -> Text:
         text.append("Bayes rule's answer is hidden until you guess.", style="italic")
         return text
     exact = study.exact
-    bayes_line(text, "with p_LLM:   ", "p_LLM", exact.prior[i], exact.likelihood[i], evidence(exact), exact.posterior[i])
+    bayes_line(text, "with p_LLM:   ", "p_LLM", exact.prior[i], exact.likelihood[i], exact.evidence, exact.posterior[i])
     if explanation.estimated:
         bayes_line(
-            text, "with k-share: ", "k-share", breakdown.prior[i], breakdown.likelihood[i], evidence(breakdown),
+            text, "with k-share: ", "k-share", breakdown.prior[i], breakdown.likelihood[i], breakdown.evidence,
             breakdown.posterior[i], " = the posterior column, what the agent acts on",
         )  # fmt: skip
     text.append("Q's pull ", style="bold")
@@ -137,8 +135,7 @@ def bayes_text(study: Study, hide_posterior: bool = False) -> Text:
         text.append(f"KL(k-share ‖ p_LLM) {study.noise:.3f} nats", style="bold")
         text.append(f": how far {len(decision.proposals)} draws land from p_LLM\n", style="dim")
     text.append(
-        f"H(p_LLM) {bayes.nats(bayes.entropy(study.p_llm)):.2f} → H(posterior under p_LLM) "
-        f"{bayes.nats(bayes.entropy(exact.posterior)):.2f} nats",
+        f"H(p_LLM) {decision.p_llm_entropy:.2f} → H(posterior under p_LLM) {exact.posterior_entropy:.2f} nats",
         style="dim",
     )
     return text
@@ -211,8 +208,8 @@ class AlphaSweepTable(DataTable):
                 cells.append(cell)
             mark = f" {OPTIMAL_MARK}" if action in study.optimal else ""
             self.add_row(Text(action + mark + " "), *cells)
-        entropies = [f" {bayes.nats(bayes.entropy(posterior.posterior)):.2f}" for posterior in posteriors]
-        cells = ["H (nats) ", f" {bayes.nats(bayes.entropy(study.p_llm)):.2f}", "", *entropies]
+        entropies = [f" {posterior.posterior_entropy:.2f}" for posterior in posteriors]
+        cells = ["H (nats) ", f" {study.decision.p_llm_entropy:.2f}", "", *entropies]
         self.add_row(*(Text(cell, style="italic") for cell in cells))
 
 
