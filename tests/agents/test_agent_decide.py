@@ -1,7 +1,7 @@
 """`agents.decision.decide`: each way of acting, with every number checked against a hand computation.
 
 State: three actions; p_LLM = (0.5, 0.3, 0.2); four proposals (west, west, wait, west), so the share
-DQN-Prior acts on is (0.75, 0.25, 0); Q = (0, 1, 5); α = 1. By hand (e = exp(1)):
+DQN-Prior acts on is (0.75, 0.25, 0); Q = (0, 1, 5); α = 0.5. By hand (e = exp(α) = exp(0.5)):
   agent's posterior  = (0.75, 0.25e, 0) / (0.75 + 0.25e)
   exact posterior    = (0.5, 0.3e, 0.2e⁵) / (0.5 + 0.3e + 0.2e⁵)
 """
@@ -21,7 +21,8 @@ STATE = TextState(family="test", task="Reach room 4.", observation="You are in r
 P_LLM = np.array([0.5, 0.3, 0.2])
 PROPOSALS = ("go west", "go west", "wait", "go west")
 Q = np.array([0.0, 1.0, 5.0])
-E = math.e
+ALPHA = 0.5  # not 1, so that α applied twice shows
+E = math.exp(ALPHA)
 AGENT_POSTERIOR = [0.75 / (0.75 + 0.25 * E), 0.25 * E / (0.75 + 0.25 * E), 0.0]
 EXACT_EVIDENCE = 0.5 + 0.3 * E + 0.2 * E**5
 EXACT_POSTERIOR = [0.5 / EXACT_EVIDENCE, 0.3 * E / EXACT_EVIDENCE, 0.2 * E**5 / EXACT_EVIDENCE]
@@ -32,7 +33,7 @@ def answer(probs=P_LLM) -> PriorResult:
 
 
 def on_q(**settings) -> ActingSettings:
-    return ActingSettings("q", **{"alpha": 1.0, **settings})
+    return ActingSettings("q", **{"alpha": ALPHA, **settings})
 
 
 def decide_on_q(settings: ActingSettings, *, greedy: bool = False, seed: int = 0, epsilon: float = 0.0):
@@ -46,11 +47,11 @@ def entropy_by_hand(p) -> float:
 
 def test_the_posterior_decision_carries_every_number_it_was_made_from() -> None:
     decision = decide_on_q(on_q())
-    assert decision.rule == "posterior-sample" and decision.alpha == 1.0 and decision.epsilon is None
+    assert decision.rule == "posterior-sample" and decision.alpha == ALPHA and decision.epsilon is None
     assert decision.acting_prior == pytest.approx([0.75, 0.25, 0.0])
     assert decision.p_llm == pytest.approx(P_LLM)
     assert [row.q_value for row in decision.candidates] == pytest.approx(Q)
-    likelihood = np.exp(Q) / np.exp(Q).sum()
+    likelihood = np.array([1.0, E, E**5]) / (1.0 + E + E**5)
     assert [row.likelihood for row in decision.candidates] == pytest.approx(likelihood)
     assert [row.posterior for row in decision.candidates] == pytest.approx(AGENT_POSTERIOR)
     assert [row.proposal_count for row in decision.candidates] == [3, 1, 0]
@@ -72,7 +73,7 @@ def test_the_posterior_is_sampled_with_the_callers_rng_only() -> None:
 
 
 def test_greedy_rules_argmax_q_over_the_proposals_or_the_posteriors_mode() -> None:
-    # Best Q among the proposals is "wait" (go east has Q 5 but no proposal); the mode is "go west" (0.75 > 0.25e).
+    # Best Q among the proposals is "wait" (go east has Q 5 but no proposal); the mode is "go west" (0.75 > 0.25e ≈ 0.41).
     assert decide_on_q(on_q(greedy="q"), greedy=True).action == "wait"
     assert decide_on_q(on_q(greedy="map"), greedy=True).action == "go west"
 
