@@ -7,6 +7,7 @@ refusing echo, errors, stalls); the real-engine tests live in test_prior_openai.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import socket
 import sys
@@ -201,6 +202,25 @@ def test_sample_mode_draws_the_k_each_call_asks_for_with_the_run_seed_and_keys_o
         prior(make_query(), k=0)
     prior.close()
     other_run.close()
+
+
+def test_each_variant_keys_its_own_answers_over_the_engine(engine, tmp_path):
+    """One disk cache, three variants: a variant never gets another variant's stored answer, its own it does."""
+    scripted = engine(vllm_like)
+
+    def prior(variant: str) -> OpenAIPrior:
+        config = PriorConfig(model=MODEL, server=scripted.url, templates_dir=None, cache_path=str(tmp_path / "c.sqlite"))
+        built = build_prior(dataclasses.replace(config, variant=variant))
+        assert isinstance(built, OpenAIPrior)
+        return built
+
+    for variant in ("plain", "length-norm", "pmi"):
+        first = prior(variant)
+        assert not first(make_query()).cached, variant
+        first.close()
+    again = prior("length-norm")
+    assert again(make_query()).cached
+    again.close()
 
 
 def test_engines_that_ignore_n_are_asked_again_with_seeds_after_the_run_seed(engine):
