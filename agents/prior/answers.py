@@ -1,7 +1,7 @@
 """What every LLM backend shares, wherever its model runs: the cache key's parts and turning
 log-probs or samples into p_LLM(a|s).
 
-The llama.cpp backend (`LlamaPrior`) and the OpenAI-compatible one (`OpenAIPrior`) both answer
+The llama.cpp backend (`LlamaPrior`) and the OpenAI-compatible one (`sandbox.prior_service`'s `OpenAIPrior`) both answer
 through these, so one stored answer means the same thing from either. (The cache, stats, seed and
 floor around every backend are `agents.prior.cached.CachedPrior`.)
 """

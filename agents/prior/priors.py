@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -405,11 +406,24 @@ class LlamaPrior(CachedPrior):
             self.backend.set_template(family, template)
 
 
+# How to reach a model that runs behind a server (`PriorConfig.server`), by the kind of address: the clients
+# live in sandbox.prior_service (the HTTP infrastructure is no part of the agents), which registers them here
+# when the sandbox is imported.
+ServerPriorFactory = Callable[[PriorConfig, int], ActionPrior]
+SERVER_PRIORS: dict[str, tuple[Callable[[str], bool], ServerPriorFactory]] = {}
+
+
+def register_server_prior(name: str, serves: Callable[[str], bool], factory: ServerPriorFactory) -> None:
+    """`factory(config, run_seed)` builds the prior for server addresses `serves` accepts; addresses are
+    offered to the registered kinds in registration order (a later registration of `name` replaces it)."""
+    SERVER_PRIORS[name] = (serves, factory)
+
+
 def build_prior(config: PriorConfig, *, run_seed: int = 0) -> ActionPrior:
     """The prior a config asks for, its variant's settings in force: "uniform" needs no model (nor a
     server), "oracle:skill=S" reads the env's optimal actions; with `server` set, the model runs in an
-    OpenAI-compatible engine ("openai+http://...") or a `python -m sandbox prior-server`; anything else
-    is a GGUF on llama.cpp here.
+    OpenAI-compatible engine ("openai+http://...") or a `python -m sandbox prior-server` (the clients
+    registered by sandbox.prior_service); anything else is a GGUF on llama.cpp here.
 
     `run_seed`: the seed of the run the prior serves, added to sample mode's seed (see `LlamaPrior`).
     """
@@ -420,13 +434,12 @@ def build_prior(config: PriorConfig, *, run_seed: int = 0) -> ActionPrior:
     if config.model == UNIFORM_MODEL:
         validate_config(config)
         return UniformPrior(config)
-    if config.server.startswith("openai+"):
-        from agents.prior.openai_backend import OpenAIPrior
-
-        return OpenAIPrior(config, run_seed=run_seed)
     if config.server:
-        from agents.prior.remote import RemotePrior
-
-        return RemotePrior(config, run_seed=run_seed)
+        for serves, factory in SERVER_PRIORS.values():
+            if serves(config.server):
+                return factory(config, run_seed)
+        raise PriorError(
+            f"no client for the prior server {config.server!r} is registered; import sandbox (its prior_service "
+            "package registers them), as every `python -m sandbox` command does"
+        )
     return LlamaPrior(config, run_seed=run_seed)
-

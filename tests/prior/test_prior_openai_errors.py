@@ -22,9 +22,9 @@ import pytest
 
 from agents.errors import PriorError
 from agents.prior import PriorConfig, build_prior
-from agents.prior.openai_backend import OpenAIPrior, parse_openai_url
-from agents.prior.outage import OutageWatch, PriorUnavailable
 from agents.prior.variants import options_in_force
+from sandbox.prior_service.openai_backend import OpenAIPrior, parse_openai_url
+from sandbox.prior_service.outage import OutageWatch, PriorUnavailable
 from tests.prior.conftest import make_query
 
 MODEL = "org/model-7b"
@@ -133,8 +133,8 @@ def engine() -> Iterator[Callable[..., ScriptedEngine]]:
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("agents.prior.openai_backend.BACKOFF_S", 0.01)
-    monkeypatch.setattr("agents.prior.outage.BACKOFF_START_S", 0.01)
+    monkeypatch.setattr("sandbox.prior_service.openai_backend.BACKOFF_S", 0.01)
+    monkeypatch.setattr("sandbox.prior_service.outage.BACKOFF_START_S", 0.01)
 
 
 def prior_for(engine: ScriptedEngine, **overrides: Any) -> OpenAIPrior:
@@ -300,7 +300,7 @@ def test_busy_engines_are_retried_with_backoff_and_then_reported(engine):
 
 
 def test_a_stalled_engine_is_given_up_on_after_the_outage_wait(engine, monkeypatch):
-    monkeypatch.setattr("agents.prior.openai_backend.REQUEST_TIMEOUT_S", 0.2)
+    monkeypatch.setattr("sandbox.prior_service.openai_backend.REQUEST_TIMEOUT_S", 0.2)
 
     def stall(body: dict[str, Any]) -> Reply:
         time.sleep(1.0)

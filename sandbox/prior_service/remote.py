@@ -4,7 +4,7 @@ Selected by a prior config's `server = "http://HOST:PORT"`. At start it checks t
 runs the model, n_ctx and prompt templates the config names; each call sends the query and the
 current answer settings (the variant and its levers, mode, k, temperature, ...: the UI may change
 them mid-session), so the answers are exactly those the same `LlamaPrior` gives in-process. A
-server that goes away after answering is waited for (agents/prior/outage.py).
+server that goes away after answering is waited for (sandbox/prior_service/outage.py).
 
 `RemotePrior` is a `CachedPrior` (agents/prior/cached.py) around `ServerPriorBackend`: a small
 in-memory LRU in front of the server saves the round trip for states this worker has seen; the
@@ -27,11 +27,11 @@ from agents.errors import PriorError
 from agents.prior.cache import PriorCache, result_from_dict
 from agents.prior.cached import CachedPrior, PriorBackend, PriorRequest
 from agents.prior.config import PriorConfig, validate_config
-from agents.prior.outage import OutageWatch, ServerDown
 from agents.prior.prompts import PromptTemplate, template_for
-from agents.prior.protocol import PROTOCOL, answer_settings, query_to_dict
 from agents.prior.templates import load_templates
 from agents.prior.types import PriorResult
+from sandbox.prior_service.outage import OutageWatch, ServerDown
+from sandbox.prior_service.protocol import PROTOCOL, answer_settings, query_to_dict
 
 REQUEST_TIMEOUT_S = 600.0  # a request may queue behind many workers' LLM calls
 TRANSIENT_STATUSES = (502, 503, 504)  # a proxy in front of a server that is restarting

@@ -47,12 +47,12 @@ from agents.prior.answers import answer_key_parts, sample_result, score_result
 from agents.prior.cache import PriorCache, cache_key
 from agents.prior.cached import CachedPrior, PriorBackend, PriorRequest
 from agents.prior.config import PriorConfig, validate_config
-from agents.prior.outage import OutageWatch, ServerDown
 from agents.prior.prompts import PromptTemplate, render_prompt, template_for
 from agents.prior.scoring import Levers, content_free
 from agents.prior.templates import load_templates
 from agents.prior.types import PriorQuery, PriorResult
 from agents.prior.variants import for_family
+from sandbox.prior_service.outage import OutageWatch, ServerDown
 
 SCHEME_PREFIX = "openai+"
 REQUEST_TIMEOUT_S = 300.0  # a big batch of long prompts on a busy engine can take minutes
@@ -285,7 +285,7 @@ class OpenAIPriorBackend(PriorBackend):
         address = parse_openai_url(config.server)
         self.server = address.url
         self._client = EngineClient(address, config.api_key_env, config.outage_wait_s)
-        self.watch = self._client.watch  # an outage after the first answer is waited out (agents/prior/outage.py)
+        self.watch = self._client.watch  # an outage after the first answer is waited out (sandbox/prior_service/outage.py)
         self._templates = load_templates(config.templates_dir)
         try:
             self._identity = self._check_model()
@@ -496,7 +496,7 @@ class OpenAIPrior(CachedPrior):
         backend = OpenAIPriorBackend(config)
         super().__init__(backend, PriorCache(config.cache_path, config.memory_cache_size), run_seed=run_seed)
         self.server = backend.server
-        self.outage = backend.watch  # waits out an outage after the first answer (agents/prior/outage.py)
+        self.outage = backend.watch  # waits out an outage after the first answer (sandbox/prior_service/outage.py)
 
     def template(self, family: str) -> PromptTemplate:
         return self.backend.template(family)
