@@ -1,38 +1,26 @@
-"""What every LLM prior shares, wherever its model runs: settings checks, cache keys, turning
-log-probs or samples into p_LLM(a|s), the floor, and the bookkeeping of a fresh answer.
+"""What every LLM backend shares, wherever its model runs: the cache key's parts and turning
+log-probs or samples into p_LLM(a|s).
 
-`LlamaPrior` (in-process) and `OpenAIPrior` (an OpenAI-compatible engine) both answer through
-these, so one stored answer means the same thing from either.
+The llama.cpp backend (`LlamaPrior`) and the OpenAI-compatible one (`sandbox.prior_service`'s `OpenAIPrior`) both answer
+through these, so one stored answer means the same thing from either. (The cache, stats, seed and
+floor around every backend are `agents.prior.cached.CachedPrior`.)
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from agents import bayes
-from agents.errors import PriorError
-from agents.prior.cache import PriorCache, cache_key, result_to_json
-from agents.prior.config import MAX_SAMPLES, PriorConfig
+from agents.prior.config import PriorConfig
 from agents.prior.mapping import map_to_action
 from agents.prior.prompts import PromptTemplate, render_prompt
-from agents.prior.types import PriorQuery, PriorResult, PriorStats, Proposal
+from agents.prior.types import PriorQuery, PriorResult, Proposal
 
 
-def requested_k(config: PriorConfig, k: int | None) -> int:
-    """The k a call draws: the one asked for (DQN-Prior asks for its k, eval_k when greedy), by default the
-    config's; PriorError in sample mode when it is out of range."""
-    k = config.k if k is None else k
-    if config.mode == "sample" and not 1 <= k <= MAX_SAMPLES:
-        raise PriorError(f"k must be in 1..{MAX_SAMPLES}, got {k}")
-    return k
-
-
-def answer_key(
+def answer_key_parts(
     config: PriorConfig,
     query: PriorQuery,
     template: PromptTemplate,
@@ -43,8 +31,8 @@ def answer_key(
     edited_prompt: str | None = None,
     space_prefix: bool = False,
     levers: dict[str, Any] | None = None,
-) -> str:
-    """The cache key of an answer: `identity` (what the model is and where it runs), the answer settings
+) -> dict[str, Any]:
+    """What the cache key of an answer hashes: `identity` (what the model is and where it runs), the answer settings
     and the rendered prompt (or an edited prompt's full text, under a key of its own).
 
     Sample mode keys on the `k` completions asked for and the `seed` they are drawn with (the config's
@@ -57,7 +45,7 @@ def answer_key(
     parts: dict[str, Any] = {
         **identity,
         "mode": config.mode,
-        "epsilon": 0.0,  # answers are stored before the floor (see `with_floor`); 0 keeps older keys valid
+        "epsilon": 0.0,  # answers are stored before the floor (see `cached.with_floor`); 0 keeps older keys valid
         "temperature": config.temperature,
         "actions": list(query.actions),
     }
@@ -72,29 +60,7 @@ def answer_key(
         parts.update(levers or {})
     else:
         parts.update(k=k, top_p=config.top_p, max_new_tokens=config.max_new_tokens, chat=chat, seed=seed)
-    return cache_key(parts)
-
-
-def record_answer(cache: PriorCache, key: str, result: PriorResult, stats: PriorStats, started: float) -> PriorResult:
-    """Store an answer the model just gave and count it in `stats`; the result with its time set."""
-    ms = (time.perf_counter() - started) * 1000
-    result = dataclasses.replace(result, ms=ms)
-    cache.put(key, result_to_json(result))
-    stats.calls += 1
-    stats.llm_calls += 1
-    stats.llm_ms += ms
-    stats.last_ms = ms
-    stats.tokens_evaluated += result.tokens_evaluated
-    stats.dropped_proposals += result.dropped
-    return result
-
-
-def with_floor(result: PriorResult, epsilon: float) -> PriorResult:
-    """Mix in the floor's uniform mass after the cache, so one stored answer serves every floor:
-    changing ε (in the UI, or across an ablation) asks the model nothing new."""
-    if epsilon == 0:
-        return result
-    return dataclasses.replace(result, probs=bayes.mix_uniform(result.probs, epsilon))
+    return parts
 
 
 def score_result(

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.prior.types import PriorResult, PriorStats, Proposal
+from agents.prior.types import PriorResult, Proposal
 
 CACHE_FORMAT = 1  # bump when the meaning of a stored answer changes; old entries then simply miss
 
@@ -182,14 +182,3 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise
     return db
 
-
-def cached_answer(cache: PriorCache, key: str, stats: PriorStats, started: float) -> PriorResult | None:
-    """The stored answer for `key`, counted as a cache hit in `stats`; None on a miss."""
-    stored = cache.get(key)
-    if stored is None:
-        return None
-    result = result_from_json(stored, ms=(time.perf_counter() - started) * 1000)
-    stats.calls += 1
-    stats.cache_hits += 1
-    stats.last_ms = result.ms
-    return result

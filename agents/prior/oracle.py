@@ -13,15 +13,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-import time
+from typing import Any
 
 import numpy as np
 
 from agents import bayes
 from agents.errors import PriorError
-from agents.prior.cache import PriorCache, cache_key, cached_answer, result_to_json
+from agents.prior.cache import PriorCache, cache_key
+from agents.prior.cached import CachedPrior, PriorBackend, PriorRequest
 from agents.prior.config import PriorConfig
-from agents.prior.types import PriorQuery, PriorResult, PriorStats, Proposal
+from agents.prior.types import PriorQuery, PriorResult, Proposal
 
 ORACLE_MODEL = "oracle"
 ORACLE_MODE = "oracle"  # the answers' mode: like "uniform", no language model was consulted
@@ -49,60 +50,40 @@ def oracle_skill(model: str) -> float:
     return skill
 
 
-class OraclePrior:
-    """p(a|s) from the env's optimal actions and a skill dial; no language model."""
+class OraclePriorBackend(PriorBackend):
+    """p(a|s) from the env's optimal actions and a skill dial; no language model. Its answers are cached in
+    memory only: they cost microseconds."""
 
-    reads_optimal_actions = True  # the session attaches O to every query it makes
+    asks_model = False
 
-    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
+    def __init__(self, config: PriorConfig) -> None:
         self.config = config
-        self.run_seed = run_seed  # sample mode draws with config.seed + run_seed, as `LlamaPrior` does
         self.skill = oracle_skill(config.model)
         self.model_name = f"{ORACLE_MODEL}:skill={self.skill:g}"
-        self.gpu_layers = 0
-        self.stats = PriorStats()
-        self._cache = PriorCache(None, config.memory_cache_size)  # answers cost microseconds: never on disk
 
-    def __call__(self, query: PriorQuery, *, k: int | None = None) -> PriorResult:
-        """The skill-S distribution; sample mode draws `k` proposals from it (default: the config's k)."""
-        started = time.perf_counter()
-        optimal = self._optimal_mask(query)
-        k = self.config.k if k is None else k
-        key = cache_key(
-            {
-                "model": self.model_name,
-                "mode": self.config.mode,
-                "actions": list(query.actions),
-                "optimal": [bool(flag) for flag in optimal],
-                # Sample mode draws per state (as an LLM reading the observation would), score mode's answer
-                # depends on the actions and O alone.
-                **(
-                    {"k": k, "seed": self.sampling_seed, "task": query.task, "observation": query.observation}
-                    if self.config.mode == "sample"
-                    else {}
-                ),
-            }
-        )
-        hit = cached_answer(self._cache, key, self.stats, started)
-        if hit is not None:
-            return self._with_floor(hit)
-        probs = bayes.skill_prior(optimal, self.skill)
-        result = PriorResult(model=self.model_name, mode=ORACLE_MODE, actions=query.actions, probs=probs)
-        if self.config.mode == "sample":
-            result = self._sampled(result, key, k)
-        ms = (time.perf_counter() - started) * 1000
-        self._cache.put(key, result_to_json(result))
-        self.stats.calls += 1
-        self.stats.last_ms = ms
-        return self._with_floor(dataclasses.replace(result, ms=ms))
+    def key_parts(self, request: PriorRequest) -> dict[str, Any]:
+        query = request.query
+        return {
+            "model": self.model_name,
+            "mode": self.config.mode,
+            "actions": list(query.actions),
+            "optimal": [bool(flag) for flag in self._optimal_mask(query)],
+            # Sample mode draws per state (as an LLM reading the observation would), score mode's answer
+            # depends on the actions and O alone.
+            **(
+                {"k": request.k, "seed": request.seed, "task": query.task, "observation": query.observation}
+                if self.config.mode == "sample"
+                else {}
+            ),
+        }
 
-    @property
-    def sampling_seed(self) -> int:
-        return self.config.seed + self.run_seed
+    def answer(self, request: PriorRequest, cache: PriorCache | None) -> PriorResult:
+        """The skill-S distribution; sample mode draws `request.k` proposals from it."""
+        probs = bayes.skill_prior(self._optimal_mask(request.query), self.skill)
+        result = PriorResult(model=self.model_name, mode=ORACLE_MODE, actions=request.query.actions, probs=probs)
+        return self._sampled(result, request) if self.config.mode == "sample" else result
 
     def _optimal_mask(self, query: PriorQuery) -> np.ndarray:
-        if not query.actions:
-            raise PriorError("the state has no admissible actions; a prior needs at least one")
         if query.optimal is None:
             raise PriorError(
                 "the oracle prior needs the env's optimal actions at each state and this state carries none;"
@@ -114,23 +95,27 @@ class OraclePrior:
         chosen = set(query.optimal)
         return np.array([action in chosen for action in query.actions], dtype=bool)
 
-    def _sampled(self, result: PriorResult, key: str, k: int) -> PriorResult:
-        """k draws from the oracle's distribution, seeded by the state, and their empirical frequency:
-        the same answer every time the state comes back, as a cached LLM's samples are."""
-        rng = np.random.default_rng([self.sampling_seed, int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)])
-        draws = rng.choice(len(result.actions), size=k, p=result.probs)
+    def _sampled(self, result: PriorResult, request: PriorRequest) -> PriorResult:
+        """k draws from the oracle's distribution, seeded by the state (through its cache key), and their
+        empirical frequency: the same answer every time the state comes back, as a cached LLM's samples are."""
+        state = int(hashlib.sha256(cache_key(self.key_parts(request)).encode()).hexdigest()[:15], 16)
+        rng = np.random.default_rng([request.seed, state])
+        draws = rng.choice(len(result.actions), size=request.k, p=result.probs)
         proposals = tuple(Proposal(result.actions[i], result.actions[i], "exact") for i in draws)
         probs = bayes.empirical_prior([proposal.action for proposal in proposals], result.actions)
         return dataclasses.replace(result, probs=probs, proposals=proposals)
 
-    def _with_floor(self, result: PriorResult) -> PriorResult:
-        if self.config.epsilon == 0:
-            return result
-        return dataclasses.replace(result, probs=bayes.mix_uniform(result.probs, self.config.epsilon))
 
-    def prompt_for(self, query: PriorQuery) -> str:
-        """The oracle reads no prompt."""
-        return ""
+class OraclePrior(CachedPrior):
+    """The oracle behind the interface, cache, stats and floor of every prior."""
 
-    def close(self) -> None:
-        self._cache.close()
+    reads_optimal_actions = True  # the session attaches O to every query it makes
+    backend: OraclePriorBackend
+
+    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
+        backend = OraclePriorBackend(config)
+        super().__init__(backend, PriorCache(None, config.memory_cache_size), run_seed=run_seed)
+
+    @property
+    def skill(self) -> float:
+        return self.backend.skill

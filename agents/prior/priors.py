@@ -1,26 +1,27 @@
-"""The priors agents consult: `LlamaPrior` (p_LLM on llama.cpp, exactly cached) and `UniformPrior`.
+"""The priors agents consult: `LlamaPrior` (p_LLM on llama.cpp) and `UniformPrior`, and `build_prior`.
 
-`LlamaPrior` answers from the cache when it can and loads the model only on the first
-miss, so a fully cached run never starts llama.cpp.
+Both are a `CachedPrior` (agents/prior/cached.py: cache, stats, seed, floor) around a backend
+that only answers. `LlamaPrior` answers from the cache when it can and loads the model only on
+the first miss, so a fully cached run never starts llama.cpp.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import threading
-import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from agents import bayes
 from agents.errors import PriorError
 from agents.prior import scoring
-from agents.prior.answers import answer_key, record_answer, requested_k, sample_result, with_floor
-from agents.prior.cache import PriorCache, cache_key, cached_answer
+from agents.prior.answers import answer_key_parts, sample_result
+from agents.prior.cache import PriorCache, cache_key
+from agents.prior.cached import UNIFORM_MODE, CachedPrior, PriorBackend, PriorRequest
 from agents.prior.config import PriorConfig, validate_config
 from agents.prior.examples import examples_block
 from agents.prior.models import (
@@ -33,7 +34,7 @@ from agents.prior.models import (
 from agents.prior.oracle import OraclePrior, is_oracle_model
 from agents.prior.prompts import FittedPrompt, PromptTemplate, fit_prompt, template_for
 from agents.prior.templates import check_template, load_templates
-from agents.prior.types import ActionPrior, PriorQuery, PriorResult, PriorStats, check_actions
+from agents.prior.types import ActionPrior, PriorQuery, PriorResult
 from agents.prior.variants import apply_variant, for_family
 
 if TYPE_CHECKING:
@@ -44,114 +45,101 @@ MIN_SEQUENCES = 16  # context sequences made at load: room for k up to 15 (the U
 CONTINUATION_ROOM = 8  # context kept free beyond an action's own tokens: its line's end, a judge's answer
 
 
-class UniformPrior:
-    """Every admissible action equally likely: the no-LLM baseline, with the same interface."""
+class UniformPriorBackend(PriorBackend):
+    """Every admissible action equally likely: the no-LLM baseline. Its answers are not cached (they cost
+    less than a lookup), and the floor leaves them as they are."""
+
+    asks_model = False
+
+    def __init__(self, config: PriorConfig) -> None:
+        self.config = config
+        self.model_name = UNIFORM_MODEL
+
+    def key_parts(self, request: PriorRequest) -> dict[str, Any]:
+        return {"model": UNIFORM_MODEL, "actions": list(request.query.actions)}
+
+    def answer(self, request: PriorRequest, cache: PriorCache | None) -> PriorResult:
+        """Uniform, whatever k: it draws no samples."""
+        actions = request.query.actions
+        return PriorResult(model=UNIFORM_MODEL, mode=UNIFORM_MODE, actions=actions, probs=bayes.uniform(len(actions)))
+
+
+class UniformPrior(CachedPrior):
+    """Every admissible action equally likely, with the interface (and stats) of every other prior."""
 
     def __init__(self, config: PriorConfig | None = None) -> None:
-        self.config = config or PriorConfig(model=UNIFORM_MODEL)
-        self.model_name = UNIFORM_MODEL
-        self.gpu_layers = 0
-        self.stats = PriorStats()
-
-    def __call__(self, query: PriorQuery, *, k: int | None = None) -> PriorResult:
-        """Uniform, whatever k: it draws no samples."""
-        started = time.perf_counter()
-        check_actions(query.actions)
-        probs = bayes.uniform(len(query.actions))
-        ms = (time.perf_counter() - started) * 1000
-        self.stats.calls += 1
-        self.stats.last_ms = ms
-        return PriorResult(model=UNIFORM_MODEL, mode=UNIFORM_MODEL, actions=query.actions, probs=probs, ms=ms)
-
-    def prompt_for(self, query: PriorQuery) -> str:
-        """The uniform prior reads no prompt."""
-        return ""
-
-    def close(self) -> None:
-        """Nothing to release."""
+        super().__init__(UniformPriorBackend(config or PriorConfig(model=UNIFORM_MODEL)), cache=None)
 
 
-class LlamaPrior:
-    """p_LLM(a|s) from a GGUF model: exact scoring ("score") or k mapped samples ("sample").
+class LlamaPriorBackend(PriorBackend):
+    """p_LLM(a|s) from a GGUF model on llama.cpp: exact scoring ("score") or k mapped samples ("sample").
 
-    `run_seed` is the seed of the run the prior serves: sample mode draws with `config.seed + run_seed`
-    (`sampling_seed`), so runs of different seeds see the prior's sampling variance too.
+    The model is loaded on the first answer (a cache hit never asks for one); methods are called under
+    `LlamaPrior`'s lock, since llama.cpp contexts are not thread-safe.
     """
 
-    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
-        validate_config(config)
+    reads_edited_prompts = True
+
+    def __init__(self, config: PriorConfig) -> None:
         self.config = config
-        self.run_seed = run_seed
         self.model_name = config.model
         self.model_path: Path = resolve_model_path(config.model)
         self._info = inspect_gguf(self.model_path)
         self._identity = self._info.identity
-        self.stats = PriorStats()
-        self._cache = PriorCache(config.cache_path, config.memory_cache_size)
         self._backend: LlamaBackend | None = None  # loaded on the first cache miss
-        self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe; the UI may call from workers
         self._templates = load_templates(config.templates_dir)  # the user's, by family; read once, checked now
         self.gpu_layers = expected_gpu_layers(config.n_gpu_layers, self._info.n_layers, gpu_offload_supported())
 
     @property
-    def cache(self) -> PriorCache:
-        """The exact answer cache (memory LRU + optional SQLite file)."""
-        return self._cache
-
-    @property
-    def sampling_seed(self) -> int:
-        """Sample mode's seed: the config's plus the run's (part of the cache key, so the cache stays exact)."""
-        return self.config.seed + self.run_seed
-
-    @property
     def loaded(self) -> bool:
-        """Whether llama.cpp has loaded the model (it does on the first cache miss)."""
         return self._backend is not None
 
-    def load(self) -> None:
-        """Load the model now rather than on the first cache miss (the prior server does, to fail fast)."""
-        with self._lock:
-            self._load()
+    def key_parts(self, request: PriorRequest) -> dict[str, Any]:
+        """Everything that determines the answer; the prompt before trimming (trimming follows from n_ctx),
+        or an edited prompt's full text under a key of its own, so an edit never returns (or overwrites)
+        the answer to the prompt the template renders."""
+        query, prompt = request.query, request.prompt
+        identity = {"model": self._identity, "gpu_layers": self.gpu_layers, "n_ctx": self.config.n_ctx}
+        config = for_family(self.config, query.family)  # the variant may tune the options per family
+        levers = self.levers(query.family)
+        extra = {}  # absent for the plain prior, whose keys stay as they were
+        if config.mode == "score" and levers.changed():
+            extra["levers"] = levers.changed()
+            if levers.few_shot and prompt is None:
+                template = self.template(query.family)
+                extra["examples"] = examples_block(query.family, levers.few_shot, template, config.list_actions)
+        return answer_key_parts(
+            config,
+            query,
+            self.template(query.family),
+            identity,
+            k=request.k,
+            seed=request.seed,
+            edited_prompt=prompt,
+            space_prefix=self._info.metadata.get("tokenizer.ggml.add_space_prefix") is True,
+            levers=extra,
+        )
 
-    def __call__(self, query: PriorQuery, *, prompt: str | None = None, k: int | None = None) -> PriorResult:
-        """p_LLM over `query.actions`; `prompt` replaces the rendered prompt (the UI's prompt editor);
-        sample mode draws `k` completions (default: the config's k; DQN-Prior asks for its k or eval_k).
+    def answer(self, request: PriorRequest, cache: PriorCache | None) -> PriorResult:
+        if self.config.mode == "score":
+            return self._score(request.query, cache, request.prompt)
+        return self._sample(request.query, request.prompt, request.k, request.seed)
 
-        An edited prompt is cached under its full text, apart from rendered prompts, so an
-        edit never returns (or overwrites) the answer to the prompt the template renders.
-        """
-        with self._lock:
-            started = time.perf_counter()
-            check_actions(query.actions)
-            if prompt is not None and not prompt.strip():
-                raise PriorError("the edited prompt is empty; write the text the model should read")
-            k = requested_k(self.config, k)
-            key = self._key(query, prompt, k)
-            hit = cached_answer(self._cache, key, self.stats, started)
-            if hit is not None:
-                return self._with_floor(hit)
-            result = self._score(query, prompt) if self.config.mode == "score" else self._sample(query, prompt, k)
-            return self._with_floor(record_answer(self._cache, key, result, self.stats, started))
-
-    def _with_floor(self, result: PriorResult) -> PriorResult:
-        return with_floor(result, self.config.epsilon)
-
-    def prompt_for(self, query: PriorQuery) -> str:
+    def prompt_for(self, request: PriorRequest) -> str:
         """The prompt exactly as the model reads it (trimmed to n_ctx, chat-wrapped in chat sample mode)."""
-        with self._lock:
-            if self.config.mode == "score":
-                levers = self.levers(query.family)
-                return scoring.parts(query, levers, self._fitter(query, levers))[0].readings[0].prompt.text
-            fitted = self._fit(query, chat=self.config.chat, reserve=self._sample_reserve())
-            return self._sample_prompt_text(fitted)
+        query = request.query
+        if self.config.mode == "score":
+            levers = self.levers(query.family)
+            return scoring.parts(query, levers, self._fitter(query, levers))[0].readings[0].prompt.text
+        fitted = self._fit(query, chat=self.config.chat, reserve=self._sample_reserve())
+        return self._sample_prompt_text(fitted)
 
     def rendered_prompt(self, query: PriorQuery, template: PromptTemplate | None = None) -> str:
         """The prompt `template` (default: the one in use for the family) renders, fitted to n_ctx,
         before any chat wrapping: the text a `prompt=` override replaces."""
-        with self._lock:
-            if self.config.mode == "score":
-                return self._score_prompt(query, template=template).text
-            return self._fit(query, chat=self.config.chat, reserve=self._sample_reserve(), template=template).text
+        if self.config.mode == "score":
+            return self._score_prompt(query, template=template).text
+        return self._fit(query, chat=self.config.chat, reserve=self._sample_reserve(), template=template).text
 
     def template(self, family: str, wording: str | None = None) -> PromptTemplate:
         """The family's template in use: the user's (see `templates_dir`) or the built-in one in `wording`
@@ -163,24 +151,17 @@ class LlamaPrior:
         """The score-mode options in force for an env family (the variant may tune them per family)."""
         return scoring.Levers.of(for_family(self.config, family))
 
-
-
     def set_template(self, family: str, template: PromptTemplate) -> None:
-        """Use `template` for the family from now on (cached answers stay valid: they key on the prompt text)."""
-        check_template(template, f"the template for {family!r}")
-        with self._lock:
-            self._templates[family] = template
+        self._templates[family] = template
 
     def close(self) -> None:
-        with self._lock:
-            if self._backend is not None:
-                self._backend.close()
-                self._backend = None
-            self._cache.close()
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
 
     # -- the two modes ---------------------------------------------------------
 
-    def _score(self, query: PriorQuery, prompt: str | None = None) -> PriorResult:
+    def _score(self, query: PriorQuery, cache: PriorCache | None, prompt: str | None = None) -> PriorResult:
         """Score every action through the levers in force (agents/prior/scoring.py). An edited `prompt`
         is read as written, once: the levers that re-render the prompt (order, few-shot, judge,
         calibration, wording) leave it alone."""
@@ -194,7 +175,7 @@ class LlamaPrior:
         evaluated = sum(part.tokens_evaluated for part in main)
         calibration = None
         if levers.calibrate:
-            calibration, calibration_tokens = self._content_free_values(query, levers, fit)
+            calibration, calibration_tokens = self._content_free_values(query, levers, fit, cache)
             evaluated += calibration_tokens
         scores = scoring.combine([part.values for part in main], calibration)
         probs = bayes.prior_from_sequence_log_probs(scores, for_family(self.config, query.family).temperature)
@@ -211,7 +192,7 @@ class LlamaPrior:
         )
 
     def _content_free_values(
-        self, query: PriorQuery, levers: scoring.Levers, fit: scoring.Fit
+        self, query: PriorQuery, levers: scoring.Levers, fit: scoring.Fit, cache: PriorCache | None
     ) -> tuple[list[np.ndarray], int]:
         """The content-free readings' values (PMI calibration), cached once per action set: the content-free
         prompt holds no state, so every state with these actions (and family, levers) shares them."""
@@ -226,11 +207,12 @@ class LlamaPrior:
                 "levers": levers.as_dict(),
             }
         )
-        stored = self._cache.get(key)
+        stored = cache.get(key) if cache is not None else None
         if stored is not None:
             return [np.asarray(values, dtype=np.float64) for values in json.loads(stored)], 0
         evaluated = [scoring.evaluate(backend, part, levers) for part in free]
-        self._cache.put(key, json.dumps([part.values.tolist() for part in evaluated]))
+        if cache is not None:
+            cache.put(key, json.dumps([part.values.tolist() for part in evaluated]))
         return [part.values for part in evaluated], sum(part.tokens_evaluated for part in evaluated)
 
     def _fitter(self, query: PriorQuery, levers: scoring.Levers, edited: str | None = None) -> scoring.Fit:
@@ -256,7 +238,7 @@ class LlamaPrior:
 
         return fit
 
-    def _sample(self, query: PriorQuery, prompt: str | None, k: int) -> PriorResult:
+    def _sample(self, query: PriorQuery, prompt: str | None, k: int, seed: int) -> PriorResult:
         config = self.config
         if self._backend is not None and k + 1 > self._backend.max_sequences:
             self._backend.close()  # k was raised after loading (the UI can): reload with more sequences
@@ -270,7 +252,7 @@ class LlamaPrior:
             temperature=config.temperature,
             top_p=config.top_p,
             max_new_tokens=config.max_new_tokens,
-            seed=self.sampling_seed,
+            seed=seed,
         )
         return sample_result(
             self.model_name,
@@ -281,30 +263,6 @@ class LlamaPrior:
         )
 
     # -- helpers -----------------------------------------------------------------
-
-    def _key(self, query: PriorQuery, prompt: str | None = None, k: int | None = None) -> str:
-        """Everything that determines the answer; the prompt before trimming (trimming follows from n_ctx),
-        or an edited prompt's full text under a key of its own."""
-        identity = {"model": self._identity, "gpu_layers": self.gpu_layers, "n_ctx": self.config.n_ctx}
-        config = for_family(self.config, query.family)  # the variant may tune the options per family
-        levers = self.levers(query.family)
-        extra = {}  # absent for the plain prior, whose keys stay as they were
-        if config.mode == "score" and levers.changed():
-            extra["levers"] = levers.changed()
-            if levers.few_shot and prompt is None:
-                template = self.template(query.family)
-                extra["examples"] = examples_block(query.family, levers.few_shot, template, config.list_actions)
-        return answer_key(
-            config,
-            query,
-            self.template(query.family),
-            identity,
-            k=self.config.k if k is None else k,
-            seed=self.sampling_seed,
-            edited_prompt=prompt,
-            space_prefix=self._info.metadata.get("tokenizer.ggml.add_space_prefix") is True,
-            levers=extra,
-        )
 
     def _load(self, k: int | None = None) -> LlamaBackend:
         """The backend, loaded on first use with sequences for k samples (default: the config's k)."""
@@ -386,7 +344,7 @@ class LlamaPrior:
             warnings.warn(
                 f"prompt longer than n_ctx={backend.n_ctx}: left out {' and '.join(left_out)}; "
                 "raise --n-ctx to keep them",
-                stacklevel=5,
+                stacklevel=6,
             )
         return fitted
 
@@ -394,11 +352,78 @@ class LlamaPrior:
         return self._load().chat_prompt(fitted.text).text if self.config.chat else fitted.text
 
 
+class LlamaPrior(CachedPrior):
+    """p_LLM(a|s) from a GGUF model on llama.cpp, cached (memory LRU + the SQLite file `cache_path`).
+
+    `run_seed` is the seed of the run the prior serves: sample mode draws with `config.seed + run_seed`
+    (`sampling_seed`), so runs of different seeds see the prior's sampling variance too.
+    """
+
+    backend: LlamaPriorBackend
+
+    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
+        validate_config(config)
+        backend = LlamaPriorBackend(config)
+        super().__init__(backend, PriorCache(config.cache_path, config.memory_cache_size), run_seed=run_seed)
+
+    @property
+    def model_path(self) -> Path:
+        return self.backend.model_path
+
+    @property
+    def loaded(self) -> bool:
+        """Whether llama.cpp has loaded the model (it does on the first cache miss)."""
+        return self.backend.loaded
+
+    def load(self) -> None:
+        """Load the model now rather than on the first cache miss (the prior server does, to fail fast)."""
+        with self._lock:
+            self.backend._load()
+
+    def _load(self, k: int | None = None) -> LlamaBackend:
+        """The llama.cpp model itself, loaded if it was not (benchmarks and tests read its scores directly)."""
+        with self._lock:
+            return self.backend._load(k)
+
+    def rendered_prompt(self, query: PriorQuery, template: PromptTemplate | None = None) -> str:
+        """The prompt `template` (default: the one in use for the family) renders, fitted to n_ctx,
+        before any chat wrapping: the text a `prompt=` override replaces."""
+        with self._lock:
+            return self.backend.rendered_prompt(query, template)
+
+    def template(self, family: str, wording: str | None = None) -> PromptTemplate:
+        """The family's template in use (see `LlamaPriorBackend.template`)."""
+        return self.backend.template(family, wording)
+
+    def levers(self, family: str) -> scoring.Levers:
+        """The score-mode options in force for an env family (the variant may tune them per family)."""
+        return self.backend.levers(family)
+
+    def set_template(self, family: str, template: PromptTemplate) -> None:
+        """Use `template` for the family from now on (cached answers stay valid: they key on the prompt text)."""
+        check_template(template, f"the template for {family!r}")
+        with self._lock:
+            self.backend.set_template(family, template)
+
+
+# How to reach a model that runs behind a server (`PriorConfig.server`), by the kind of address: the clients
+# live in sandbox.prior_service (the HTTP infrastructure is no part of the agents), which registers them here
+# when the sandbox is imported.
+ServerPriorFactory = Callable[[PriorConfig, int], ActionPrior]
+SERVER_PRIORS: dict[str, tuple[Callable[[str], bool], ServerPriorFactory]] = {}
+
+
+def register_server_prior(name: str, serves: Callable[[str], bool], factory: ServerPriorFactory) -> None:
+    """`factory(config, run_seed)` builds the prior for server addresses `serves` accepts; addresses are
+    offered to the registered kinds in registration order (a later registration of `name` replaces it)."""
+    SERVER_PRIORS[name] = (serves, factory)
+
+
 def build_prior(config: PriorConfig, *, run_seed: int = 0) -> ActionPrior:
     """The prior a config asks for, its variant's settings in force: "uniform" needs no model (nor a
     server), "oracle:skill=S" reads the env's optimal actions; with `server` set, the model runs in an
-    OpenAI-compatible engine ("openai+http://...") or a `python -m sandbox prior-server`; anything else
-    is a GGUF on llama.cpp here.
+    OpenAI-compatible engine ("openai+http://...") or a `python -m sandbox prior-server` (the clients
+    registered by sandbox.prior_service); anything else is a GGUF on llama.cpp here.
 
     `run_seed`: the seed of the run the prior serves, added to sample mode's seed (see `LlamaPrior`).
     """
@@ -409,13 +434,12 @@ def build_prior(config: PriorConfig, *, run_seed: int = 0) -> ActionPrior:
     if config.model == UNIFORM_MODEL:
         validate_config(config)
         return UniformPrior(config)
-    if config.server.startswith("openai+"):
-        from agents.prior.openai_backend import OpenAIPrior
-
-        return OpenAIPrior(config, run_seed=run_seed)
     if config.server:
-        from agents.prior.remote import RemotePrior
-
-        return RemotePrior(config, run_seed=run_seed)
+        for serves, factory in SERVER_PRIORS.values():
+            if serves(config.server):
+                return factory(config, run_seed)
+        raise PriorError(
+            f"no client for the prior server {config.server!r} is registered; import sandbox (its prior_service "
+            "package registers them), as every `python -m sandbox` command does"
+        )
     return LlamaPrior(config, run_seed=run_seed)
-

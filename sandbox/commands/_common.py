@@ -50,8 +50,8 @@ class StopAtStepBoundary:
 def run_trainer(trainer: "Trainer", args: argparse.Namespace) -> int:  # noqa: F821
     """Train with a progress bar; Ctrl-C saves a checkpoint first, and so does a prior server that stayed
     away too long (with the command that resumes); print the result (or --json)."""
-    from agents.prior.outage import PriorUnavailable, outage_watch
     from sandbox.errors import SandboxError
+    from sandbox.prior_service.outage import PriorUnavailable, outage_watch
     from sandbox.progress import TrainingProgress
 
     progress = TrainingProgress(trainer, enabled=not args.quiet and not args.json)

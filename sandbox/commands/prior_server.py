@@ -14,7 +14,7 @@ from sandbox.errors import SandboxError
 
 if TYPE_CHECKING:
     from agents.prior.config import PriorConfig
-    from agents.prior.server import PriorServer
+    from sandbox.prior_service.server import PriorServer
 
 NAME = "prior-server"
 HELP = "serve the LLM prior over HTTP so many workers share one model, its GPU and its cache (Ctrl-C stops it)"
@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from agents.prior.config import PriorConfig
     from agents.prior.priors import UNIFORM_MODEL
-    from agents.prior.server import PriorServer, PriorService
+    from sandbox.prior_service.server import PriorServer, PriorService
 
     if args.prior_model == UNIFORM_MODEL:
         raise SandboxError("the uniform prior needs no server: workers compute it themselves; pass a model")

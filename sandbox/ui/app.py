@@ -23,10 +23,10 @@ from textual.widgets import Footer, Input
 from textual.worker import NoActiveWorker, Worker, WorkerState, get_current_worker
 
 from agents.prior.config import PRIOR_MODES
-from agents.prior.outage import outage_watch
 from agents.registry import agent_names, agents_with_prior
 from sandbox.config import RunConfig, retargeted
 from sandbox.errors import SandboxError
+from sandbox.prior_service.outage import outage_watch
 from sandbox.prompt_edit import editable_prior
 from sandbox.replay_files import list_episodes, load_episode
 from sandbox.ui.controller import Builders, Cancelled, SessionController, list_sessions, use_one_torch_thread

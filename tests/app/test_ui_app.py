@@ -9,6 +9,7 @@ from textual.notifications import Notify
 from textual.widgets import Input, Static
 
 from agents.dqn import DQNAgent
+from sandbox.prior_service.outage import OutageWatch
 from sandbox.ui.app import ALPHA_LEVELS, REPAINT_HOLD_S, SandboxApp
 from sandbox.ui.messages import (
     DecisionReady,
@@ -23,7 +24,6 @@ from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.widgets.decision_table import DecisionTable, WhyPanel
 from sandbox.ui.widgets.game_pane import Transcript
 from sandbox.ui.widgets.learning_pane import LearningPane
-from agents.prior.outage import OutageWatch
 from sandbox.ui.widgets.status_bar import BUSY_DELAY_S, PlayState, StatusBar
 from tests.app.support import Messages, posterior_by_hand, settle, wait_until
 
@@ -339,7 +339,7 @@ async def test_the_status_bar_keeps_its_second_line_until_the_screen_resizes(mak
 
 
 async def test_a_prior_server_outage_shows_in_the_status_bar_until_the_server_is_back(make_app) -> None:
-    """A remote prior waiting for its server (agents/prior/outage.py) says so in the status bar at once."""
+    """A remote prior waiting for its server (sandbox/prior_service/outage.py) says so in the status bar at once."""
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)

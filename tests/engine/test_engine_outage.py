@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from benchmarks.synthetic_gguf import SHAPES, write_llama_gguf
-from agents.prior.outage import PriorUnavailable
 from sandbox.config import RunConfig
+from sandbox.prior_service.outage import PriorUnavailable
 from sandbox.progress import TrainingProgress
 from sandbox.storage import load_checkpoint
 from sandbox.training import Trainer, latest_checkpoint
@@ -39,7 +39,7 @@ DIE_ON_REQUEST = 5  # the /prior request the first server dies on (a state DQN-P
 # A server that dies on its Nth /prior request, before answering it: the client sees the connection drop.
 DYING_SERVER = """
 import os, sys
-from agents.prior.server import PriorService
+from sandbox.prior_service.server import PriorService
 answer, count = PriorService.answer, [0]
 def answer_or_die(self, settings, query):
     count[0] += 1

@@ -13,10 +13,10 @@ import pytest
 import tomli_w
 
 from agents.prior import PriorConfig
-from agents.prior.server import PriorServer, PriorService
 from sandbox.cli import main
 from sandbox.config import load_config
 from sandbox.errors import SandboxError
+from sandbox.prior_service.server import PriorServer, PriorService
 from sandbox.sweep import SUMMARY_FILE, comparable_config, expand, parse_sweep, run_sweep
 from sandbox.training import Trainer, latest_checkpoint
 from tests.engine.test_engine_training import comparable, read_metrics

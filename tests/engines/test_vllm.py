@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from agents.prior import LlamaPrior, PriorConfig, build_prior
-from agents.prior.openai_backend import EngineClient
 from agents.prior.variants import options_in_force
+from sandbox.prior_service.openai_backend import EngineClient
 from sandbox.storage import load_checkpoint
 from sandbox.training import latest_checkpoint
 from tests.conftest import REPO

@@ -18,7 +18,7 @@ from tests.prior.conftest import make_query
 def test_hit_returns_the_identical_answer_and_skips_the_model(tiny_config: Callable[..., PriorConfig]) -> None:
     prior = LlamaPrior(tiny_config())
     first = prior(make_query())
-    prior._backend.score = None  # a hit that reached the model would fail here
+    prior.backend.answer = None  # a hit that reached the backend would fail here
     second = prior(make_query())
     assert second.cached and not first.cached
     np.testing.assert_array_equal(second.probs, first.probs)

@@ -52,7 +52,7 @@ def test_every_variants_scores_equal_naive_per_candidate_evaluation(
     prior = lever_prior(tiny_config, variant)
     result = prior(query)
     levers = prior.levers(query.family)
-    naive = scoring.naive_scores(prior._load(), query, levers, prior._fitter(query, levers))
+    naive = scoring.naive_scores(prior._load(), query, levers, prior.backend._fitter(query, levers))
     np.testing.assert_allclose(result.scores, naive, atol=1e-4, rtol=0)
     expected = np.exp(naive - naive.max()) / np.exp(naive - naive.max()).sum()
     np.testing.assert_allclose(result.probs, expected, atol=1e-6)
@@ -229,10 +229,10 @@ def test_chat_levers_on_smollm2_equal_naive_evaluation(variant: str) -> None:
     result = prior(FROZEN_LAKE)
     levers = prior.levers(FROZEN_LAKE.family)
     backend = prior._load()
-    naive = scoring.naive_scores(backend, FROZEN_LAKE, levers, prior._fitter(FROZEN_LAKE, levers))
+    naive = scoring.naive_scores(backend, FROZEN_LAKE, levers, prior.backend._fitter(FROZEN_LAKE, levers))
     np.testing.assert_allclose(result.scores, naive, atol=1e-4, rtol=0)
     assert result.prompt.endswith("<|im_start|>assistant\n")
     if levers.terminator:  # the answer's turn ends as the template ends a turn
-        prompt = scoring.parts(FROZEN_LAKE, levers, prior._fitter(FROZEN_LAKE, levers))[0].readings[0]
+        prompt = scoring.parts(FROZEN_LAKE, levers, prior.backend._fitter(FROZEN_LAKE, levers))[0].readings[0]
         assert prompt.continuations == ("Yes<|im_end|>", "No<|im_end|>")
     prior.close()

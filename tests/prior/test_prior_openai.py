@@ -28,8 +28,8 @@ from agents.errors import PriorError
 from agents.prior import LlamaPrior, PriorConfig, PriorQuery, build_prior
 from agents.prior.mapping import first_line
 from agents.prior.models import resolve_model_path
-from agents.prior.openai_backend import EngineClient, OpenAIPrior
-from agents.prior.outage import PriorUnavailable
+from sandbox.prior_service.openai_backend import EngineClient, OpenAIPrior
+from sandbox.prior_service.outage import PriorUnavailable
 from tests.conftest import REPO
 from tests.family_states import first_state_queries
 
@@ -241,7 +241,7 @@ def test_a_missing_or_wrong_key_is_refused_with_the_variable_to_set(smollm_engin
 
 
 def test_an_unreachable_port_is_one_error_line(tmp_path, monkeypatch):
-    monkeypatch.setattr("agents.prior.openai_backend.BACKOFF_S", 0.01)
+    monkeypatch.setattr("sandbox.prior_service.openai_backend.BACKOFF_S", 0.01)
     url = f"openai+http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(PriorError, match=r"server at http://127\.0\.0\.1:\d+/v1 cannot be reached .*3 tries") as error:
         build_prior(PriorConfig(model="any", server=url, cache_path=None))
@@ -249,7 +249,7 @@ def test_an_unreachable_port_is_one_error_line(tmp_path, monkeypatch):
 
 
 def test_a_server_stopped_mid_run_is_waited_for_then_one_error_line(tiny_gguf, family_queries, tmp_path, monkeypatch):
-    monkeypatch.setattr("agents.prior.outage.BACKOFF_START_S", 0.01)
+    monkeypatch.setattr("sandbox.prior_service.outage.BACKOFF_START_S", 0.01)
     engine = Engine(tiny_gguf)
     prior = build_prior(config(engine, tmp_path, cache_path=None, outage_wait_s=0.5))
     prior(family_queries["frozenlake"])

@@ -7,6 +7,7 @@ refusing echo, errors, stalls); the real-engine tests live in test_prior_openai.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import socket
 import sys
@@ -21,9 +22,9 @@ import pytest
 
 from agents.errors import PriorError
 from agents.prior import PriorConfig, build_prior
-from agents.prior.openai_backend import OpenAIPrior, parse_openai_url
-from agents.prior.outage import OutageWatch, PriorUnavailable
 from agents.prior.variants import options_in_force
+from sandbox.prior_service.openai_backend import OpenAIPrior, parse_openai_url
+from sandbox.prior_service.outage import OutageWatch, PriorUnavailable
 from tests.prior.conftest import make_query
 
 MODEL = "org/model-7b"
@@ -132,8 +133,8 @@ def engine() -> Iterator[Callable[..., ScriptedEngine]]:
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("agents.prior.openai_backend.BACKOFF_S", 0.01)
-    monkeypatch.setattr("agents.prior.outage.BACKOFF_START_S", 0.01)
+    monkeypatch.setattr("sandbox.prior_service.openai_backend.BACKOFF_S", 0.01)
+    monkeypatch.setattr("sandbox.prior_service.outage.BACKOFF_START_S", 0.01)
 
 
 def prior_for(engine: ScriptedEngine, **overrides: Any) -> OpenAIPrior:
@@ -201,6 +202,25 @@ def test_sample_mode_draws_the_k_each_call_asks_for_with_the_run_seed_and_keys_o
         prior(make_query(), k=0)
     prior.close()
     other_run.close()
+
+
+def test_each_variant_keys_its_own_answers_over_the_engine(engine, tmp_path):
+    """One disk cache, three variants: a variant never gets another variant's stored answer, its own it does."""
+    scripted = engine(vllm_like)
+
+    def prior(variant: str) -> OpenAIPrior:
+        config = PriorConfig(model=MODEL, server=scripted.url, templates_dir=None, cache_path=str(tmp_path / "c.sqlite"))
+        built = build_prior(dataclasses.replace(config, variant=variant))
+        assert isinstance(built, OpenAIPrior)
+        return built
+
+    for variant in ("plain", "length-norm", "pmi"):
+        first = prior(variant)
+        assert not first(make_query()).cached, variant
+        first.close()
+    again = prior("length-norm")
+    assert again(make_query()).cached
+    again.close()
 
 
 def test_engines_that_ignore_n_are_asked_again_with_seeds_after_the_run_seed(engine):
@@ -280,7 +300,7 @@ def test_busy_engines_are_retried_with_backoff_and_then_reported(engine):
 
 
 def test_a_stalled_engine_is_given_up_on_after_the_outage_wait(engine, monkeypatch):
-    monkeypatch.setattr("agents.prior.openai_backend.REQUEST_TIMEOUT_S", 0.2)
+    monkeypatch.setattr("sandbox.prior_service.openai_backend.REQUEST_TIMEOUT_S", 0.2)
 
     def stall(body: dict[str, Any]) -> Reply:
         time.sleep(1.0)

@@ -18,8 +18,8 @@ import pytest
 
 from agents.errors import PriorError
 from agents.prior import LlamaPrior, PriorConfig, UniformPrior, build_prior
-from agents.prior.remote import RemotePrior
-from agents.prior.server import PriorServer, PriorService, _Handler
+from sandbox.prior_service.remote import RemotePrior
+from sandbox.prior_service.server import PriorServer, PriorService, _Handler
 from tests.prior.conftest import make_query
 
 REPO = Path(__file__).resolve().parents[2]
@@ -267,6 +267,14 @@ def test_build_prior_uses_the_server_when_one_is_set(start_server, tiny_config):
     assert isinstance(prior, RemotePrior)
     prior.close()
     assert isinstance(build_prior(PriorConfig(model="uniform", server=url)), UniformPrior)  # nothing to ask a model
+
+
+def test_without_the_sandbox_clients_a_server_address_is_a_one_line_error(monkeypatch, tiny_config):
+    """The clients live in sandbox.prior_service, which registers them; the agents' build_prior names what is
+    missing instead of falling back to a local model."""
+    monkeypatch.setattr("agents.prior.priors.SERVER_PRIORS", {})
+    with pytest.raises(PriorError, match="no client for the prior server 'http://127.0.0.1:1' is registered; import sandbox"):
+        build_prior(tiny_config(server="http://127.0.0.1:1"))
 
 
 def test_prior_server_command_serves_the_cli_shares_its_disk_cache_and_stops_on_sigterm(tiny_gguf, tmp_path):

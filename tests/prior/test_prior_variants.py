@@ -48,7 +48,7 @@ def test_each_variant_has_its_own_cache_key() -> None:
 
     query = PriorQuery(family="frozenlake", task="t", observation="o", actions=("go east", "go west"))
     priors = {name: LlamaPrior(apply_variant(PriorConfig(cache_path=None), name)) for name in VARIANTS}
-    keys = {name: prior._key(query) for name, prior in priors.items()}
+    keys = {name: prior.answer_key(query) for name, prior in priors.items()}
     # the options in force for this family, whatever the variant is called
     levers = {name: dataclasses.replace(for_family(prior.config, query.family), variant="") for name, prior in priors.items()}
     for a in VARIANTS:
@@ -71,7 +71,7 @@ def test_a_tuned_temperature_applies_to_its_family_only(monkeypatch: pytest.Monk
     np.testing.assert_allclose(sharp(lake).scores, plain(lake).scores, atol=1e-9)  # the same readings...
     np.testing.assert_allclose(sharp(lake).probs, bayes.softmax(plain(lake).scores / 0.25), atol=1e-9)  # ...sharper
     np.testing.assert_allclose(sharp(make_query()).probs, plain(make_query()).probs)  # textworld: untouched
-    assert sharp._key(lake) != plain._key(lake) and sharp._key(make_query()) == plain._key(make_query())
+    assert sharp.answer_key(lake) != plain.answer_key(lake) and sharp.answer_key(make_query()) == plain.answer_key(make_query())
 
 
 def test_the_tuned_settings_apply_to_score_mode_and_sample_mode_reports_its_own_temperature():

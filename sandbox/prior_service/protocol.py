@@ -1,5 +1,5 @@
-"""The prior server's wire format, shared by the server (`agents.prior.server`) and its client
-(`agents.prior.remote`), so that neither imports the other.
+"""The prior server's wire format, shared by the server (`sandbox.prior_service.server`) and its client
+(`sandbox.prior_service.remote`), so that neither imports the other.
 
 Protocol: JSON over HTTP/1.1 (keep-alive).
 

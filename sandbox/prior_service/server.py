@@ -1,13 +1,13 @@
 """The prior server: one llama.cpp model answering p_LLM(a|s) for many training workers over HTTP.
 
-Why our own server, now that OpenAI-compatible engines can be priors too (`openai_backend`): it
+Why our own server, now that OpenAI-compatible engines can be priors too (`sandbox.prior_service.openai_backend`): it
 serves `LlamaPrior` itself, so answers are the in-process answers bit for bit, with prompt-once
 scoring, the KV prefix shared across consecutive states and one exact cache (memory LRU + SQLite)
 shared by every worker. On a CPU it is the fast path: llama-cpp-python's OpenAI server takes one
 prompt per request and formats echoed log-probs in Python, and llama.cpp's llama-server returns
 none (docs/guides/llm-engines.md).
 
-The wire format (endpoints, settings, query) is `agents.prior.protocol`, shared with the client.
+The wire format (endpoints, settings, query) is `sandbox.prior_service.protocol`, shared with the client.
 With a token (`prior-server --token-env NAME`) every request must carry
 `Authorization: Bearer <token>`, or gets HTTP 401.
 """
@@ -27,9 +27,9 @@ from agents.errors import PriorError
 from agents.prior.cache import result_to_dict
 from agents.prior.config import PriorConfig, validate_config
 from agents.prior.priors import LlamaPrior
-from agents.prior.protocol import ANSWER_SETTINGS, PROTOCOL, query_from_dict
 from agents.prior.templates import load_templates
 from agents.prior.types import PriorQuery, PriorResult
+from sandbox.prior_service.protocol import ANSWER_SETTINGS, PROTOCOL, query_from_dict
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 BODY_TIMEOUT_S = 30.0  # a request body must arrive within this (clients send it with the headers)

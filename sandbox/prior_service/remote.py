@@ -4,11 +4,14 @@ Selected by a prior config's `server = "http://HOST:PORT"`. At start it checks t
 runs the model, n_ctx and prompt templates the config names; each call sends the query and the
 current answer settings (the variant and its levers, mode, k, temperature, ...: the UI may change
 them mid-session), so the answers are exactly those the same `LlamaPrior` gives in-process. A
-server that goes away after answering is waited for (agents/prior/outage.py). A small in-memory
-LRU in front of the server saves the round trip for states this worker has seen; the server's own cache
-(memory + SQLite) is shared by every worker. Stats count like `LlamaPrior`'s: a call is a cache
-hit when this worker's LRU or the server's cache answered, an LLM call when the model ran; times
-are what this worker waited (queueing behind other workers included).
+server that goes away after answering is waited for (sandbox/prior_service/outage.py).
+
+`RemotePrior` is a `CachedPrior` (agents/prior/cached.py) around `ServerPriorBackend`: a small
+in-memory LRU in front of the server saves the round trip for states this worker has seen; the
+server's own cache (memory + SQLite) is shared by every worker. A call counts as a cache hit when
+this worker's LRU or the server's cache answered (the reply says which), an LLM call when the model
+ran; times are what this worker waited (queueing behind other workers included). The floor is mixed
+in here, after the cache, as for every prior: requests ask the server for the answer before it.
 """
 
 from __future__ import annotations
@@ -17,19 +20,18 @@ import dataclasses
 import http.client
 import json
 import os
-import threading
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from agents.errors import PriorError
-from agents.prior.cache import PriorCache, cache_key, cached_answer, result_from_dict
+from agents.prior.cache import PriorCache, result_from_dict
+from agents.prior.cached import CachedPrior, PriorBackend, PriorRequest
 from agents.prior.config import PriorConfig, validate_config
-from agents.prior.outage import OutageWatch, ServerDown
 from agents.prior.prompts import PromptTemplate, template_for
-from agents.prior.protocol import PROTOCOL, answer_settings, query_to_dict
 from agents.prior.templates import load_templates
-from agents.prior.types import PriorQuery, PriorResult, PriorStats, check_actions
+from agents.prior.types import PriorResult
+from sandbox.prior_service.outage import OutageWatch, ServerDown
+from sandbox.prior_service.protocol import PROTOCOL, answer_settings, query_to_dict
 
 REQUEST_TIMEOUT_S = 600.0  # a request may queue behind many workers' LLM calls
 TRANSIENT_STATUSES = (502, 503, 504)  # a proxy in front of a server that is restarting
@@ -48,23 +50,18 @@ def parse_server_url(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-class RemotePrior:
-    """p_LLM(a|s) from a prior server: same results, stats and interface as an in-process `LlamaPrior`."""
+class ServerPriorBackend(PriorBackend):
+    """Asks a prior server; the answer (and whether the server's cache held it) is the server's."""
 
-    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
-        validate_config(config)
+    def __init__(self, config: PriorConfig) -> None:
         self.config = config
-        self.run_seed = run_seed  # added to the sampling seed, as `LlamaPrior` does
         self.server = config.server.rstrip("/")
         self._host, self._port = parse_server_url(config.server)
         self._connection: http.client.HTTPConnection | None = None
         token = os.environ.get(config.api_key_env)  # the server's token, if it has one; never stored
         self._auth = {"Authorization": f"Bearer {token}"} if token else {}
-        self._lock = threading.Lock()  # one connection; the UI may call from workers
-        self.outage = OutageWatch(self.server, config.outage_wait_s)  # waits out an outage after the first answer
+        self.watch = OutageWatch(self.server, config.outage_wait_s)  # waits out an outage after the first answer
         self._answered = False
-        self._cache = PriorCache(None, config.memory_cache_size)
-        self.stats = PriorStats()
         try:
             info = self._request("GET", "/info")
             self._check(info)
@@ -74,55 +71,38 @@ class RemotePrior:
         self.model_name = config.model
         self.gpu_layers = int(info["gpu_layers"])
 
-    def __call__(self, query: PriorQuery, *, k: int | None = None) -> PriorResult:
-        """The server's answer; sample mode draws `k` completions (default: the config's k)."""
-        with self._lock:
-            started = time.perf_counter()
-            check_actions(query.actions)
-            body = {"settings": self._settings(k), "query": query_to_dict(query)}
-            key = self._key(body)
-            hit = cached_answer(self._cache, key, self.stats, started)
-            if hit is not None:
-                return hit
-            reply = self._request("POST", "/prior", body)
-            ms = (time.perf_counter() - started) * 1000
-            result = dataclasses.replace(
-                result_from_dict(reply["result"], ms),
-                cached=bool(reply["cached"]),
-                tokens_evaluated=int(reply["tokens_evaluated"]),
-            )
-            self._cache.put(key, json.dumps(reply["result"]))
-            self.stats.calls += 1
-            self.stats.last_ms = ms
-            if result.cached:
-                self.stats.cache_hits += 1
-            else:
-                self.stats.llm_calls += 1
-                self.stats.llm_ms += ms
-                self.stats.tokens_evaluated += result.tokens_evaluated
-                self.stats.dropped_proposals += result.dropped
-            return result
+    def key_parts(self, request: PriorRequest) -> dict[str, Any]:
+        """Everything the server's answer depends on; history beyond what the prompt shows does not count."""
+        query = query_to_dict(request.query)
+        shown = self.config.history
+        query["history"] = query["history"][-shown:] if shown else []
+        return {"server": self.server, "model": self.config.model, **self._settings(request), "query": query}
 
-    def prompt_for(self, query: PriorQuery) -> str:
+    def answer(self, request: PriorRequest, cache: PriorCache | None) -> PriorResult:
+        reply = self._request("POST", "/prior", {"settings": self._settings(request), "query": query_to_dict(request.query)})
+        return dataclasses.replace(
+            result_from_dict(reply["result"], 0.0),
+            cached=bool(reply["cached"]),
+            tokens_evaluated=int(reply["tokens_evaluated"]),
+        )
+
+    def prompt_for(self, request: PriorRequest) -> str:
         """The prompt exactly as the server's model reads it."""
-        with self._lock:
-            body = {"settings": self._settings(), "query": query_to_dict(query)}
-            return str(self._request("POST", "/prompt", body)["prompt"])
+        body = {"settings": self._settings(request), "query": query_to_dict(request.query)}
+        return str(self._request("POST", "/prompt", body)["prompt"])
 
     def close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     # -- helpers ---------------------------------------------------------------
 
-    def _settings(self, k: int | None = None) -> dict[str, Any]:
-        """The answer settings this call sends: the config's, with the run's sampling seed and the k asked for."""
+    def _settings(self, request: PriorRequest) -> dict[str, Any]:
+        """The answer settings a request sends: the config's, with the run's sampling seed and the k asked
+        for. The floor is left to this side (`CachedPrior`): the server answers before it (ε = 0)."""
         settings = answer_settings(self.config)
-        settings["seed"] = self.config.seed + self.run_seed
-        if k is not None:
-            settings["k"] = k
+        settings.update(seed=request.seed, k=request.k, epsilon=0.0)
         return settings
 
     def _check(self, info: dict[str, Any]) -> None:
@@ -158,19 +138,12 @@ class RemotePrior:
                 "holding the same templates"
             )
 
-    def _key(self, body: dict[str, Any]) -> str:
-        """Everything the server's answer depends on; history beyond what the prompt shows does not count."""
-        query = dict(body["query"])
-        shown = self.config.history
-        query["history"] = query["history"][-shown:] if shown else []
-        return cache_key({"server": self.server, "model": self.config.model, **body["settings"], "query": query})
-
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """One request; once the server has answered, an outage is waited out (`OutageWatch`), before that a
         server that cannot be reached is a one-line error at once."""
         data = None if body is None else json.dumps(body).encode("utf-8")
         if self._answered:
-            return self.outage.call(lambda: self._attempt(method, path, data))
+            return self.watch.call(lambda: self._attempt(method, path, data))
         try:
             return self._attempt(method, path, data)
         except ServerDown as down:
@@ -212,3 +185,17 @@ class RemotePrior:
             message = reply.get("error") if isinstance(reply, dict) else None
             raise PriorError(message or f"the prior server at {self.server} answered HTTP {status}")
         return reply
+
+
+class RemotePrior(CachedPrior):
+    """p_LLM(a|s) from a prior server: same results, stats and interface as an in-process `LlamaPrior`.
+    Its cache is this worker's in-memory LRU (the server keeps the shared one)."""
+
+    backend: ServerPriorBackend
+
+    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
+        validate_config(config)
+        backend = ServerPriorBackend(config)
+        super().__init__(backend, PriorCache(None, config.memory_cache_size), run_seed=run_seed)
+        self.server = backend.server
+        self.outage = backend.watch

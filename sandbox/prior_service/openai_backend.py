@@ -35,7 +35,6 @@ import json
 import math
 import os
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -44,15 +43,16 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from agents.errors import PriorError
-from agents.prior.answers import answer_key, record_answer, requested_k, sample_result, score_result, with_floor
-from agents.prior.cache import PriorCache, cache_key, cached_answer
+from agents.prior.answers import answer_key_parts, sample_result, score_result
+from agents.prior.cache import PriorCache, cache_key
+from agents.prior.cached import CachedPrior, PriorBackend, PriorRequest
 from agents.prior.config import PriorConfig, validate_config
-from agents.prior.outage import OutageWatch, ServerDown
 from agents.prior.prompts import PromptTemplate, render_prompt, template_for
 from agents.prior.scoring import Levers, content_free
 from agents.prior.templates import load_templates
-from agents.prior.types import PriorQuery, PriorResult, PriorStats, check_actions
+from agents.prior.types import PriorQuery, PriorResult
 from agents.prior.variants import for_family
+from sandbox.prior_service.outage import OutageWatch, ServerDown
 
 SCHEME_PREFIX = "openai+"
 REQUEST_TIMEOUT_S = 300.0  # a big batch of long prompts on a busy engine can take minutes
@@ -275,89 +275,65 @@ def first_line_of(text: str) -> str:
     return text if end < 0 else text[: end + 1]
 
 
-class OpenAIPrior:
-    """p_LLM(a|s) from an OpenAI-compatible engine: the interface, cache and stats of `LlamaPrior`.
+class OpenAIPriorBackend(PriorBackend):
+    """p_LLM(a|s) from an OpenAI-compatible engine, answering as the llama.cpp backend does (see the module doc)."""
 
-    `run_seed` is the seed of the run the prior serves: sample mode draws with `config.seed + run_seed`
-    (`sampling_seed`), as `LlamaPrior` does.
-    """
-
-    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
-        validate_config(config)
+    def __init__(self, config: PriorConfig) -> None:
         check_engine_levers(config)
         self.config = config
-        self.run_seed = run_seed
         self.model_name = config.model
-        self.gpu_layers = 0  # the engine's business, not visible through its API
-        self.stats = PriorStats()
         address = parse_openai_url(config.server)
         self.server = address.url
         self._client = EngineClient(address, config.api_key_env, config.outage_wait_s)
-        self.outage = self._client.watch  # an outage after the first answer is waited out (agents/prior/outage.py)
-        self._lock = threading.Lock()  # one connection; the UI may call from workers
+        self.watch = self._client.watch  # an outage after the first answer is waited out (sandbox/prior_service/outage.py)
         self._templates = load_templates(config.templates_dir)
         try:
             self._identity = self._check_model()
         except PriorError:
             self._client.close()  # a refused prior never lives on to close its connection
             raise
-        self._cache = PriorCache(config.cache_path, config.memory_cache_size)
         self._probed = False  # the probe runs before the first score
         self._one_prompt_per_request = False  # learnt from the probe (llama-cpp-python's server)
 
-    @property
-    def cache(self) -> PriorCache:
-        return self._cache
+    def key_parts(self, request: PriorRequest) -> dict[str, Any]:
+        query = request.query
+        in_force = for_family(self.config, query.family)  # the variant may tune the options per family
+        check_engine_levers(in_force, query.family)
+        changed = Levers.of(in_force).changed() if in_force.mode == "score" else None
+        levers = {"levers": changed} if changed else {}  # absent for the plain prior, as in-process
+        template = self.template(query.family)
+        return answer_key_parts(in_force, query, template, self._identity, k=request.k, seed=request.seed, levers=levers)
 
-    @property
-    def sampling_seed(self) -> int:
-        """Sample mode's seed: the config's plus the run's (part of the cache key, so the cache stays exact)."""
-        return self.config.seed + self.run_seed
+    def answer(self, request: PriorRequest, cache: PriorCache | None) -> PriorResult:
+        query = request.query
+        template = self.template(query.family)
+        prompt = self._prompt(query, template)
+        if self.config.mode == "score":
+            return self._score(query, prompt, for_family(self.config, query.family), template, cache)
+        return self._sample(query, prompt, request.k, request.seed)
 
-    def __call__(self, query: PriorQuery, *, k: int | None = None) -> PriorResult:
-        """p_LLM over `query.actions`; sample mode draws `k` completions (default: the config's k)."""
-        with self._lock:
-            started = time.perf_counter()
-            check_actions(query.actions)
-            k = requested_k(self.config, k)
-            template = self.template(query.family)
-            in_force = for_family(self.config, query.family)  # the variant may tune the options per family
-            check_engine_levers(in_force, query.family)
-            changed = Levers.of(in_force).changed() if in_force.mode == "score" else None
-            levers = {"levers": changed} if changed else {}  # absent for the plain prior, as in-process
-            key = answer_key(in_force, query, template, self._identity, k=k, seed=self.sampling_seed, levers=levers)
-            hit = cached_answer(self._cache, key, self.stats, started)
-            if hit is not None:
-                return with_floor(hit, self.config.epsilon)
-            prompt = self._prompt(query, template)
-            if self.config.mode == "score":
-                result = self._score(query, prompt, in_force, template)
-            else:
-                result = self._sample(query, prompt, k)
-            return with_floor(record_answer(self._cache, key, result, self.stats, started), self.config.epsilon)
-
-    def prompt_for(self, query: PriorQuery) -> str:
+    def prompt_for(self, request: PriorRequest) -> str:
         """The prompt the engine reads (in chat sample mode: the user message it wraps in its chat template)."""
-        return self._prompt(query, self.template(query.family))
+        return self._prompt(request.query, self.template(request.query.family))
 
     def template(self, family: str) -> PromptTemplate:
         return self._templates.get(family) or template_for(family)
 
     def close(self) -> None:
-        with self._lock:
-            self._client.close()
-            self._cache.close()
+        self._client.close()
 
     # -- the two modes ---------------------------------------------------------
 
-    def _score(self, query: PriorQuery, prompt: str, in_force: PriorConfig, template: PromptTemplate) -> PriorResult:
+    def _score(
+        self, query: PriorQuery, prompt: str, in_force: PriorConfig, template: PromptTemplate, cache: PriorCache | None
+    ) -> PriorResult:
         """The actions' log-probs after `prompt`, combined with the options in force for the family."""
         if not self._probed:
             self._probe()
         log_probs, counts, tokens_evaluated = self._action_log_probs(prompt, query.actions)
         calibration = None
         if in_force.calibrate:
-            calibration, calibration_tokens = self._content_free_values(query, template, in_force)
+            calibration, calibration_tokens = self._content_free_values(query, template, in_force, cache)
             tokens_evaluated += calibration_tokens
         return score_result(
             self.model_name,
@@ -382,7 +358,7 @@ class OpenAIPrior:
         return np.array([log_prob for log_prob, _ in scored]), tuple(count for _, count in scored), tokens_evaluated
 
     def _content_free_values(
-        self, query: PriorQuery, template: PromptTemplate, in_force: PriorConfig
+        self, query: PriorQuery, template: PromptTemplate, in_force: PriorConfig, cache: PriorCache | None
     ) -> tuple[np.ndarray, int]:
         """The actions' values after the content-free prompt (PMI calibration), normalised as the state's are;
         cached once per action set, since that prompt holds no state."""
@@ -391,15 +367,16 @@ class OpenAIPrior:
         key = cache_key(
             {"content_free": [prompt, list(query.actions)], "model": self._identity, "length_norm": in_force.length_norm}
         )
-        stored = self._cache.get(key)
+        stored = cache.get(key) if cache is not None else None
         if stored is not None:
             return np.asarray(json.loads(stored), dtype=np.float64), 0
         log_probs, counts, tokens_evaluated = self._action_log_probs(prompt, query.actions)
         values = log_probs / (np.maximum(np.asarray(counts, dtype=np.float64), 1.0) if in_force.length_norm else 1.0)
-        self._cache.put(key, json.dumps(values.tolist()))
+        if cache is not None:
+            cache.put(key, json.dumps(values.tolist()))
         return values, tokens_evaluated
 
-    def _sample(self, query: PriorQuery, prompt: str, k: int) -> PriorResult:
+    def _sample(self, query: PriorQuery, prompt: str, k: int, seed: int) -> PriorResult:
         """k completions; greedy (temperature 0) asks for one and repeats it k times: greedy decoding has one
         answer, and vLLM refuses n > 1 at temperature 0 ("n must be 1 when using greedy sampling")."""
         config = self.config
@@ -414,7 +391,7 @@ class OpenAIPrior:
                 "max_tokens": config.max_new_tokens,
                 "temperature": config.temperature,
                 "top_p": config.top_p,
-                "seed": self.sampling_seed + len(texts),
+                "seed": seed + len(texts),
                 **NEUTRAL_SAMPLING,
             }
             if config.chat:
@@ -503,6 +480,26 @@ class OpenAIPrior:
                 "a BOS token: score with vLLM, this project's prior-server or in-process, or use --prior-mode sample"
             )
         self._probed = True
+
+
+class OpenAIPrior(CachedPrior):
+    """p_LLM(a|s) from an OpenAI-compatible engine: the interface, cache and stats of `LlamaPrior`.
+
+    `run_seed` is the seed of the run the prior serves: sample mode draws with `config.seed + run_seed`
+    (`sampling_seed`), as `LlamaPrior` does.
+    """
+
+    backend: OpenAIPriorBackend
+
+    def __init__(self, config: PriorConfig, *, run_seed: int = 0) -> None:
+        validate_config(config)
+        backend = OpenAIPriorBackend(config)
+        super().__init__(backend, PriorCache(config.cache_path, config.memory_cache_size), run_seed=run_seed)
+        self.server = backend.server
+        self.outage = backend.watch  # waits out an outage after the first answer (sandbox/prior_service/outage.py)
+
+    def template(self, family: str) -> PromptTemplate:
+        return self.backend.template(family)
 
 
 def check_engine_levers(config: PriorConfig, family: str | None = None) -> None:
