@@ -1,6 +1,6 @@
 """The agents' settings, apart from the agents: dataclasses that load without torch.
 
-`sandbox.config` reads them from TOML and the CLI lists their choices for `--help`;
+`sandbox.engine.config` reads them from TOML and the CLI lists their choices for `--help`;
 neither should pay for importing torch, and the agents import their config from here.
 """
 
@@ -19,7 +19,7 @@ GREEDY_RULES = ("q", "map")
 TARGET_RULES = ("proposals", "all", "soft")
 # Named acting rules: `paper` is the paper's (and its code's), kept so the reproduction is never lost.
 ACTING_PRESETS: dict[str, dict[str, str]] = {"paper": {"greedy": "q", "target": "proposals"}}
-# The acting rule an online agent gets unless a file or flag sets one (sandbox.config applies it as the lowest
+# The acting rule an online agent gets unless a file or flag sets one (sandbox.engine.config applies it as the lowest
 # layer): DQN-Prior's is the one `bench prior-strength` favoured (docs/concepts/acting-rules.md). DQNConfig's own
 # defaults stay the paper's, so plain DQN keeps the max over every action, CQL its offline data (which stores no
 # prior), and every config written before these settings its meaning.

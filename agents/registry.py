@@ -135,7 +135,7 @@ class RunSettingsLike(Protocol):
 
 
 class RunConfigLike(Protocol):
-    """What `make_agent` reads of a run config (`sandbox.config.RunConfig`): the agent's name, the
+    """What `make_agent` reads of a run config (`sandbox.engine.config.RunConfig`): the agent's name, the
     prior's settings, and the agent's own section by the name its spec gives."""
 
     run: RunSettingsLike

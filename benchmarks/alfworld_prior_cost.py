@@ -33,7 +33,7 @@ TASKS = ("pick-place", "examine-in-light", "clean-place", "heat-place", "cool-pl
 def states(data_dir: Path, split: str, games: int, per_game: int) -> list:
     """Text states along the planner's plan of each task type's first `games` games, and one off it."""
     from envs import make_env
-    from sandbox.session import text_state
+    from sandbox.engine.session import text_state
 
     collected = []
     for task in TASKS:

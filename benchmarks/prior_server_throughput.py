@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox.config import RunConfig, parse_config  # noqa: E402
+from sandbox.engine.config import RunConfig, parse_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 WAIT_S = 600.0  # how long workers wait for each other at the start line
@@ -42,8 +42,8 @@ def worker(config_text: str, steps: int, seed: int, barrier: Any, results: Any) 
     import torch
 
     from agents.registry import make_agent
-    from sandbox.session import Session
-    from sandbox.runs import make_env_for
+    from sandbox.engine.session import Session
+    from sandbox.engine.runs import make_env_for
 
     torch.set_num_threads(1)
     config = parse_config(tomllib.loads(config_text), "benchmark")

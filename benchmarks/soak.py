@@ -49,7 +49,7 @@ def memory_mb() -> tuple[float, float]:
 
 
 def soak_config(mode: str, args: argparse.Namespace, folder: Path):
-    from sandbox.config import RunConfig
+    from sandbox.engine.config import RunConfig
 
     config = RunConfig()
     run = config.run
@@ -86,7 +86,7 @@ def fill(agent: Any) -> dict[str, list[int]]:
 
 def soak(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     """One mode, in this process: train and sample memory every `sample_every` steps."""
-    from sandbox.training import Trainer
+    from sandbox.engine.training import Trainer
 
     samples: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="soak-") as temp:

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from sandbox.errors import SandboxError
-from sandbox.metrics import finite
+from sandbox.engine.metrics import finite
 
 FEATURE_CHOICES = ("minilm", "hash", "minilm+hash")  # agents.features.FEATURE_KINDS, without importing torch for --help
 

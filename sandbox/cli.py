@@ -12,6 +12,8 @@ import importlib
 import sys
 import warnings
 
+from sandbox.errors import user_error_types
+
 COMMAND_MODULES = (
     "play",
     "demo",
@@ -45,14 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
     return parser
-
-
-def user_error_types() -> tuple[type[BaseException], ...]:
-    from agents.errors import AgentError
-    from envs.errors import EnvError
-    from sandbox.errors import SandboxError
-
-    return (AgentError, EnvError, SandboxError)
 
 
 def one_line_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:

@@ -27,10 +27,10 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-import sandbox.storage
+import sandbox.engine.storage
 from sandbox.cli import main
-from sandbox.storage import TEMP_SUFFIX, WEIGHTS_FILE, load_checkpoint
-from sandbox.training import CHECKPOINTS, latest_checkpoint
+from sandbox.engine.storage import TEMP_SUFFIX, WEIGHTS_FILE, load_checkpoint
+from sandbox.engine.training import CHECKPOINTS, latest_checkpoint
 from tests.prior.conftest import write_tiny_gguf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -234,7 +234,7 @@ def test_saves_folder_not_writable(capsys, tmp_path: Path, monkeypatch: pytest.M
         def refuse(*args: object, dir: str = "", **kwargs: object) -> object:
             raise PermissionError(errno.EACCES, "Permission denied", dir)
 
-        monkeypatch.setattr(sandbox.storage, "tempfile", types.SimpleNamespace(mkstemp=refuse, mkdtemp=refuse))
+        monkeypatch.setattr(sandbox.engine.storage, "tempfile", types.SimpleNamespace(mkstemp=refuse, mkdtemp=refuse))
     else:
         locked.chmod(0o500)
     try:
@@ -245,7 +245,7 @@ def test_saves_folder_not_writable(capsys, tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_disk_full_while_saving_a_checkpoint(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_save_file, calls = sandbox.storage.save_file, []
+    real_save_file, calls = sandbox.engine.storage.save_file, []
 
     def fill_the_disk(tensors: dict[str, torch.Tensor], filename: str) -> None:
         calls.append(filename)
@@ -254,7 +254,7 @@ def test_disk_full_while_saving_a_checkpoint(capsys, tmp_path: Path, monkeypatch
         Path(filename).write_bytes(b"\x00" * 1000)  # some bytes land before the device is full
         raise OSError(errno.ENOSPC, "No space left on device", filename)
 
-    monkeypatch.setattr(sandbox.storage, "save_file", fill_the_disk)
+    monkeypatch.setattr(sandbox.engine.storage, "save_file", fill_the_disk)
     run_dir = tmp_path / "run"
     fails(capsys, [*TRAIN, "--out", str(run_dir)], "No space left on device", "the disk is full", "unchanged")
     first = latest_checkpoint(run_dir)
@@ -262,6 +262,6 @@ def test_disk_full_while_saving_a_checkpoint(capsys, tmp_path: Path, monkeypatch
     assert [item.name for item in (run_dir / CHECKPOINTS).iterdir()] == sorted(["latest", first.name])
     assert not [item for item in run_dir.rglob("*") if item.name.endswith(TEMP_SUFFIX)]
 
-    monkeypatch.setattr(sandbox.storage, "save_file", real_save_file)  # space freed: the run continues
+    monkeypatch.setattr(sandbox.engine.storage, "save_file", real_save_file)  # space freed: the run continues
     assert main(["train", "--resume", str(run_dir), "--quiet"]) == 0
     assert latest_checkpoint(run_dir).name == "step_000000060"

@@ -15,7 +15,7 @@ pytest.importorskip("mkdocs", reason="the docs extra is not installed")
 from mkdocs.exceptions import PluginError  # noqa: E402
 
 from sandbox.cli import build_parser  # noqa: E402
-from sandbox.config import RunConfig  # noqa: E402
+from sandbox.engine.config import RunConfig  # noqa: E402
 
 HOOKS = Path(__file__).resolve().parents[1] / "docs" / "hooks"
 

@@ -1,7 +1,7 @@
 """The few-shot lever's worked examples: decisions from train-split walkthroughs, one fixed block per family.
 
 The examples live in examples.json beside this file, written by `python -m sandbox
-prior-examples` (sandbox/prior_examples.py walks the train-split games it names; agents
+prior-examples` (sandbox/features/prior_examples.py walks the train-split games it names; agents
 never run envs). Each records the game it came from, so a test can hold them to the rule:
 train-split games only, never a game `bench prior-quality` walks, never an unseen one.
 

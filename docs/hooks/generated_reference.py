@@ -4,7 +4,7 @@
 command of `sandbox.cli.build_parser()` (and every `bench` experiment): usage, description and
 a table of its options with their defaults and choices. `docs/reference/config.md` holds
 `<!-- generated: config -->`, replaced by the keys of each config section, read from the
-dataclasses of `sandbox.config.RunConfig` with the comment written beside each field.
+dataclasses of `sandbox.engine.config.RunConfig` with the comment written beside each field.
 Nothing is hand-copied, so a new flag or key appears in the next `make docs`.
 """
 
@@ -181,7 +181,7 @@ def key_text(section: str, key: str, comment: str, flags: dict[str, argparse.Act
 
 def config_reference() -> str:
     import_project()
-    from sandbox.config import RunConfig
+    from sandbox.engine.config import RunConfig
 
     flags = train_flags()
 

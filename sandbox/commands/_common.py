@@ -52,7 +52,7 @@ def run_trainer(trainer: "Trainer", args: argparse.Namespace) -> int:  # noqa: F
     away too long (with the command that resumes); print the result (or --json)."""
     from sandbox.errors import SandboxError
     from sandbox.prior_service.outage import PriorUnavailable, outage_watch
-    from sandbox.progress import TrainingProgress
+    from sandbox.engine.progress import TrainingProgress
 
     progress = TrainingProgress(trainer, enabled=not args.quiet and not args.json)
     stop = StopAtStepBoundary()

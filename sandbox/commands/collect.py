@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from sandbox.datasets import DatasetInfo, collect, dataset_path
+    from sandbox.features.datasets import DatasetInfo, collect, dataset_path
     from sandbox.errors import SandboxError
 
     if args.policy not in ("random", "llm") and not Path(args.policy).is_dir():

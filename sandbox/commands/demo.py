@@ -77,7 +77,7 @@ def lesson_run_config(args: argparse.Namespace, agent: str) -> "RunConfig":  # n
     """The lake's tuned defaults for the lesson's agent, then the flags; each lesson then sets
     its own env options, agent and the DQN settings that make its short live runs teach."""
     from sandbox.commands.train import flag_layers
-    from sandbox.config import defaults_layer, seeded_config
+    from sandbox.engine.config import defaults_layer, seeded_config
     from sandbox.ui.lessons import LESSON_ENV
 
     tuned = defaults_layer(LESSON_ENV, agent)

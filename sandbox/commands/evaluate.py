@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sandbox.errors import SandboxError
-    from sandbox.runs import load_trained_agent, make_env_for
-    from sandbox.training import EVAL_SEED, evaluate
+    from sandbox.engine.runs import load_trained_agent, make_env_for
+    from sandbox.engine.training import EVAL_SEED, evaluate
 
     if args.episodes < 1:
         raise SandboxError(f"--episodes must be at least 1, got {args.episodes}")

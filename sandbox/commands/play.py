@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments
 
 if TYPE_CHECKING:  # imported for real inside the functions: --help must not load torch
-    from sandbox.config import RunConfig
+    from sandbox.engine.config import RunConfig
 
 NAME = "play"
 HELP = "watch, steer and take over an agent with an LLM prior in the terminal UI (default env and prior)"
@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
 def run_headless(config: RunConfig) -> int:
     """One episode as plain text: each decision's table, the action taken, what happened."""
     from agents.registry import make_agent
-    from sandbox.session import Session
-    from sandbox.runs import make_env_for
+    from sandbox.engine.session import Session
+    from sandbox.engine.runs import make_env_for
 
     env, family = make_env_for(config)
     agent = make_agent(config)

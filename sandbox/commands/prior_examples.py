@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agents.prior.examples import EXAMPLES_PATH
-    from sandbox.prior_examples import build, render, write
+    from sandbox.features.prior_examples import build, render, write
 
     if args.check:
         same = EXAMPLES_PATH.exists() and EXAMPLES_PATH.read_text(encoding="utf-8") == render(build())

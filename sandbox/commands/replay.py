@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sandbox.errors import SandboxError
-    from sandbox.replay_files import list_episodes, load_episode
+    from sandbox.engine.replay_files import list_episodes, load_episode
 
     path: Path = args.path
     if not path.exists():

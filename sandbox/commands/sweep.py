@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sandbox.sweep import SUMMARY_FILE, default_out_dir, load_sweep, run_sweep
+    from sandbox.features.sweep import SUMMARY_FILE, default_out_dir, load_sweep, run_sweep
 
     sweep = load_sweep(args.config)
     out_dir = args.out or default_out_dir(sweep)

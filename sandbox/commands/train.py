@@ -90,7 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace):
     """Built-in defaults < the env's tuned defaults (only without --config/--preset) < the file < flags."""
-    from sandbox.config import RunSettings, defaults_layer, preset_path, read_toml, seeded_config
+    from sandbox.engine.config import RunSettings, defaults_layer, preset_path, read_toml, seeded_config
 
     layers = []
     if getattr(args, "config", None):
@@ -143,12 +143,12 @@ def default_run_dir(config) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sandbox.training import Trainer
+    from sandbox.engine.training import Trainer
 
     if args.resume:
         trainer = Trainer.resume(args.resume)
     else:
-        from sandbox.config import settings_line
+        from sandbox.engine.config import settings_line
 
         config = build_config(args)
         if not args.json and not args.quiet:

@@ -52,8 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_config(args: argparse.Namespace):
     """Built-in defaults < the tuned defaults of the dataset's env for the agent < flags."""
     from sandbox.commands.train import PRIOR_FLAGS, flag_layers
-    from sandbox.config import defaults_layer, seeded_config
-    from sandbox.datasets import existing_dataset_path, read_dataset_info
+    from sandbox.engine.config import defaults_layer, seeded_config
+    from sandbox.features.datasets import existing_dataset_path, read_dataset_info
 
     dataset = existing_dataset_path(args.dataset)
     info = read_dataset_info(dataset)
@@ -76,8 +76,8 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from sandbox.config import settings_line
-    from sandbox.datasets import OfflineTrainer
+    from sandbox.engine.config import settings_line
+    from sandbox.features.datasets import OfflineTrainer
 
     if args.resume:
         trainer = OfflineTrainer.resume(args.resume)

@@ -226,8 +226,8 @@ def kept_or_run(
     else `run()` now and leave that file behind, written atomically: a kill never leaves half of one.
     With `kept_only`, None instead of running (a report of what a long experiment has finished so far).
     A kept run of another code version is trained again, unless the policy accepts older code."""
-    from sandbox.provenance import code_version
-    from sandbox.storage import atomic_write_text
+    from sandbox.engine.provenance import code_version
+    from sandbox.engine.storage import atomic_write_text
 
     policy = _POLICY.get()
     record = run_dir / "result.json"
@@ -278,7 +278,7 @@ def _verify(
         if run_dir.exists():
             shutil.rmtree(run_dir)
         aside.rename(run_dir)
-    from sandbox.provenance import code_version
+    from sandbox.engine.provenance import code_version
 
     differing = sorted(
         key for key in set(_without_timing(result)) | set(_without_timing(kept["result"]))
@@ -348,8 +348,8 @@ class Finished:
 def train_run(config: Any, run_dir: Path, offline: bool = False) -> tuple[Any, list[dict[str, float]]]:
     """Train through the same Trainer as `python -m sandbox train` (or `train-offline`); the agent and
     its metrics rows."""
-    from sandbox.datasets import OfflineTrainer
-    from sandbox.training import Trainer
+    from sandbox.features.datasets import OfflineTrainer
+    from sandbox.engine.training import Trainer
 
     trainer = (OfflineTrainer if offline else Trainer)(config, run_dir)
     trainer.reset()
@@ -421,7 +421,7 @@ def finished_report(data: dict[str, Any], files: Sequence[Path], started: float,
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
-    from sandbox.storage import atomic_write_text
+    from sandbox.engine.storage import atomic_write_text
 
     columns = list(dict.fromkeys(key for row in rows for key in row))
     buffer = io.StringIO()
@@ -433,7 +433,7 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def save_figure(figure: Any, path: Path) -> Path:
-    from sandbox.storage import atomic_write_bytes
+    from sandbox.engine.storage import atomic_write_bytes
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
@@ -448,7 +448,7 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
 
 
 def write_markdown(path: Path, title: str, intro: str, table: str) -> Path:
-    from sandbox.storage import atomic_write_text
+    from sandbox.engine.storage import atomic_write_text
 
     atomic_write_text(path, f"# {title}\n\n{intro.strip()}\n\n{table}")
     return path

@@ -137,7 +137,7 @@ def env_kwargs(args: argparse.Namespace, split: str) -> dict[str, Any]:
 
 
 def train(args: argparse.Namespace, prior_config: Any, folder: Path, agent: str, seed: int) -> Path:
-    from sandbox.config import RunConfig
+    from sandbox.engine.config import RunConfig
 
     config = RunConfig()
     config.run.env, config.run.env_kwargs = args.env, env_kwargs(args, "train")
@@ -154,8 +154,8 @@ def train(args: argparse.Namespace, prior_config: Any, folder: Path, agent: str,
 def evaluate_run(
     args: argparse.Namespace, run_dir: Path, agent: str, seed: int, split: str, model: str | None
 ) -> dict[str, Any]:
-    from sandbox.runs import load_trained_agent, make_env_for
-    from sandbox.training import evaluate
+    from sandbox.engine.runs import load_trained_agent, make_env_for
+    from sandbox.engine.training import evaluate
 
     config, trained = load_trained_agent(run_dir, prior_model=model)
     env, family = make_env_for(config, args.env, env_kwargs(args, split))
@@ -169,8 +169,8 @@ def evaluate_llm(args: argparse.Namespace, prior_config: Any, seed: int, split: 
 
     from agents.registry import make_agent
     from envs import env_family, make_env
-    from sandbox.config import RunConfig, RunSettings
-    from sandbox.training import evaluate
+    from sandbox.engine.config import RunConfig, RunSettings
+    from sandbox.engine.training import evaluate
 
     config = replace(prior_config, model=model)
     run_config = RunConfig(run=RunSettings(agent="llm", seed=seed), prior=config)

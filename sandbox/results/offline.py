@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> Report:
 
 def train_behaviour(args: argparse.Namespace, env_kwargs: dict[str, Any], prior_config: Any, folder: Path) -> dict[str, Any]:
     """The online DQN whose greedy policy, mixed with ε random actions, collects the data."""
-    from sandbox.config import RunConfig
+    from sandbox.engine.config import RunConfig
 
     config = RunConfig()
     config.run.env, config.run.env_kwargs, config.run.agent = args.env, dict(env_kwargs), "dqn"
@@ -150,7 +150,7 @@ def train_behaviour(args: argparse.Namespace, env_kwargs: dict[str, Any], prior_
 def collect_dataset(
     args: argparse.Namespace, env_kwargs: dict[str, Any], prior_config: Any, root: Path, seed: int, transitions: int
 ) -> dict[str, Any]:
-    from sandbox.datasets import DatasetInfo, collect
+    from sandbox.features.datasets import DatasetInfo, collect
 
     path = root / f"data-s{seed}.parquet"
     info = DatasetInfo(
@@ -176,7 +176,7 @@ def collect_dataset(
 def train_offline(
     args: argparse.Namespace, prior_config: Any, root: Path, dataset: Path, agent: str, size: int, seed: int
 ) -> dict[str, Any]:
-    from sandbox.config import RunConfig
+    from sandbox.engine.config import RunConfig
 
     config = RunConfig()
     config.run.agent, config.run.seed, config.run.steps = agent, seed, args.steps

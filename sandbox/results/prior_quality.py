@@ -121,7 +121,7 @@ def walk(game: Game, history: int) -> list[Decision]:
     from envs import env_family, make_env
     from envs.optimal import OptimalActionsUnknown, optimal_actions
     from sandbox.errors import SandboxError
-    from sandbox.session import text_state
+    from sandbox.engine.session import text_state
 
     options = {key: value for key, value in game.options.items() if key != "map_seed"}
     env = make_env(game.env_id, **options)

@@ -265,7 +265,7 @@ def run_config(
     args: argparse.Namespace, prior_config: Any, env_key: str, agent: str, seed: int, spec: EnvSpec | None = None
 ) -> Any:
     """The run's config: the env's tuned preset for this agent if it has one, else the shared settings."""
-    from sandbox.config import RunConfig, load_config, preset_path
+    from sandbox.engine.config import RunConfig, load_config, preset_path
 
     spec = spec or ENVS[env_key]
     settings = env_settings(args, env_key, spec)
@@ -324,8 +324,8 @@ def evaluate_once(config: Any) -> tuple[Any, list[dict[str, float]]]:
     """The LLM-only and random agents: one greedy evaluation, on evaluation episodes of their own per seed
     (the trainer's evaluation seeds are the same for every seed, which would make their seeds copies)."""
     from agents.registry import make_agent
-    from sandbox.runs import make_env_for
-    from sandbox.training import EVAL_SEED, evaluate
+    from sandbox.engine.runs import make_env_for
+    from sandbox.engine.training import EVAL_SEED, evaluate
 
     agent = make_agent(config)
     env, family = make_env_for(config)

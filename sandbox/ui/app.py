@@ -24,11 +24,11 @@ from textual.worker import NoActiveWorker, Worker, WorkerState, get_current_work
 
 from agents.prior.config import PRIOR_MODES
 from agents.registry import agent_names, agents_with_prior
-from sandbox.config import RunConfig, retargeted
+from sandbox.engine.config import RunConfig, retargeted
 from sandbox.errors import SandboxError
 from sandbox.prior_service.outage import outage_watch
-from sandbox.prompt_edit import editable_prior
-from sandbox.replay_files import list_episodes, load_episode
+from sandbox.features.prompt_edit import editable_prior
+from sandbox.engine.replay_files import list_episodes, load_episode
 from sandbox.ui.controller import Builders, Cancelled, SessionController, list_sessions, use_one_torch_thread
 from sandbox.ui.jobs import Job, JobRunner, PlayJobs
 from sandbox.ui.messages import (

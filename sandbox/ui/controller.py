@@ -26,15 +26,15 @@ from agents.decision import Decision, TextState
 from agents.prior.config import PRIOR_MODES
 from agents.prior.priors import UNIFORM_MODEL
 from agents.registry import acts_on, make_agent
-from sandbox.branching import Fork, adopt, check_forkable, start_fork
-from sandbox.config import RunConfig, parse_config
+from sandbox.features.branching import Fork, adopt, check_forkable, start_fork
+from sandbox.engine.config import RunConfig, parse_config
 from sandbox.errors import SandboxError
-from sandbox.metrics import EpisodeTally
-from sandbox.replay_files import EpisodeRecorder, header_json
-from sandbox.session import Session, StepRecord
-from sandbox.storage import load_checkpoint, restoring_checkpoint, save_checkpoint
-from sandbox.runs import make_env_for, prior_stats, restore_prior_stats
-from sandbox.training import EvalResult, evaluate
+from sandbox.engine.metrics import EpisodeTally
+from sandbox.engine.replay_files import EpisodeRecorder, header_json
+from sandbox.engine.session import Session, StepRecord
+from sandbox.engine.storage import load_checkpoint, restoring_checkpoint, save_checkpoint
+from sandbox.engine.runs import make_env_for, prior_stats, restore_prior_stats
+from sandbox.engine.training import EvalResult, evaluate
 
 SESSIONS_DIR = "sessions"
 EPISODES_DIR = "episodes"
@@ -322,7 +322,7 @@ class SessionController:
             self._apply_changes(session)
             return session.preview(redraw=True)
 
-    # ----- what-if forks (sandbox.branching) -------------------------------------------
+    # ----- what-if forks (sandbox.features.branching) -------------------------------------------
 
     def fork(self) -> Fork:
         """Fork the episode at the current step: main and fork branches on envs of their own, learning off."""

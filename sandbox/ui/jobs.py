@@ -14,7 +14,7 @@ from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from agents.decision import Decision
-from sandbox.session import StepRecord
+from sandbox.engine.session import StepRecord
 from sandbox.ui.controller import Cancelled, SessionController
 from sandbox.ui.messages import Barrier, DecisionReady, EngineBusy, EpisodeEnded, EpisodeStarted, StepTaken
 

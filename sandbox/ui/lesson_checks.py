@@ -19,7 +19,7 @@ import numpy as np
 
 from agents import bayes
 from agents.decision import Decision, TextState
-from sandbox.config import RunConfig
+from sandbox.engine.config import RunConfig
 from sandbox.ui.controller import Builders, LearningHistory, SessionController
 from sandbox.ui.explain import Explanation, explain
 from sandbox.ui.lessons import LESSON_ENV, SWEEP_ALPHAS, Lesson

@@ -12,9 +12,9 @@ from pathlib import Path
 from textual.message import Message
 
 from agents.decision import Decision, TextState
-from sandbox.config import RunConfig
-from sandbox.session import StepRecord
-from sandbox.training import EvalResult
+from sandbox.engine.config import RunConfig
+from sandbox.engine.session import StepRecord
+from sandbox.engine.training import EvalResult
 from sandbox.ui.controller import LearningHistory
 from sandbox.ui.lesson_checks import SeedRun, Study
 

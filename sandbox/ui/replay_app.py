@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.app import App
 
 from sandbox.errors import SandboxError
-from sandbox.replay_files import RecordedEpisode, load_episode
+from sandbox.engine.replay_files import RecordedEpisode, load_episode
 from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.screens.replay import ReplayScreen
 

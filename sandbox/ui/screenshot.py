@@ -11,7 +11,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.worker import WorkerFailed
 
-from sandbox.config import RunConfig
+from sandbox.engine.config import RunConfig
 from sandbox.errors import SandboxError
 from sandbox.ui.app import SandboxApp
 from sandbox.ui.controller import Builders

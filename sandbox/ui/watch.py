@@ -23,11 +23,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from sandbox.config import RunConfig, load_run_config
+from sandbox.engine.config import RunConfig, load_run_config
 from sandbox.errors import SandboxError
-from sandbox.metrics import EPISODE_FIELDS
-from sandbox.replay_files import list_episodes, load_episode
-from sandbox.training import EPISODES
+from sandbox.engine.metrics import EPISODE_FIELDS
+from sandbox.engine.replay_files import list_episodes, load_episode
+from sandbox.engine.training import EPISODES
 from sandbox.ui.controller import LearningHistory
 from sandbox.ui.screens.replay import ReplayScreen
 from sandbox.ui.widgets.learning_pane import LearningPane

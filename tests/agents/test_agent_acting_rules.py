@@ -19,10 +19,10 @@ from agents.dqn import DQNAgent, DQNConfig
 from agents.errors import AgentError
 from agents.qnet import q_values
 from agents.replay import ReplayBuffer
-from sandbox.config import load_run_config
-from sandbox.session import Session
-from sandbox.storage import load_checkpoint
-from sandbox.training import Trainer
+from sandbox.engine.config import load_run_config
+from sandbox.engine.session import Session
+from sandbox.engine.storage import load_checkpoint
+from sandbox.engine.training import Trainer
 from tests.agents.conftest import ChainEnv, ScriptedPrior
 
 ACTIONS = ("go west", "wait", "go east")
@@ -225,7 +225,7 @@ def test_a_soft_target_run_can_checkpoint_and_resume_its_stored_prior(tmp_path):
 
 
 def test_dqn_prior_gets_its_default_rule_and_other_agents_keep_the_papers():
-    from sandbox.config import seeded_config
+    from sandbox.engine.config import seeded_config
 
     def acting(*layers):
         config = seeded_config(list(layers))

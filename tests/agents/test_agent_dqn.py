@@ -11,9 +11,9 @@ from agents.dqn import DQNAgent, DQNConfig
 from agents.errors import AgentError
 from agents.proposals import draw_proposals
 from agents.qnet import max_q_per_group, q_values
-from sandbox.session import Session
-from sandbox.storage import load_checkpoint, save_checkpoint
-from sandbox.training import evaluate
+from sandbox.engine.session import Session
+from sandbox.engine.storage import load_checkpoint, save_checkpoint
+from sandbox.engine.training import evaluate
 from tests.agents.conftest import ChainEnv, ScriptedPrior
 
 ACTIONS = ("go west", "wait", "go east")

@@ -11,9 +11,9 @@ import torch
 from agents import bayes
 from agents.decision import TextState
 from agents.ppo import PPOAgent, PPOConfig, RolloutStep, continues_into_next, gae
-from sandbox.session import Session
-from sandbox.storage import load_checkpoint, save_checkpoint
-from sandbox.training import evaluate
+from sandbox.engine.session import Session
+from sandbox.engine.storage import load_checkpoint, save_checkpoint
+from sandbox.engine.training import evaluate
 from tests.agents.conftest import ChainEnv, ScriptedPrior
 
 ACTIONS = ("go west", "wait", "go east")

@@ -10,7 +10,7 @@ from agents.baselines import RandomAgent
 from agents.errors import AgentError
 from agents.configs import DQNConfig
 from agents.registry import AGENTS, AgentSpec, agent_names, agents_with_prior, make_agent, offline_agent_names
-from sandbox.config import RunConfig, RunSettings
+from sandbox.engine.config import RunConfig, RunSettings
 from sandbox.ui.controller import posterior_settings
 from tests.app.support import fast_config
 

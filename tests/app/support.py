@@ -15,7 +15,7 @@ from textual.worker import WorkerFailed, WorkerState
 from agents.dqn import DQNConfig
 from agents.ppo import PPOConfig
 from agents.prior.config import PriorConfig
-from sandbox.config import RunConfig, RunSettings
+from sandbox.engine.config import RunConfig, RunSettings
 from sandbox.ui.jobs import JobRunner
 from sandbox.ui.widgets.learning_pane import LearningPane
 

@@ -13,9 +13,9 @@ from agents.dqn import DQNAgent
 from agents.prior.config import PriorConfig
 from agents.prior.priors import UniformPrior
 from agents.registry import make_agent
-from sandbox.replay_files import decision_from_json, decision_to_json
-from sandbox.runs import make_env_for
-from sandbox.session import Session, human_decision
+from sandbox.engine.replay_files import decision_from_json, decision_to_json
+from sandbox.engine.runs import make_env_for
+from sandbox.engine.session import Session, human_decision
 from sandbox.ui.explain import explain
 from sandbox.ui.widgets.decision_table import bar, why_text
 from sandbox.ui.widgets.status_bar import pack

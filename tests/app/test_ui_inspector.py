@@ -14,9 +14,9 @@ from agents.baselines import RandomAgent
 from agents.prior.priors import LlamaPrior
 from envs import make_env
 from sandbox.cli import main
-from sandbox.replay_files import header_json, load_episode, write_episode
-from sandbox.session import Session
-from sandbox.training import Trainer
+from sandbox.engine.replay_files import header_json, load_episode, write_episode
+from sandbox.engine.session import Session
+from sandbox.engine.training import Trainer
 from sandbox.ui.replay_app import ReplayApp
 from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.screens.replay import ReplayScreen

@@ -8,7 +8,7 @@ import pytest
 import torch
 from textual.widgets import Input
 
-from sandbox.replay_files import list_episodes, load_episode
+from sandbox.engine.replay_files import list_episodes, load_episode
 from sandbox.ui.messages import DecisionReady, SessionLoaded, SessionSaved, StepTaken
 from sandbox.ui.screens.picker import PickerScreen
 from sandbox.ui.screens.replay import ReplayScreen

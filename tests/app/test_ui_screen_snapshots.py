@@ -18,8 +18,8 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList, TextArea
 
 from agents.prior import TEMPLATES, PriorConfig
-from sandbox.replay_files import list_episodes, load_episode
-from sandbox.training import EPISODES, Trainer
+from sandbox.engine.replay_files import list_episodes, load_episode
+from sandbox.engine.training import EPISODES, Trainer
 from sandbox.ui.app import SandboxApp
 from sandbox.ui.messages import DecisionReady, SessionReady, StepTaken
 from sandbox.ui.replay_app import ReplayApp

@@ -100,7 +100,7 @@ def test_bench_alfworld_trains_evaluates_and_resumes(
 
 def test_a_sweep_trial_trains_on_alfworld(tmp_path: Path) -> None:
     """A sweep's grid point on ALFWorld, run as its Ray task runs it (Ray itself is tested in test_engine_sweep)."""
-    from sandbox.sweep import expand, parse_sweep, train_trial
+    from sandbox.features.sweep import expand, parse_sweep, train_trial
 
     grid = {"agent": ["dqn"], "env": [{"id": "alfworld-v0", "data_dir": str(FIXTURES), "split": "valid_train"}]}
     payload = sweep_payload(grid)

@@ -120,7 +120,7 @@ def test_bench_sample_efficiency_resumes_from_kept_runs_and_refuses_other_settin
 
 
 def test_a_run_killed_before_its_result_is_started_over(tmp_path):
-    from sandbox.provenance import code_version
+    from sandbox.engine.provenance import code_version
     from sandbox.results.common import kept_or_run
 
     run_dir = tmp_path / "lake-dqn-s0"

@@ -11,9 +11,9 @@ import pytest
 from agents.registry import agent_names, offline_agent_names
 from sandbox.cli import build_parser, main
 from sandbox.commands import demo, play, train, train_offline
-from sandbox.config import BUILT_IN, DEFAULTS_DIR, defaults_layer, layered_config, load_config, read_toml
+from sandbox.engine.config import BUILT_IN, DEFAULTS_DIR, defaults_layer, layered_config, load_config, read_toml
 from sandbox.errors import SandboxError
-from sandbox.sweep import expand, parse_sweep
+from sandbox.features.sweep import expand, parse_sweep
 
 LAKE = "sandbox/defaults/frozenlake.toml"
 
@@ -83,7 +83,7 @@ def test_sweep_trials_layer_the_file_over_the_defaults() -> None:
 
 def test_a_defaults_file_may_not_choose_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "frozenlake.toml").write_text('[dqn.run]\nenv = "tw-cooking-v0"\n')
-    monkeypatch.setattr("sandbox.config.DEFAULTS_DIR", tmp_path)
+    monkeypatch.setattr("sandbox.engine.config.DEFAULTS_DIR", tmp_path)
     with pytest.raises(SandboxError, match="only the user chooses"):
         defaults_layer("TextFrozenLake-v0", "dqn")
     (tmp_path / "frozenlake.toml").write_text("[dqn.dqn]\nlearning_rate = 1\n")
@@ -110,7 +110,7 @@ def test_collect_and_train_offline_take_the_same_name_with_or_without_the_extens
 
 
 def test_the_ui_pickers_retune_for_the_new_agent_and_keep_the_flags() -> None:
-    from sandbox.config import retargeted
+    from sandbox.engine.config import retargeted
 
     config = play.config_from_args(parse("play", "--agent", "dqn-prior", "--features", "hash", "--threads", "1"))
     switched = retargeted(config, agent="ppo-prior")

@@ -18,9 +18,9 @@ import pytest
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
 from sandbox.cli import main
-from sandbox.config import load_config
-from sandbox.storage import TEMP_SUFFIX, is_complete_checkpoint, load_checkpoint
-from sandbox.training import CHECKPOINTS, EPISODE_COLUMNS, EPISODES, LATEST, METRIC_COLUMNS, Trainer, latest_checkpoint
+from sandbox.engine.config import load_config
+from sandbox.engine.storage import TEMP_SUFFIX, is_complete_checkpoint, load_checkpoint
+from sandbox.engine.training import CHECKPOINTS, EPISODE_COLUMNS, EPISODES, LATEST, METRIC_COLUMNS, Trainer, latest_checkpoint
 from tests.conftest import REPO
 from tests.engine.test_engine_training import frozen_lake_config
 

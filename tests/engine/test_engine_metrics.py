@@ -15,12 +15,12 @@ from agents.decision import Candidate, Decision
 from agents.prior.types import PriorResult
 from envs import make_env
 from sandbox.errors import SandboxError
-from sandbox.metrics import EPISODE_FIELDS, EpisodeTally, episode_metrics, is_invalid, normalised_score, summarise
-from sandbox.replay_files import SCHEMA_VERSION, EpisodeRecorder, header_json, load_episode, write_episode
-from sandbox.session import Session, StepRecord
-from sandbox.storage import load_checkpoint
-from sandbox.config import load_config
-from sandbox.training import EPISODE_COLUMNS, Trainer, latest_checkpoint
+from sandbox.engine.metrics import EPISODE_FIELDS, EpisodeTally, episode_metrics, is_invalid, normalised_score, summarise
+from sandbox.engine.replay_files import SCHEMA_VERSION, EpisodeRecorder, header_json, load_episode, write_episode
+from sandbox.engine.session import Session, StepRecord
+from sandbox.engine.storage import load_checkpoint
+from sandbox.engine.config import load_config
+from sandbox.engine.training import EPISODE_COLUMNS, Trainer, latest_checkpoint
 from tests.engine.test_engine_training import frozen_lake_config, read_metrics
 
 

@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from agents.prior.config import PriorConfig
-from sandbox.config import RunConfig
-from sandbox.datasets import DatasetInfo, OfflineTrainer, collect, load_dataset
+from sandbox.engine.config import RunConfig
+from sandbox.features.datasets import DatasetInfo, OfflineTrainer, collect, load_dataset
 from sandbox.errors import SandboxError
 
 UNIFORM = PriorConfig(model="uniform", cache_path=None)
@@ -107,7 +107,7 @@ def test_an_epsilon_mixture_replaces_greedy_actions_by_random_ones():
     from agents.baselines import LLMAgent
     from agents.decision import TextState
     from agents.prior import build_prior
-    from sandbox.datasets import EpsilonMixture
+    from sandbox.features.datasets import EpsilonMixture
 
     state = TextState("frozenlake", "task", "observation", ("go east", "go south", "go west"))
 
@@ -143,7 +143,7 @@ def test_epsilon_needs_a_policy_to_mix_into(tmp_path):
 
 
 def test_the_offline_progress_bar_ends_on_the_real_count(tmp_path, lake_dataset):
-    from sandbox.progress import TrainingProgress
+    from sandbox.engine.progress import TrainingProgress
 
     path, _ = lake_dataset
     trainer = OfflineTrainer(offline_config(path, "cql", steps=40), tmp_path / "bar")

@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 
 from benchmarks.synthetic_gguf import SHAPES, write_llama_gguf
-from sandbox.config import RunConfig
+from sandbox.engine.config import RunConfig
 from sandbox.prior_service.outage import PriorUnavailable
-from sandbox.progress import TrainingProgress
-from sandbox.storage import load_checkpoint
-from sandbox.training import Trainer, latest_checkpoint
+from sandbox.engine.progress import TrainingProgress
+from sandbox.engine.storage import load_checkpoint
+from sandbox.engine.training import Trainer, latest_checkpoint
 from tests.conftest import REPO
 from tests.engine.test_engine_training import frozen_lake_config
 

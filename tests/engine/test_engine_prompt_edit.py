@@ -12,8 +12,8 @@ from agents.prior import TEMPLATES, PriorConfig
 from agents.registry import make_agent
 from envs import make_env
 from sandbox.errors import SandboxError
-from sandbox.prompt_edit import prompt_view, rescore, save_template
-from sandbox.session import text_state
+from sandbox.features.prompt_edit import prompt_view, rescore, save_template
+from sandbox.engine.session import text_state
 from tests.app.support import fast_config
 from tests.prior.conftest import write_tiny_gguf
 

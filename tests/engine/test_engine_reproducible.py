@@ -10,7 +10,7 @@ import time
 import pytest
 
 from sandbox.cli import main
-from sandbox.provenance import LIBRARIES, code_version
+from sandbox.engine.provenance import LIBRARIES, code_version
 from sandbox.results.common import ReusePolicy, kept_or_run, reuse_policy, verify_kept
 
 STOPPED_CLOCK = 1000.0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agents.registry import make_agent
-from sandbox.runs import make_env_for
-from sandbox.session import Session
+from sandbox.engine.runs import make_env_for
+from sandbox.engine.session import Session
 from sandbox.ui.controller import SessionController
 from tests.app.support import fast_config
 

@@ -14,11 +14,11 @@ import tomli_w
 
 from agents.prior import PriorConfig
 from sandbox.cli import main
-from sandbox.config import load_config
+from sandbox.engine.config import load_config
 from sandbox.errors import SandboxError
 from sandbox.prior_service.server import PriorServer, PriorService
-from sandbox.sweep import SUMMARY_FILE, comparable_config, expand, parse_sweep, run_sweep
-from sandbox.training import Trainer, latest_checkpoint
+from sandbox.features.sweep import SUMMARY_FILE, comparable_config, expand, parse_sweep, run_sweep
+from sandbox.engine.training import Trainer, latest_checkpoint
 from tests.engine.test_engine_training import comparable, read_metrics
 from tests.prior.conftest import write_tiny_gguf
 
@@ -191,8 +191,8 @@ def test_a_cancelled_trial_stops_between_steps_and_resumes_exactly(tmp_path, mon
     the trial finishes its step, checkpoints, and a rerun continues as if it had never stopped."""
     import _thread
 
-    from sandbox.session import Session
-    from sandbox.sweep import train_trial
+    from sandbox.engine.session import Session
+    from sandbox.features.sweep import train_trial
 
     sweep = parse_sweep(sweep_payload({"agent": ["dqn"]}), "grid.toml", name="cancel")
     (trial,) = expand(sweep, tmp_path / "sweep")

@@ -21,7 +21,7 @@ from agents.decision import Candidate, Decision, TextState
 from agents.errors import AgentError
 from agents.registry import AgentSpec, register_agent
 from sandbox.cli import main
-from sandbox.config import load_config
+from sandbox.engine.config import load_config
 from sandbox.ui.app import SandboxApp
 from sandbox.ui.messages import StepTaken
 from tests.app.support import Messages, fast_config, settle

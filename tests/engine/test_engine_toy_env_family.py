@@ -22,7 +22,7 @@ from envs import registry as env_registry
 from envs.options import check_int
 from envs.text import ACTION_MAX_LENGTH, OBSERVATION_MAX_LENGTH, text_space
 from sandbox.cli import main
-from sandbox.config import load_config
+from sandbox.engine.config import load_config
 from sandbox.ui.app import SandboxApp
 from sandbox.ui.messages import StepTaken
 from sandbox.ui.screens.picker import PickerScreen

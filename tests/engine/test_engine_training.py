@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from sandbox.cli import main
-from sandbox.config import RunConfig, load_config, parse_config
+from sandbox.engine.config import RunConfig, load_config, parse_config
 from sandbox.errors import SandboxError
-from sandbox.storage import load_checkpoint
-from sandbox.training import CHECKPOINTS, LATEST, Trainer, latest_checkpoint
+from sandbox.engine.storage import load_checkpoint
+from sandbox.engine.training import CHECKPOINTS, LATEST, Trainer, latest_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -23,8 +23,8 @@ import pytest
 from agents.prior import LlamaPrior, PriorConfig, build_prior
 from agents.prior.variants import options_in_force
 from sandbox.prior_service.openai_backend import EngineClient
-from sandbox.storage import load_checkpoint
-from sandbox.training import latest_checkpoint
+from sandbox.engine.storage import load_checkpoint
+from sandbox.engine.training import latest_checkpoint
 from tests.conftest import REPO
 from tests.engines.conftest import API_KEY_ENV, SERVED_MODEL, VLLMServer, transformers_scores
 

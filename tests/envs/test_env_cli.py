@@ -16,7 +16,7 @@ from tests.envs.test_env_registry import EXPECTED_FAMILIES
 # suites; this drives one command module the way sandbox.cli.main does, errors included.
 DRIVER = """
 import argparse, importlib, sys
-from sandbox.cli import user_error_types
+from sandbox.errors import user_error_types
 module = importlib.import_module("sandbox.commands." + sys.argv[1])
 parser = argparse.ArgumentParser(prog="python -m sandbox " + module.NAME)
 module.add_arguments(parser)

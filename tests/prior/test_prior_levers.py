@@ -179,7 +179,7 @@ def test_few_shot_examples_never_come_from_an_unseen_or_benchmarked_game() -> No
 
 
 def test_committed_frozen_lake_examples_equal_a_fresh_build() -> None:
-    from sandbox.prior_examples import build, sources
+    from sandbox.features.prior_examples import build, sources
 
     fresh = build([source for source in sources() if source.family == "frozenlake"])
     assert tuple(fresh["families"]["frozenlake"]) == load_examples()["frozenlake"]

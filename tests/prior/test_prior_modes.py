@@ -13,7 +13,7 @@ from agents.prior import LlamaPrior, PriorConfig, UniformPrior, build_prior
 from agents.configs import DQNConfig, PPOConfig
 from agents.prior.backend import Samples
 from agents.registry import make_agent
-from sandbox.config import RunConfig, RunSettings
+from sandbox.engine.config import RunConfig, RunSettings
 from tests.prior.conftest import make_query
 
 

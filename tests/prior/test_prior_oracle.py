@@ -16,9 +16,9 @@ from agents.prior import PriorConfig, PriorQuery, build_prior
 from agents.prior.oracle import OraclePrior
 from agents.registry import make_agent
 from envs import make_env
-from sandbox.config import RunConfig, RunSettings
+from sandbox.engine.config import RunConfig, RunSettings
 from sandbox.errors import SandboxError
-from sandbox.session import Session
+from sandbox.engine.session import Session
 
 ACTIONS = ("go north", "go south", "go east", "go west")
 

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Footer, Input, Markdown, Static
 from textual.worker import Worker
 
-from sandbox.config import RunConfig
+from sandbox.engine.config import RunConfig
 from sandbox.errors import SandboxError
 from sandbox.ui.controller import Builders, use_one_torch_thread
 from sandbox.ui.lesson_checks import Study

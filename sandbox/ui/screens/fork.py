@@ -1,7 +1,7 @@
 """What-if fork: the agent's line and your fork side by side from the current step; keep or discard the fork.
 
 Replaying the episode into two branches, stepping them and adopting a kept fork is
-`sandbox.branching` behind the SessionController; this screen drives it in workers, one
+`sandbox.features.branching` behind the SessionController; this screen drives it in workers, one
 job at a time, and shows the branches. Workers report through the typed messages below.
 The main session does not move while the fork is open, and nothing here learns unless
 "learn from fork" is on.
@@ -21,8 +21,8 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from agents.decision import Decision
-from sandbox.branching import Branch, Fork
-from sandbox.session import StepRecord
+from sandbox.features.branching import Branch, Fork
+from sandbox.engine.session import StepRecord
 from sandbox.ui.controller import Cancelled, SessionController
 from sandbox.ui.jobs import JobRunner
 from sandbox.ui.messages import EngineBusy

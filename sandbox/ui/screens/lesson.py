@@ -15,8 +15,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from sandbox.config import RunConfig
-from sandbox.storage import atomic_write_text
+from sandbox.engine.config import RunConfig
+from sandbox.engine.storage import atomic_write_text
 from sandbox.ui.controller import Builders
 from sandbox.ui.jobs import JobRunner
 from sandbox.ui.lesson_checks import LessonRun

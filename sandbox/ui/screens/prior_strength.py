@@ -18,7 +18,7 @@ from textual.widgets import Footer, Markdown, Static
 from textual.worker import Worker
 
 from envs.frozen_lake import lake_rows
-from sandbox.config import RunConfig
+from sandbox.engine.config import RunConfig
 from sandbox.ui.lesson_checks import (
     CONTROL_SKILL,
     REFERENCE,

@@ -5,7 +5,7 @@ Two views of one editor (ctrl+t switches): the exact prompt the model reads at t
 and the family's template (TOML) that renders every step's prompt. ctrl+r re-scores the
 state with the text on screen; the table shows each action's p_LLM and posterior with its
 change from the live prompt. ctrl+s saves the template to <templates_dir>/<family>.toml.
-The engine side is `sandbox.prompt_edit`; the live prior is untouched until a save.
+The engine side is `sandbox.features.prompt_edit`; the live prior is untouched until a save.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from textual.widgets import Footer, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from agents.decision import Decision, prior_shift
-from sandbox.prompt_edit import PromptView, Rescore, prompt_view, render_template, rescore, save_template
+from sandbox.features.prompt_edit import PromptView, Rescore, prompt_view, render_template, rescore, save_template
 from sandbox.ui.controller import SessionController
 from sandbox.ui.jobs import JobRunner
 from sandbox.ui.messages import EngineBusy

@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from sandbox.replay_files import RecordedEpisode
+from sandbox.engine.replay_files import RecordedEpisode
 from sandbox.ui.widgets.decision_table import DecisionPanel, DecisionTable
 from sandbox.ui.widgets.game_pane import Transcript
 from sandbox.ui.widgets.metrics_table import metrics_text

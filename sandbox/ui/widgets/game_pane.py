@@ -18,7 +18,7 @@ from textual.reactive import Reactive
 from textual.widgets import Input, RichLog, Static
 
 from agents.decision import TextState
-from sandbox.session import StepRecord
+from sandbox.engine.session import StepRecord
 from sandbox.ui.widgets.decision_table import HUMAN_COLOR, POSTERIOR_COLOR
 
 

@@ -1,4 +1,4 @@
-"""The metrics schema (`sandbox.metrics`) on screen: a table of episodes and evaluations, newest
+"""The metrics schema (`sandbox.engine.metrics`) on screen: a table of episodes and evaluations, newest
 first, and a one-line summary of one episode. The learning pane, the watch dashboard and the
 replay view all show the same fields with the same formatting."""
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual.widgets import DataTable
 
-from sandbox.metrics import EPISODE_FIELDS
+from sandbox.engine.metrics import EPISODE_FIELDS
 from sandbox.ui.controller import LearningHistory
 
 HEADERS = {

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CODE_PATHS = ("agents", "envs", "sandbox", "benchmarks", "pyproject.toml")  # what a run executes or is built from
 PACKAGE = "llm-prior-sandbox"
 LIBRARIES = ("torch", "llama-cpp-python", "textworld", "gymnasium")

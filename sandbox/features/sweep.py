@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import RunConfig, defaults_layer, layered_config, load_run_config, parse_config
+from sandbox.engine.config import RunConfig, defaults_layer, layered_config, load_run_config, parse_config
 from sandbox.errors import SandboxError
-from sandbox.storage import STATE_FILE, atomic_write_text
+from sandbox.engine.storage import STATE_FILE, atomic_write_text
 
 GRID_KEYS = ("env", "agent", "seed", "alpha", "k")
 TRIAL_COLUMNS = ("trial", "status", "env", "env_kwargs", "agent", "seed", "alpha", "k")
@@ -208,7 +208,7 @@ def trial_alpha(config: RunConfig) -> float:
 
 def finished_row(trial: Trial) -> dict[str, Any] | None:
     """The final metrics row if the trial's latest checkpoint is at its step budget, else None."""
-    from sandbox.runs import latest_checkpoint
+    from sandbox.engine.runs import latest_checkpoint
 
     if not trial.run_dir.is_dir():
         return None
@@ -255,9 +255,9 @@ def train_trial(config_text: str, run_dir: str) -> dict[str, Any]:
     interrupts the worker like Ctrl-C) finishes the step it is in, checkpoints and stops, so
     resuming it continues exactly. The prior is closed at the end, since Ray reuses the worker.
     """
-    from sandbox.cli import user_error_types
-    from sandbox.runs import CHECKPOINTS, LATEST
-    from sandbox.training import Trainer
+    from sandbox.errors import user_error_types
+    from sandbox.engine.runs import CHECKPOINTS, LATEST
+    from sandbox.engine.training import Trainer
 
     stop = threading.Event()
 
@@ -411,7 +411,7 @@ def _outcome(ref: Any) -> dict[str, Any]:
 
 
 def summary_columns() -> tuple[str, ...]:
-    from sandbox.training import METRIC_COLUMNS
+    from sandbox.engine.training import METRIC_COLUMNS
 
     return TRIAL_COLUMNS + tuple(column for column in METRIC_COLUMNS if column not in TRIAL_COLUMNS) + ("run", "error")
 

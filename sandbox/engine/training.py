@@ -29,11 +29,11 @@ import torch
 from agents.base import Agent
 from agents.prior.templates import load_templates, template_path
 from agents.registry import make_agent
-from sandbox.config import RunConfig, load_run_config
+from sandbox.engine.config import RunConfig, load_run_config
 from sandbox.errors import SandboxError
-from sandbox.metrics import EPISODE_FIELDS, EpisodeTally, episode_metrics, finite, summarise
-from sandbox.replay_files import header_json, prune_episodes, record_from_json, record_to_json, write_episode
-from sandbox.runs import (
+from sandbox.engine.metrics import EPISODE_FIELDS, EpisodeTally, episode_metrics, finite, summarise
+from sandbox.engine.replay_files import header_json, prune_episodes, record_from_json, record_to_json, write_episode
+from sandbox.engine.runs import (
     CHECKPOINTS,
     LATEST,
     latest_checkpoint,
@@ -44,8 +44,8 @@ from sandbox.runs import (
     rewrite_csv,
     save_run_checkpoint,
 )
-from sandbox.session import Session, StepRecord
-from sandbox.storage import append_csv_row, atomic_write_text, load_checkpoint, remove_temporaries, restoring_checkpoint
+from sandbox.engine.session import Session, StepRecord
+from sandbox.engine.storage import append_csv_row, atomic_write_text, load_checkpoint, remove_temporaries, restoring_checkpoint
 
 # metrics.csv: one row per greedy evaluation; the eval_ columns are the metrics schema's means.
 METRIC_COLUMNS = (
@@ -70,7 +70,7 @@ CODE_VERSION_FILE = "code_version.json"
 def record_code_version(run_dir: Path, step: int) -> None:
     """Add the code running now to the run's `code_version.json`: one entry when it starts, and one more
     each time it resumes under another code version, with the step it went on from."""
-    from sandbox.provenance import code_version
+    from sandbox.engine.provenance import code_version
 
     path = run_dir / CODE_VERSION_FILE
     entries = json.loads(path.read_text()) if path.is_file() else []
@@ -81,7 +81,7 @@ def record_code_version(run_dir: Path, step: int) -> None:
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Means over greedy episodes of each field of the metrics schema (`sandbox.metrics`)."""
+    """Means over greedy episodes of each field of the metrics schema (`sandbox.engine.metrics`)."""
 
     metrics: dict[str, float]
     episodes: int

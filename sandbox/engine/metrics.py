@@ -30,7 +30,7 @@ from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sandbox.session import StepRecord
+    from sandbox.engine.session import StepRecord
 
 EPISODE_FIELDS = (
     "success",

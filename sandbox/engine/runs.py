@@ -19,9 +19,9 @@ import torch
 from agents.base import Agent
 from agents.prior.types import ActionPrior
 from agents.registry import make_agent
-from sandbox.config import RunConfig, load_run_config
+from sandbox.engine.config import RunConfig, load_run_config
 from sandbox.errors import SandboxError
-from sandbox.storage import (
+from sandbox.engine.storage import (
     atomic_write_text,
     is_complete_checkpoint,
     load_checkpoint,

@@ -9,7 +9,7 @@ A file holds, one JSON object per line:
    prior, Q, likelihood and posterior, the LLM's raw proposals, the prior's cost), its
    `telemetry` (see `agents.decision.Telemetry`), reward, score, max score and next state;
 3. when the episode ended, `{"kind": "summary", ...}`: the episode's row of the metrics
-   schema (`sandbox.metrics`).
+   schema (`sandbox.engine.metrics`).
 
 Training writes each finished episode whole, atomically. The UI appends each step as it
 is played (so an unfinished episode can be replayed) and rewrites the file atomically,
@@ -32,9 +32,9 @@ import numpy as np
 from agents.decision import Candidate, Decision, TextState, restored_breakdown
 from agents.prior.types import PriorResult, Proposal
 from sandbox.errors import SandboxError
-from sandbox.metrics import episode_metrics, finite
-from sandbox.session import StepRecord
-from sandbox.storage import atomic_write_text
+from sandbox.engine.metrics import episode_metrics, finite
+from sandbox.engine.session import StepRecord
+from sandbox.engine.storage import atomic_write_text
 
 SCHEMA_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -23,10 +23,10 @@ from agents.decision import Decision, TextState, Transition, state_text
 from agents.registry import make_agent
 from agents.replay import ReplayBuffer
 from sandbox.errors import SandboxError
-from sandbox.runs import load_trained_agent, make_env_for
-from sandbox.session import Session, StepRecord
-from sandbox.storage import atomic_write_bytes
-from sandbox.training import Trainer
+from sandbox.engine.runs import load_trained_agent, make_env_for
+from sandbox.engine.session import Session, StepRecord
+from sandbox.engine.storage import atomic_write_bytes
+from sandbox.engine.training import Trainer
 
 FORMAT = "llm-prior-sandbox/transitions-v1"
 METADATA_KEY = b"sandbox"

@@ -25,8 +25,9 @@ from agents.prior.config import PriorConfig
 from agents.registry import config_sections, sections_for
 from sandbox.errors import SandboxError
 
-PRESETS_DIR = Path(__file__).parent / "presets"
-DEFAULTS_DIR = Path(__file__).parent / "defaults"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # sandbox/: the presets and tuned defaults are data beside the code
+PRESETS_DIR = PACKAGE_DIR / "presets"
+DEFAULTS_DIR = PACKAGE_DIR / "defaults"
 BUILT_IN = "built-in"  # the source of a value no layer set: the dataclass default
 # [run] keys a defaults file may not set: they say what to run, which the user chooses.
 WHAT_TO_RUN = ("env", "agent", "seed", "env_kwargs")

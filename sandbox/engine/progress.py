@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sandbox.session import StepRecord
-from sandbox.training import Trainer
+from sandbox.engine.session import StepRecord
+from sandbox.engine.training import Trainer
 
 
 class TrainingProgress:

@@ -25,7 +25,7 @@ import numpy as np
 
 from agents.decision import Decision
 from sandbox.errors import SandboxError
-from sandbox.session import Session, StepRecord, human_decision
+from sandbox.engine.session import Session, StepRecord, human_decision
 
 BRANCHES = ("main", "fork")
 

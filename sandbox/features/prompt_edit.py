@@ -22,7 +22,7 @@ from agents.prior.priors import UNIFORM_MODEL, LlamaPrior
 from agents.prior.templates import parse_template, template_path, template_to_toml
 from agents.prior.types import PriorResult
 from sandbox.errors import SandboxError
-from sandbox.storage import atomic_write_text
+from sandbox.engine.storage import atomic_write_text
 
 
 def editable_prior(agent: Agent) -> LlamaPrior:
