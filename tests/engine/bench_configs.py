@@ -110,11 +110,16 @@ def capture(
     return seen, kept
 
 
-def settings(config: RunConfig) -> dict[str, dict[str, Any]]:
-    """The config's values as config.toml holds them, less the sources."""
+def settings(config: RunConfig) -> dict[str, Any]:
+    """What the run reads, as config.toml holds it: [run], its agent's section and [prior]. An offline run's
+    env is its dataset's (OfflineTrainer reads it from there)."""
+    from agents.registry import AGENTS
+
     payload = tomllib.loads(config.to_toml())
-    payload.pop("sources", None)
-    return payload
+    if payload["run"]["dataset"]:
+        payload["run"] = {key: value for key, value in payload["run"].items() if key not in ("env", "env_kwargs")}
+    section = AGENTS[config.run.agent].config
+    return {"run": payload["run"], section: payload[section], "prior": payload["prior"]}
 
 
 TEMPORARY = re.compile(re.escape(tempfile.gettempdir()) + r"/[^/\"]+")  # a bench's scratch folder (offline datasets)
