@@ -11,8 +11,10 @@ learn nothing: they are evaluated once, and reach the threshold at step 0 or nev
 
 Each env brings its own budget and settings (Frozen Lake: the tuned `frozenlake-dqn` and
 `frozenlake-dqn-prior` presets and their 4,000 steps); `--steps`, `--eval-every` and
-`--features` override them for every env. Every finished run leaves `result.json` in its
-run folder, so with `--keep-runs DIR` a killed run resumes where it stopped.
+`--features` override them for every env. Each arm's config is built by `sandbox.config.build_config`
+over the env's tuned defaults, and its run folder's config.toml says where each value came from.
+Every finished run leaves `result.json` in its run folder, so with `--keep-runs DIR` a killed run
+resumes where it stopped.
 
 The full run (6 envs × 6 agents × 5 seeds) took 233 minutes of runs on 2 CPU cores, most of
 them cooking's prior agents from a cold prior cache; `--kept-only` reports what it has so far.
