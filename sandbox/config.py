@@ -14,6 +14,7 @@ settings, and the command line. `RunConfig.sources` records where each value cam
 
 from __future__ import annotations
 
+import argparse
 import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -242,7 +243,7 @@ def _chosen(layers: Sequence[Layer], key: str) -> str:
 
 
 def config_from_args(
-    args: Any, *, base: Sequence[Layer] = (), experiment: Sequence[Layer] = ()
+    args: argparse.Namespace, *, base: Sequence[Layer] = (), experiment: Sequence[Layer] = ()
 ) -> RunConfig:
     """A command's config (`build_config`): --config or --preset as the file, the flags it was given on top."""
     from sandbox.arguments import flag_layers
@@ -250,7 +251,7 @@ def config_from_args(
     return build_config(base=base, file=file_layer(args), experiment=experiment, flags=flag_layers(args))
 
 
-def file_layer(args: Any) -> Layer | None:
+def file_layer(args: argparse.Namespace) -> Layer | None:
     """--config FILE or --preset NAME as a layer named after the flag; None without either."""
     if getattr(args, "config", None):
         return f"--config {args.config}", read_toml(args.config)

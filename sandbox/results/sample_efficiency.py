@@ -293,14 +293,13 @@ def arm_layer(
         "run": {"env": spec.id, "env_kwargs": dict(spec.kwargs), "eval_env_kwargs": dict(spec.eval_kwargs), "agent": agent,
                 "seed": seed, "steps": steps, "eval_every": settings["eval_every"], "eval_episodes": args.eval_episodes,
                 "checkpoint_every": steps},
-        "dqn": {**spec.kept.get(agent, {}).get("dqn", {}), **acting_rule(rule or "paper")},
-        "ppo": dict(spec.kept.get(agent, {}).get("ppo", {})),
+        "dqn": acting_rule(rule or "paper"),
         "prior": as_layer(prior_config),
     }  # fmt: skip
     if agent not in spec.presets:
         layer["dqn"].update(alpha=args.alpha, k=args.k, epsilon_decay_steps=max(1, steps // 2))
-        layer["ppo"]["alpha"] = args.kl_alpha
-    for section, values in sections_for({"features": settings["features"]}).items():
+        layer["ppo"] = {"alpha": args.kl_alpha}
+    for section, values in [*sections_for({"features": settings["features"]}).items(), *spec.kept.get(agent, {}).items()]:
         layer.setdefault(section, {}).update(values)
     return layer
 

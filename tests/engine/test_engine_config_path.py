@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ def built(monkeypatch: pytest.MonkeyPatch) -> list[tuple[RunConfig, str]]:
         made.append((config, config.to_toml()))
         return config
 
-    monkeypatch.setattr(engine, "build_config", spy)
+    for module in [engine, *sys.modules.values()]:  # and wherever a module bound the name on import
+        if getattr(module, "__name__", "").startswith(("sandbox", "tests")) and getattr(module, "build_config", None) is original:
+            monkeypatch.setattr(module, "build_config", spy)
     return made
 
 
