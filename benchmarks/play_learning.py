@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sandbox.cli import build_parser  # noqa: E402
-from sandbox.commands.play import config_from_args  # noqa: E402
+from sandbox.arguments import config_from_args  # noqa: E402
 from sandbox.ui.app import SPEEDS, SandboxApp  # noqa: E402
 from sandbox.ui.messages import EvaluationDone  # noqa: E402
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from sandbox.cli import build_parser  # noqa: E402
-from sandbox.commands.play import config_from_args  # noqa: E402
+from sandbox.arguments import config_from_args  # noqa: E402
 from sandbox.ui.app import SandboxApp  # noqa: E402
 from sandbox.ui.controller import SessionController, use_one_torch_thread  # noqa: E402
 from sandbox.ui.widgets.decision_table import DecisionPanel  # noqa: E402

@@ -1,16 +1,53 @@
-"""Argument groups and output helpers shared by the commands and the experiments (`sandbox.results`)."""
+"""Argument groups and output helpers shared by the commands and the experiments (`sandbox.results`),
+and the flags as config layers (`flag_layers`, which `config_from_args` hands to `sandbox.engine.config.build_config`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
-from sandbox.errors import SandboxError
+from sandbox.engine.config import Layer, RunConfig, build_config, preset_path, read_toml
 from sandbox.engine.metrics import finite
+from sandbox.errors import SandboxError
 
 FEATURE_CHOICES = ("minilm", "hash", "minilm+hash")  # agents.features.FEATURE_KINDS, without importing torch for --help
+
+# A command's flag (its argparse dest) → the (config section, key) it sets; a flag left unset (None) keeps the
+# value of the layers under it. Agent settings (agents.registry.RUN_WIDE_SETTINGS, e.g. --alpha) are not here:
+# each reaches the section of every agent whose spec lists it.
+FLAG_SETTINGS = {
+    "env": ("run", "env"),
+    "agent": ("run", "agent"),
+    "steps": ("run", "steps"),
+    "seed": ("run", "seed"),
+    "eval_every": ("run", "eval_every"),
+    "eval_episodes": ("run", "eval_episodes"),
+    "checkpoint_every": ("run", "checkpoint_every"),
+    "keep_episodes": ("run", "keep_episodes"),
+    "limit": ("run", "dataset_limit"),
+    "beta": ("dqn", "cql_beta"),
+    "prior_mode": ("prior", "mode"),
+}
+PRIOR_FLAGS = {  # the prior's flags (add_prior_arguments) → [prior] keys
+    "prior_model": "model",
+    "prior_temperature": "temperature",
+    "length_norm": "length_norm",
+    "prior_k": "k",
+    "prior_epsilon": "epsilon",
+    "n_gpu_layers": "n_gpu_layers",
+    "n_ctx": "n_ctx",
+    "threads": "n_threads",
+    "prior_seed": "seed",
+    "prior_cache": "cache_path",
+    "templates_dir": "templates_dir",
+    "prior_server": "server",
+    "prior_variant": "variant",
+    "prior_api_key_env": "api_key_env",
+    "prior_outage_wait": "outage_wait_s",
+}
 
 
 def add_env_arguments(parser: argparse.ArgumentParser, required: bool = False) -> None:
@@ -150,3 +187,52 @@ def prior_config_from_args(args: argparse.Namespace) -> "PriorConfig":  # noqa: 
 def none_or(path: str | None) -> str | None:
     """A path flag's value; 'none' (any case) turns the feature off."""
     return None if path is None or str(path).lower() == "none" else path
+
+
+def flag_layers(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    """One config layer per flag given, named after the flag, so config.toml says which flag set a value."""
+    from agents.registry import RUN_WIDE_SETTINGS, sections_for
+
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if getattr(args, "acting", None):  # before --greedy and --target, which then win key by key
+        from agents.configs import acting_rule
+        from agents.errors import AgentError
+
+        try:
+            layers.append((f"--acting {args.acting}", {"dqn": acting_rule(args.acting)}))
+        except AgentError as error:
+            raise SandboxError(f"--acting: {error}") from None
+    for flag, (section, name) in FLAG_SETTINGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            layers.append((f"--{flag.replace('_', '-')}", {section: {name: value}}))
+    for flag in RUN_WIDE_SETTINGS:  # in the section of every agent whose spec lists the setting
+        value = getattr(args, flag, None)
+        if value is not None:
+            layers.append((f"--{flag}", sections_for({flag: value})))
+    for flag, name in PRIOR_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            value = none_or(value) if flag in ("prior_cache", "templates_dir") else value
+            layers.append((f"--{flag.replace('_', '-')}", {"prior": {name: "none" if value is None else value}}))
+    if getattr(args, "env_arg", None):
+        layers.append(("--env-arg", {"run": {"env_kwargs": parse_key_values(args.env_arg)}}))
+    elif getattr(args, "env", None):
+        layers.append(("--env", {"run": {"env_kwargs": {}}}))  # another env: the file's env options do not apply
+    return layers
+
+
+def config_from_args(
+    args: argparse.Namespace, *, base: Sequence[Layer] = (), experiment: Sequence[Layer] = ()
+) -> RunConfig:
+    """A command's config (`build_config`): --config or --preset as the file, the flags it was given on top."""
+    return build_config(base=base, file=file_layer(args), experiment=experiment, flags=flag_layers(args))
+
+
+def file_layer(args: argparse.Namespace) -> Layer | None:
+    """--config FILE or --preset NAME as a layer named after the flag; None without either."""
+    if getattr(args, "config", None):
+        return f"--config {args.config}", read_toml(args.config)
+    if getattr(args, "preset", None):
+        return f"--preset {args.preset}", read_toml(preset_path(args.preset))
+    return None

@@ -76,14 +76,12 @@ def run(args: argparse.Namespace) -> int:
 def lesson_run_config(args: argparse.Namespace, agent: str) -> "RunConfig":  # noqa: F821
     """The lake's tuned defaults for the lesson's agent, then the flags; each lesson then sets
     its own env options, agent and the DQN settings that make its short live runs teach."""
-    from sandbox.commands.train import flag_layers
-    from sandbox.engine.config import defaults_layer, seeded_config
+    from sandbox.arguments import config_from_args
     from sandbox.ui.lessons import LESSON_ENV
 
-    tuned = defaults_layer(LESSON_ENV, agent)
     skipped = {"steps", "check", "json", "classroom"}  # the lesson's own options, not a run's
     flags = argparse.Namespace(**{name: value for name, value in vars(args).items() if name not in skipped})
-    return seeded_config([*([tuned] if tuned else []), *flag_layers(flags)])
+    return config_from_args(flags, experiment=[(f"demo {args.lesson}", {"run": {"env": LESSON_ENV, "agent": agent}})])
 
 
 def print_checks(args: argparse.Namespace, config: "RunConfig") -> int:  # noqa: F821

@@ -45,16 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_prior_arguments(parser, with_defaults=False)
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The run config the UI starts from, layered as `train` layers it: the env's tuned defaults
-    (or --preset / --config), then the flags."""
-    from sandbox.commands.train import build_config
-
-    return build_config(args)
-
-
 def run(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
+    from sandbox.arguments import config_from_args
+
+    config = config_from_args(args)  # as `train` builds it: the env's tuned defaults (or the file), the flags
     if args.headless:
         return run_headless(config)
     if args.screenshot is not None:

@@ -11,18 +11,6 @@ from sandbox.commands._common import run_trainer
 NAME = "train-offline"
 HELP = "train CQL or CQL-Prior from a dataset written by `collect` (same metrics, checkpoints and eval)"
 
-# CLI flag → (config section, field); a flag left out takes the tuned default for the dataset's env.
-OVERRIDES = {
-    "agent": ("run", "agent"),
-    "steps": ("run", "steps"),
-    "seed": ("run", "seed"),
-    "limit": ("run", "dataset_limit"),
-    "eval_every": ("run", "eval_every"),
-    "eval_episodes": ("run", "eval_episodes"),
-    "checkpoint_every": ("run", "checkpoint_every"),
-    "beta": ("dqn", "cql_beta"),
-    "features": ("dqn", "features"),
-}
 DEFAULT_AGENT = "cql-prior"
 # Offline runs count gradient steps, not env steps: fewer than online's, evaluated on fewer episodes.
 OFFLINE_BASE = {"run": {"steps": 2000, "eval_episodes": 5}}
@@ -49,30 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_prior_arguments(parser, with_defaults=False)
 
 
-def build_config(args: argparse.Namespace):
-    """Built-in defaults < the tuned defaults of the dataset's env for the agent < flags."""
-    from sandbox.commands.train import PRIOR_FLAGS, flag_layers
-    from sandbox.engine.config import defaults_layer, seeded_config
+def build_config(args: argparse.Namespace) -> "RunConfig":  # noqa: F821
+    """The dataset's env and this command's budget, through `sandbox.arguments.config_from_args`: built-in <
+    offline budget < the tuned defaults of the dataset's env for the agent < the dataset < flags."""
+    from sandbox.arguments import config_from_args
     from sandbox.features.datasets import existing_dataset_path, read_dataset_info
 
     dataset = existing_dataset_path(args.dataset)
     info = read_dataset_info(dataset)
-    agent = args.agent or DEFAULT_AGENT
-    layers = [
-        ("train-offline", OFFLINE_BASE),
-        ("--dataset", {"run": {"dataset": str(dataset), "env": info.env, "env_kwargs": dict(info.env_kwargs)}}),
-    ]
-    tuned = defaults_layer(info.env, agent)
-    if tuned is not None:
-        layers.append(tuned)
-    layers.append(("--agent" if args.agent else "train-offline", {"run": {"agent": agent}}))
-    for flag, (section, name) in OVERRIDES.items():
-        value = getattr(args, flag, None)
-        if value is not None and flag != "agent":
-            layers.append((f"--{flag.replace('_', '-')}", {section: {name: value}}))
-    prior_flags = argparse.Namespace(**{flag: getattr(args, flag, None) for flag in (*PRIOR_FLAGS, "prior_mode")})
-    layers.extend(flag_layers(prior_flags))
-    return seeded_config(layers)
+    read = {"run": {"dataset": str(dataset), "env": info.env, "env_kwargs": dict(info.env_kwargs)}}
+    chosen = ("train-offline", {"run": {"agent": DEFAULT_AGENT}})  # --agent, a flag, wins over it
+    return config_from_args(args, base=[("train-offline", OFFLINE_BASE)], experiment=[("--dataset", read), chosen])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,16 +4,18 @@ A run folder keeps the exact `config.toml` it was started with, so `--resume` an
 `eval` rebuild the same env, agent and prior. Unknown keys and wrong types are
 one-line errors that name the file, the section and the valid keys.
 
-A config is built from layers, later ones winning key by key: the dataclasses' built-in
-defaults, the tuned defaults of the env and agent (`sandbox/defaults/`, RL Zoo style: one
-file per env family, one table per agent) unless a preset or config file is given, that
-file, and the command line. `RunConfig.sources` records where each value came from, and
+Every run config is built by `build_config` (every command, every `bench` experiment, every sweep
+trial), from layers, later ones winning key by key: the dataclasses' built-in defaults, the tuned
+defaults of the env and agent (`sandbox/defaults/`, RL Zoo style: one file per env family, one
+table per agent) unless a preset or config file is given, that file, the experiment's own
+settings, and the command line. `RunConfig.sources` records where each value came from, and
 `config.toml` keeps it under `[sources]`.
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -202,9 +204,47 @@ def load_run_config(path: Path) -> RunConfig:
     return parse_config(payload, str(path))
 
 
-# ----- layers: built-in < tuned defaults < preset or config file < command line ------------------
+# ----- the one config path: built-in < tuned defaults < config file < experiment < command line -------
 
 Layer = tuple[str, dict[str, Any]]  # (where the values come from, {section: {key: value}})
+
+
+def build_config(
+    *,
+    base: Sequence[Layer] = (),
+    file: Layer | None = None,
+    experiment: Sequence[Layer] = (),
+    flags: Sequence[Layer] = (),
+) -> RunConfig:
+    """The one way a run config is made, so that every run folder says where each value came from and a
+    bench arm gets the env's tuned defaults as `train` does. Layers, later ones winning key by key:
+
+    1. built-in: the dataclasses' defaults and the chosen agent's acting rule, then `base`, a command's
+       own defaults (train-offline's budget of gradient steps);
+    2. the tuned defaults (`sandbox/defaults/`) of the env and agent the layers above them choose, left
+       out under a config file: a file or preset states a whole run;
+    3. `file`: --config or --preset;
+    4. `experiment`: what the caller itself sets (a bench arm, a lesson, the dataset train-offline reads,
+       a sweep file and its grid point);
+    5. `flags`: the command line.
+
+    Every agent section takes [run] seed (`seeded_config`), and the agents' settings are validated.
+    """
+    upper = [*([file] if file is not None else []), *experiment, *flags]
+    chosen = [*base, *upper]
+    tuned = None if file is not None else defaults_layer(_chosen(chosen, "env"), _chosen(chosen, "agent"))
+    return seeded_config([*base, *([tuned] if tuned else []), *upper])
+
+
+def _chosen(layers: Sequence[Layer], key: str) -> str:
+    """The [run] env or agent the layers settle on (the last one that sets it), else the built-in one."""
+    values = [payload["run"][key] for _, payload in layers if key in payload.get("run", {})]
+    return values[-1] if values else getattr(RunSettings(), key)
+
+
+def as_layer(section: Any) -> dict[str, Any]:
+    """A whole config section (a dataclass) as a layer's table, as config.toml writes it."""
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in _strip_none(asdict(section)).items()}
 
 
 def layered_config(layers: list[Layer]) -> RunConfig:
@@ -301,9 +341,7 @@ def retargeted(config: RunConfig, **run: Any) -> RunConfig:
                 flags.setdefault(label, {}).setdefault(section, {})[key] = payload[section][key]
     chosen = {key: getattr(config.run, key) for key in WHAT_TO_RUN}
     chosen.update(run)
-    tuned = defaults_layer(chosen["env"], chosen["agent"])
-    layers = [*([tuned] if tuned else []), *flags.items(), ("picked in the UI", {"run": chosen})]
-    return seeded_config(layers)
+    return build_config(experiment=[("picked in the UI", {"run": chosen})], flags=list(flags.items()))
 
 
 def settings_line(config: RunConfig) -> str:

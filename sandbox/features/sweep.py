@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.engine.config import RunConfig, defaults_layer, layered_config, load_run_config, parse_config
+from sandbox.engine.config import RunConfig, build_config, load_run_config, parse_config
 from sandbox.errors import SandboxError
 from sandbox.engine.storage import STATE_FILE, atomic_write_text
 
@@ -175,9 +175,8 @@ def expand(sweep: Sweep, out_dir: Path) -> list[Trial]:
             },
             **sections_for(settings),
         }
-        tuned = defaults_layer(env["id"], agent)
-        config = layered_config([*([tuned] if tuned else []), (sweep.source, sweep.payload), ("[grid]", point)])
-        config.validate_agents()
+        # The sweep file and the grid point are the experiment's own settings, over the trial's tuned defaults.
+        config = build_config(experiment=[(sweep.source, sweep.payload), ("[grid]", point)])
         validate_config(config.prior)
         name = trial_name(config)
         trials.append(Trial(name, config, (out_dir / name).resolve()))

@@ -170,16 +170,18 @@ def kept_or_run_variant(
     args: argparse.Namespace, prior_config: Any, root: Path, variant: Variant | None, seed: int
 ) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
     """Train DQN-Prior with the variant's settings (or DQN for None), or read the run back from `--keep-runs`."""
+    from agents.configs import PPOConfig
+
     shared = argparse.Namespace(
         steps=args.steps, eval_every=args.eval_every, features=args.features, eval_episodes=args.eval_episodes,
-        alpha=DEFAULT.alpha, k=DEFAULT.k, kl_alpha=None,
+        alpha=DEFAULT.alpha, k=DEFAULT.k, kl_alpha=PPOConfig().alpha,  # no PPO here: its section keeps its default
     )  # fmt: skip
     if variant is None:
-        config, name, label = run_config(shared, prior_config, args.env, REFERENCE, seed), REFERENCE, REFERENCE
-    else:
-        config = run_config(shared, prior_config, args.env, "dqn-prior", seed)
-        config.dqn.k, config.dqn.alpha = variant.k, variant.alpha
-        config.prior = replace(prior_config, mode=variant.mode, epsilon=variant.floor)
+        config = run_config(shared, prior_config, args.env, REFERENCE, seed, by="bench ablation")
+        name, label = REFERENCE, REFERENCE
+    else:  # DQN-Prior by the paper's acting rule, as every kept run of this report
+        factors = {"dqn": {"k": variant.k, "alpha": variant.alpha}, "prior": {"mode": variant.mode, "epsilon": variant.floor}}
+        config = run_config(shared, prior_config, args.env, "dqn-prior", seed, by="bench ablation", overrides=factors)
         name = f"dqn-prior-k{variant.k}-a{variant.alpha:g}-{variant.mode}-e{variant.floor:g}"
         label = f"dqn-prior {variant.label}"
     run_dir = root / f"{args.env}-{name}-s{seed}"

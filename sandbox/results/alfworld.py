@@ -145,7 +145,7 @@ def finished_or_run(
     env_key = f"alfworld-{task}"
     settings = {**efficiency.env_settings(args, env_key, spec), "eval_episodes": args.eval_episodes, "alpha": args.alpha,
                 "k": args.k, "agent": agent, "prior": prior_settings(prior)}  # fmt: skip
-    config = efficiency.run_config(args, prior, env_key, agent, seed, spec)
+    config = efficiency.run_config(args, prior, env_key, agent, seed, spec, by="bench alfworld")  # the paper's acting rule
 
     def run_now() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         result, curve = efficiency.run_one(config, root / f"{env_key}-{label}-s{seed}", env_key)

@@ -35,6 +35,7 @@ from sandbox.results.common import (
 
 HELP = "generalisation: Q trained with one LLM prior, evaluated on unseen household tasks and with another LLM"
 NAME = "generalisation"
+EXPERIMENT = "bench generalisation"  # the source of the values this report sets, in each run's config.toml
 SPLITS = ("train", "unseen")
 LEARNERS = ("dqn-prior", "dqn")
 QUICK = {"seeds": 1, "steps": 600, "eval_episodes": 5, "n_games": 2}
@@ -137,17 +138,18 @@ def env_kwargs(args: argparse.Namespace, split: str) -> dict[str, Any]:
 
 
 def train(args: argparse.Namespace, prior_config: Any, folder: Path, agent: str, seed: int) -> Path:
-    from sandbox.engine.config import RunConfig
+    """DQN or DQN-Prior (by the paper's acting rule, as this report always trained it) on the train split."""
+    from agents.configs import acting_rule
+    from sandbox.engine.config import as_layer, build_config
 
-    config = RunConfig()
-    config.run.env, config.run.env_kwargs = args.env, env_kwargs(args, "train")
-    config.run.agent, config.run.seed, config.run.steps = agent, seed, args.steps
-    config.run.eval_every = config.run.checkpoint_every = args.steps
-    config.run.eval_episodes = args.eval_episodes
-    config.dqn.seed, config.dqn.features, config.dqn.alpha, config.dqn.k = seed, args.features, args.alpha, args.k
-    config.dqn.epsilon_decay_steps = max(1, args.steps // 2)
-    config.prior = prior_config
-    train_run(config, folder)
+    run = {
+        "run": {"env": args.env, "env_kwargs": env_kwargs(args, "train"), "agent": agent, "seed": seed, "steps": args.steps,
+                "eval_every": args.steps, "checkpoint_every": args.steps, "eval_episodes": args.eval_episodes},
+        "dqn": {"features": args.features, "alpha": args.alpha, "k": args.k, "epsilon_decay_steps": max(1, args.steps // 2),
+                **acting_rule("paper")},
+        "prior": as_layer(prior_config),
+    }  # fmt: skip
+    train_run(build_config(experiment=[(EXPERIMENT, run)]), folder)
     return folder
 
 
@@ -169,13 +171,11 @@ def evaluate_llm(args: argparse.Namespace, prior_config: Any, seed: int, split: 
 
     from agents.registry import make_agent
     from envs import env_family, make_env
-    from sandbox.engine.config import RunConfig, RunSettings
+    from sandbox.engine.config import as_layer, build_config
     from sandbox.engine.training import evaluate
 
     config = replace(prior_config, model=model)
-    run_config = RunConfig(run=RunSettings(agent="llm", seed=seed), prior=config)
-    run_config.set_agent_settings(seed=seed)
-    agent = make_agent(run_config)
+    agent = make_agent(build_config(experiment=[(EXPERIMENT, {"run": {"agent": "llm", "seed": seed}, "prior": as_layer(config)})]))
     env = make_env(args.env, **env_kwargs(args, split))
     started = time.monotonic()
     result = evaluate(agent, env, env_family(args.env), episodes=args.eval_episodes, history=config.history)

@@ -38,6 +38,7 @@ from sandbox.results.common import (
 
 HELP = "offline data efficiency: CQL vs CQL-Prior final success over dataset sizes (log scale)"
 NAME = "offline_data_efficiency"
+EXPERIMENT = "bench offline"  # the source of the values this report sets, in each run's config.toml
 AGENTS = ("cql", "cql-prior")
 DEFAULT_ENV, DEFAULT_ENV_KWARGS = "tw-coin-collector-v0", {"level": 5}
 QUICK = {"sizes": [100, 400, 1600], "seeds": 2, "eval_episodes": 5}
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> Report:
                            f"{dataset['successes']} won")
             for size in sizes:
                 for agent in AGENTS:
-                    runs.append(train_offline(args, prior_config, root, Path(dataset["path"]), agent, size, seed))
+                    runs.append(train_offline(args, env_kwargs, prior_config, root, Path(dataset["path"]), agent, size, seed))
                     progress(args, f"  {agent:<9} size {size:>5}  success {runs[-1]['final_success']:.0%}  "
                                    f"({runs[-1]['wall_s']:.0f} s)")
     summary = summarise(runs, sizes)
@@ -134,17 +135,17 @@ def run(args: argparse.Namespace) -> Report:
 
 def train_behaviour(args: argparse.Namespace, env_kwargs: dict[str, Any], prior_config: Any, folder: Path) -> dict[str, Any]:
     """The online DQN whose greedy policy, mixed with ε random actions, collects the data."""
-    from sandbox.engine.config import RunConfig
+    from sandbox.engine.config import as_layer, build_config
 
-    config = RunConfig()
-    config.run.env, config.run.env_kwargs, config.run.agent = args.env, dict(env_kwargs), "dqn"
-    config.run.steps = config.run.eval_every = config.run.checkpoint_every = args.behaviour_steps
-    config.run.eval_episodes = args.eval_episodes
-    config.dqn.features = args.features
-    config.dqn.epsilon_decay_steps = max(1, args.behaviour_steps // 2)
-    config.prior = prior_config
-    rows = train_run(config, folder)[1]
-    return {"run": str(folder), "steps": args.behaviour_steps, "success": rows[-1]["eval_success"]}
+    steps = args.behaviour_steps
+    behaviour = {
+        "run": {"env": args.env, "env_kwargs": dict(env_kwargs), "agent": "dqn", "steps": steps, "eval_every": steps,
+                "checkpoint_every": steps, "eval_episodes": args.eval_episodes},
+        "dqn": {"features": args.features, "epsilon_decay_steps": max(1, steps // 2)},
+        "prior": as_layer(prior_config),
+    }  # fmt: skip
+    rows = train_run(build_config(experiment=[(EXPERIMENT, behaviour)]), folder)[1]
+    return {"run": str(folder), "steps": steps, "success": rows[-1]["eval_success"]}
 
 
 def collect_dataset(
@@ -174,17 +175,20 @@ def collect_dataset(
 
 
 def train_offline(
-    args: argparse.Namespace, prior_config: Any, root: Path, dataset: Path, agent: str, size: int, seed: int
-) -> dict[str, Any]:
-    from sandbox.engine.config import RunConfig
+    args: argparse.Namespace, env_kwargs: dict[str, Any], prior_config: Any, root: Path, dataset: Path, agent: str,
+    size: int, seed: int,
+) -> dict[str, Any]:  # fmt: skip
+    """CQL or CQL-Prior on the first `size` transitions of the dataset collected in `args.env`."""
+    from sandbox.engine.config import as_layer, build_config
 
-    config = RunConfig()
-    config.run.agent, config.run.seed, config.run.steps = agent, seed, args.steps
-    config.run.dataset, config.run.dataset_limit = str(dataset), size
-    config.run.eval_every = config.run.checkpoint_every = args.steps  # one evaluation: the final one
-    config.run.eval_episodes = args.eval_episodes
-    config.dqn.cql_beta, config.dqn.features, config.dqn.seed = args.beta, args.features, seed
-    config.prior = prior_config
+    run = {
+        "run": {"env": args.env, "env_kwargs": dict(env_kwargs), "dataset": str(dataset), "dataset_limit": size,
+                "agent": agent, "seed": seed, "steps": args.steps, "eval_every": args.steps,  # one evaluation: the final one
+                "checkpoint_every": args.steps, "eval_episodes": args.eval_episodes},
+        "dqn": {"cql_beta": args.beta, "features": args.features},
+        "prior": as_layer(prior_config),
+    }  # fmt: skip
+    config = build_config(experiment=[(EXPERIMENT, run)])
     started = time.monotonic()
     final = train_run(config, root / f"{agent}-n{size}-s{seed}", offline=True)[1][-1]
     return {

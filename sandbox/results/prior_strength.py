@@ -58,7 +58,6 @@ from sandbox.results.sample_efficiency import (
     run_config,
     run_one,
     summarise,
-    with_rule,
 )
 
 HELP = "prior strength: steps to 90% success (ratio to DQN/PPO) and success over the run against the oracle prior's skill"
@@ -257,7 +256,7 @@ def kept_or_run_arm(
     """Train one arm's seed (the learner with the oracle at `skill`, or the reference for None; DQN-Prior
     by acting `rule`), or read it back from `--keep-runs`; None with --kept-only when it is not kept."""
     prior = oracle_config(0.0 if skill is None else skill)
-    config = with_rule(run_config(args, prior, env_key, agent, seed, ENVS[env_key]), rule)
+    config = run_config(args, prior, env_key, agent, seed, ENVS[env_key], rule=rule, by="bench prior-strength")
     settings = {**env_settings(args, env_key, ENVS[env_key]), "eval_episodes": args.eval_episodes,
                 "alpha": args.alpha, "k": args.k, "kl_alpha": args.kl_alpha}  # fmt: skip
     if agent.startswith("dqn"):  # what decides how DQN acts and learns, whichever rule named it

@@ -11,8 +11,10 @@ learn nothing: they are evaluated once, and reach the threshold at step 0 or nev
 
 Each env brings its own budget and settings (Frozen Lake: the tuned `frozenlake-dqn` and
 `frozenlake-dqn-prior` presets and their 4,000 steps); `--steps`, `--eval-every` and
-`--features` override them for every env. Every finished run leaves `result.json` in its
-run folder, so with `--keep-runs DIR` a killed run resumes where it stopped.
+`--features` override them for every env. Each arm's config is built by `sandbox.engine.config.build_config`
+over the env's tuned defaults, and its run folder's config.toml says where each value came from.
+Every finished run leaves `result.json` in its run folder, so with `--keep-runs DIR` a killed run
+resumes where it stopped.
 
 The full run (6 envs × 6 agents × 5 seeds) took 233 minutes of runs on 2 CPU cores, most of
 them cooking's prior agents from a cold prior cache; `--kept-only` reports what it has so far.
@@ -65,14 +67,22 @@ class EnvSpec:
     features: str = "minilm"
     presets: dict[str, str] = field(default_factory=dict)  # agent → preset tuned for this env (sandbox/presets/)
     eval_kwargs: dict[str, Any] = field(default_factory=dict)  # what evaluation changes, e.g. {"split": "unseen"}
+    # agent → {section: {key: value}}: what this report's kept runs were trained with where the env's tuned
+    # defaults (sandbox/defaults/) now say otherwise; kept, so the same seeds train the same runs.
+    kept: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 ENVS = {
+    # PPO-Prior's tuned γ = 0.9 and lr 1e-3 (sandbox/defaults/frozenlake.toml) came after this report's runs.
     "frozenlake-4x4": EnvSpec(
         "TextFrozenLake-v0", {"map_name": "4x4"}, steps=4000, eval_every=250, features="minilm+hash",
         presets={"dqn": "frozenlake-dqn", "dqn-prior": "frozenlake-dqn-prior"},
+        kept={"ppo-prior": {"ppo": {"gamma": 0.99, "lr": 5e-4}}},
     ),
-    "coin-collector-5": EnvSpec("tw-coin-collector-v0", {"level": 5}),
+    # DQN-Prior's tuned soft target updates (sandbox/defaults/tw-coin-collector-v0.toml) came after its runs.
+    "coin-collector-5": EnvSpec(
+        "tw-coin-collector-v0", {"level": 5}, kept={"dqn-prior": {"dqn": {"target_every": 20, "target_tau": 1.0}}}
+    ),
     # Greedy evaluation dominates here (5 episodes of up to 100 steps, each over ~20-40 actions); the
     # default game's greedy wins take under 10 steps, so 50 is still plenty.
     "cooking": EnvSpec("tw-cooking-v0", {"max_episode_steps": 50}, steps=1000),
@@ -231,16 +241,6 @@ def acting_settings(dqn: Any) -> dict[str, Any]:
     return settings
 
 
-def with_rule(config: Any, rule: str | None) -> Any:
-    """The config with DQN-Prior's acting rule set (none: as it is)."""
-    from agents.configs import acting_rule
-
-    if rule is not None:
-        for key, value in acting_rule(rule).items():
-            setattr(config.dqn, key, value)
-    return config
-
-
 def finished_or_run(
     args: argparse.Namespace, prior_config: Any, root: Path, env_key: str, agent: str, seed: int, rule: str | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], bool] | None:
@@ -250,7 +250,7 @@ def finished_or_run(
     run_dir = root / f"{env_key}-{name.replace('[', '-').replace(']', '').replace('+', '-')}-s{seed}"
     settings = {**env_settings(args, env_key), "eval_episodes": args.eval_episodes, "alpha": args.alpha,
                 "k": args.k, "kl_alpha": args.kl_alpha, "prior": prior_settings(prior_config)}  # fmt: skip
-    config = with_rule(run_config(args, prior_config, env_key, agent, seed), rule)
+    config = run_config(args, prior_config, env_key, agent, seed, rule=rule)
     if agent.startswith("dqn"):
         settings["acting"] = acting_settings(config.dqn)
 
@@ -262,29 +262,46 @@ def finished_or_run(
 
 
 def run_config(
-    args: argparse.Namespace, prior_config: Any, env_key: str, agent: str, seed: int, spec: EnvSpec | None = None
-) -> Any:
-    """The run's config: the env's tuned preset for this agent if it has one, else the shared settings."""
-    from sandbox.engine.config import RunConfig, load_config, preset_path
+    args: argparse.Namespace, prior_config: Any, env_key: str, agent: str, seed: int, spec: EnvSpec | None = None,
+    rule: str | None = None, *, by: str = "bench sample-efficiency", overrides: dict[str, dict[str, Any]] | None = None,
+) -> Any:  # fmt: skip
+    """The run's config through `sandbox.engine.config.build_config`: the env's tuned preset for this agent as the
+    file if it has one, else the env's tuned defaults; over them the arm's settings (`arm_layer`) and what
+    the experiment `by` changes in it (`overrides`), each value's source recorded."""
+    from sandbox.engine.config import build_config, preset_path, read_toml
 
     spec = spec or ENVS[env_key]
+    preset = spec.presets.get(agent)
+    file = (f"--preset {preset}", read_toml(preset_path(preset))) if preset else None
+    arm = arm_layer(args, prior_config, env_key, spec, agent, seed, rule)
+    return build_config(file=file, experiment=[(by, arm), *([(by, overrides)] if overrides else [])])
+
+
+def arm_layer(
+    args: argparse.Namespace, prior_config: Any, env_key: str, spec: EnvSpec, agent: str, seed: int, rule: str | None
+) -> dict[str, dict[str, Any]]:
+    """What an arm sets, as a config layer: the env and budget, the shared learners' settings (an agent with a
+    preset keeps its own), DQN's acting rule (the paper's unless `rule` names another), the prior, and the
+    settings its kept runs were trained with where the env's tuned defaults now differ (`EnvSpec.kept`)."""
+    from agents.configs import acting_rule
+    from agents.registry import sections_for
+    from sandbox.engine.config import as_layer
+
     settings = env_settings(args, env_key, spec)
-    if agent in spec.presets:
-        config = load_config(preset_path(spec.presets[agent]))
-    else:
-        config = RunConfig()
-        config.dqn.alpha, config.dqn.k = args.alpha, args.k
-        config.dqn.epsilon_decay_steps = max(1, settings["steps"] // 2)
-        config.ppo.alpha = args.kl_alpha
-    config.run.env, config.run.env_kwargs = spec.id, dict(spec.kwargs)
-    config.run.eval_env_kwargs = dict(spec.eval_kwargs)
-    config.run.agent, config.run.seed = agent, seed
-    config.run.steps, config.run.eval_every = settings["steps"], settings["eval_every"]
-    config.run.eval_episodes = args.eval_episodes
-    config.run.checkpoint_every = settings["steps"]
-    config.set_agent_settings(seed=seed, features=settings["features"])
-    config.prior = prior_config
-    return config
+    steps = settings["steps"]
+    layer: dict[str, dict[str, Any]] = {
+        "run": {"env": spec.id, "env_kwargs": dict(spec.kwargs), "eval_env_kwargs": dict(spec.eval_kwargs), "agent": agent,
+                "seed": seed, "steps": steps, "eval_every": settings["eval_every"], "eval_episodes": args.eval_episodes,
+                "checkpoint_every": steps},
+        "dqn": acting_rule(rule or "paper"),
+        "prior": as_layer(prior_config),
+    }  # fmt: skip
+    if agent not in spec.presets:
+        layer["dqn"].update(alpha=args.alpha, k=args.k, epsilon_decay_steps=max(1, steps // 2))
+        layer["ppo"] = {"alpha": args.kl_alpha}
+    for section, values in [*sections_for({"features": settings["features"]}).items(), *spec.kept.get(agent, {}).items()]:
+        layer.setdefault(section, {}).update(values)
+    return layer
 
 
 def run_one(config: Any, run_dir: Path, env_key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -215,15 +215,17 @@ def test_a_kept_run_of_the_default_variant_records_what_it_resolved_to(monkeypat
 def test_frozen_lake_runs_its_tuned_presets_and_the_other_envs_the_shared_settings():
     from argparse import Namespace
 
+    from agents.prior.config import PriorConfig
     from sandbox.results.sample_efficiency import run_config
 
     args = Namespace(steps=None, eval_every=None, features=None, alpha=10.0, k=5, kl_alpha=0.1, eval_episodes=5)
-    lake = run_config(args, None, "frozenlake-4x4", "dqn-prior", 3)
+    prior = PriorConfig()
+    lake = run_config(args, prior, "frozenlake-4x4", "dqn-prior", 3)
     assert (lake.dqn.explore, lake.dqn.target_tau, lake.dqn.features) == ("epsilon", 0.005, "minilm+hash")
     assert (lake.run.steps, lake.run.eval_every, lake.run.seed, lake.dqn.seed) == (4000, 250, 3, 3)
-    coins = run_config(args, None, "coin-collector-5", "dqn-prior", 0)
+    coins = run_config(args, prior, "coin-collector-5", "dqn-prior", 0)
     assert (coins.run.steps, coins.dqn.features, coins.dqn.epsilon_decay_steps) == (2000, "minilm", 1000)
-    overridden = run_config(Namespace(**{**vars(args), "steps": 50, "features": "hash"}), None, "frozenlake-4x4", "ppo", 0)
+    overridden = run_config(Namespace(**{**vars(args), "steps": 50, "features": "hash"}), prior, "frozenlake-4x4", "ppo", 0)
     assert (overridden.run.steps, overridden.ppo.features) == (50, "hash")
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from agents.registry import agent_names, offline_agent_names
 from sandbox.cli import build_parser, main
-from sandbox.commands import demo, play, train, train_offline
+from sandbox.commands import demo, train_offline
+from sandbox.arguments import config_from_args
 from sandbox.engine.config import BUILT_IN, DEFAULTS_DIR, defaults_layer, layered_config, load_config, read_toml
 from sandbox.errors import SandboxError
 from sandbox.features.sweep import expand, parse_sweep
@@ -34,7 +35,7 @@ def test_every_defaults_table_builds_a_valid_config() -> None:
 
 
 def test_train_takes_the_tuned_defaults_and_records_where_each_value_came_from(tmp_path: Path) -> None:
-    config = train.build_config(parse("train", "--env", "TextFrozenLake-v0", "--agent", "dqn-prior", "--seed", "2"))
+    config = config_from_args(parse("train", "--env", "TextFrozenLake-v0", "--agent", "dqn-prior", "--seed", "2"))
     tuned = read_toml(DEFAULTS_DIR / "frozenlake.toml")["dqn-prior"]
     assert config.dqn.features == tuned["dqn"]["features"] and config.dqn.gamma == tuned["dqn"]["gamma"]
     assert config.run.steps == tuned["run"]["steps"]
@@ -48,28 +49,28 @@ def test_train_takes_the_tuned_defaults_and_records_where_each_value_came_from(t
 
 
 def test_a_preset_a_config_file_and_flags_override_the_defaults(tmp_path: Path) -> None:
-    preset = train.build_config(parse("train", "--preset", "frozenlake-dqn-prior"))
+    preset = config_from_args(parse("train", "--preset", "frozenlake-dqn-prior"))
     assert preset.dqn.gamma == 0.99  # the preset leaves γ out: built-in, not the tuned default
     assert preset.source_of("dqn", "gamma") == BUILT_IN
     assert preset.source_of("dqn", "features") == "--preset frozenlake-dqn-prior"
     file = tmp_path / "mine.toml"
     file.write_text('[run]\nagent = "dqn"\n[dqn]\nlr = 0.01\n')
-    from_file = train.build_config(parse("train", "--config", str(file), "--alpha", "3"))
+    from_file = config_from_args(parse("train", "--config", str(file), "--alpha", "3"))
     assert from_file.dqn.lr == 0.01 and from_file.dqn.features == "minilm"  # no tuned defaults under a file
     assert from_file.dqn.alpha == 3.0 and from_file.source_of("dqn", "alpha") == "--alpha"
-    flagged = train.build_config(parse("train", "--agent", "dqn", "--features", "hash", "--steps", "10"))
+    flagged = config_from_args(parse("train", "--agent", "dqn", "--features", "hash", "--steps", "10"))
     assert flagged.dqn.features == "hash" and flagged.run.steps == 10
     assert flagged.dqn.gamma == 0.9  # the rest stays tuned
-    untuned = train.build_config(parse("train", "--env", "overcooked-tomato-salad-v0", "--agent", "dqn"))
+    untuned = config_from_args(parse("train", "--env", "overcooked-tomato-salad-v0", "--agent", "dqn"))
     assert set(untuned.sources["dqn"].values()) == {BUILT_IN}
 
 
 def test_play_and_demo_take_the_defaults_too() -> None:
-    config = play.config_from_args(parse("play", "--agent", "dqn", "--seed", "1"))
+    config = config_from_args(parse("play", "--agent", "dqn", "--seed", "1"))
     assert config.dqn.gamma == 0.9 and config.dqn.seed == 1
     assert config.source_of("dqn", "features") == f"{LAKE} [dqn]"
-    assert play.config_from_args(parse("play", "--agent", "dqn", "--features", "hash")).dqn.features == "hash"
-    assert play.config_from_args(parse("play", "--preset", "frozenlake-dqn")).dqn.gamma == 0.99
+    assert config_from_args(parse("play", "--agent", "dqn", "--features", "hash")).dqn.features == "hash"
+    assert config_from_args(parse("play", "--preset", "frozenlake-dqn")).dqn.gamma == 0.99
 
 
 def test_sweep_trials_layer_the_file_over_the_defaults() -> None:
@@ -88,7 +89,7 @@ def test_a_defaults_file_may_not_choose_what_to_run(tmp_path: Path, monkeypatch:
         defaults_layer("TextFrozenLake-v0", "dqn")
     (tmp_path / "frozenlake.toml").write_text("[dqn.dqn]\nlearning_rate = 1\n")
     with pytest.raises(SandboxError, match="unknown key 'learning_rate'.*frozenlake.toml"):
-        train.build_config(parse("train", "--agent", "dqn"))
+        config_from_args(parse("train", "--agent", "dqn"))
 
 
 def test_collect_and_train_offline_take_the_same_name_with_or_without_the_extension(tmp_path, capsys) -> None:
@@ -112,12 +113,12 @@ def test_collect_and_train_offline_take_the_same_name_with_or_without_the_extens
 def test_the_ui_pickers_retune_for_the_new_agent_and_keep_the_flags() -> None:
     from sandbox.engine.config import retargeted
 
-    config = play.config_from_args(parse("play", "--agent", "dqn-prior", "--features", "hash", "--threads", "1"))
+    config = config_from_args(parse("play", "--agent", "dqn-prior", "--features", "hash", "--threads", "1"))
     switched = retargeted(config, agent="ppo-prior")
     assert switched.run.agent == "ppo-prior" and switched.source_of("run", "agent") == "picked in the UI"
     assert switched.ppo.alpha == read_toml(DEFAULTS_DIR / "frozenlake.toml")["ppo-prior"]["ppo"]["alpha"]
     assert switched.ppo.features == "hash" and switched.prior.n_threads == 1  # the flags still win
     other = retargeted(config, env="overcooked-tomato-salad-v0", env_kwargs={})
     assert other.dqn.gamma == 0.99 and other.dqn.features == "hash"  # nothing tuned there: built-in + flags
-    preset = play.config_from_args(parse("play", "--preset", "frozenlake-dqn"))
+    preset = config_from_args(parse("play", "--preset", "frozenlake-dqn"))
     assert retargeted(preset, agent="dqn-prior").dqn == preset.dqn  # a preset's settings stay as they are
