@@ -9,9 +9,10 @@ from agents import registry
 from agents.baselines import RandomAgent
 from agents.errors import AgentError
 from agents.configs import DQNConfig
+from agents.decision import acting_settings
 from agents.registry import AGENTS, AgentSpec, agent_names, agents_with_prior, make_agent, offline_agent_names
 from sandbox.config import RunConfig, RunSettings
-from sandbox.ui.controller import posterior_settings
+from sandbox.ui.controller import steers_posterior
 from tests.app.support import fast_config
 
 
@@ -46,6 +47,7 @@ class CautiousAgent(RandomAgent):
         super().__init__(seed=config.seed)
         self.config = config
         self.prior = prior
+        self.acting = acting_settings("q", config, prior)
 
     @classmethod
     def from_config(cls, config, prior) -> "CautiousAgent":
@@ -59,7 +61,8 @@ def test_one_registration_makes_a_new_agent_buildable_and_steerable(monkeypatch:
     config.set_agent_settings(seed=7)
     agent = make_agent(config)
     assert isinstance(agent, CautiousAgent) and agent.config.seed == 7 and agent.prior is not None
-    assert posterior_settings(agent) is config.dqn  # the UI's α and k controls reach it
+    assert steers_posterior(agent)  # the UI's α and k controls reach it
+    assert (agent.acting.alpha, agent.acting.k, agent.acting.eval_k) == (config.dqn.alpha, config.dqn.k, config.dqn.eval_k)
     assert registry.acts_on(agent) == "q"
 
 
