@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import FrozenInstanceError
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +16,9 @@ from agents.dqn import DQNAgent
 from agents.errors import AgentError
 from agents.registry import make_agent
 from sandbox.errors import SandboxError
-from sandbox.replay_files import record_from_json, record_to_json
+from sandbox.replay_files import load_episode, record_from_json, record_to_json
 from sandbox.session import Session
+from sandbox.ui.controller import SessionController
 from tests.agents.conftest import ChainEnv, ScriptedPrior
 from tests.app.support import fast_config
 
@@ -126,3 +128,22 @@ def test_a_replay_line_records_the_settings_a_step_was_made_under_and_old_lines_
     old = record_from_json(line)
     assert old.decision.settings is None and old.decision.alpha == 0.5
     assert [row.posterior for row in old.decision.candidates] == [row.posterior for row in record.decision.candidates]
+
+
+def test_the_ui_knobs_reach_forks_and_the_kept_forks_replay_file(tmp_path: Path) -> None:
+    controller = SessionController(fast_config("dqn-prior", env="TextFrozenLake-v0"), saves_dir=tmp_path)
+    controller.build()
+    controller.new_episode()
+    controller.request(alpha=3.0, k=4)  # as `]` and `}` do
+    controller.step()
+    live = controller.session.acting
+    assert (live.alpha, live.k) == (3.0, 4) and (controller.config.dqn.alpha, controller.config.dqn.k) == (10.0, 5)
+    if controller.session.done:
+        controller.new_episode()
+    fork = controller.fork()
+    record = controller.fork_step(fork, "fork")
+    assert record.decision.settings == live and controller.fork_decide(fork, "main").settings == live
+    controller.keep_fork(fork)
+    replay = load_episode(controller.recorder.path)
+    assert [step.decision.settings for step in replay.steps] == [live] * len(replay.steps)
+    controller.close()
