@@ -164,10 +164,10 @@ def make_agent(run_config: RunConfigLike) -> "Agent":
         from agents.prior import build_prior
 
         prior = build_prior(run_config.prior, run_seed=config.seed)  # sample mode draws with the run's seed
-    return spec.load().from_config(config, prior)
-
-
-def acts_on(agent: "Agent") -> str | None:
-    """What a built agent acts from (see AgentSpec); None for an agent the registry does not know."""
-    spec = AGENTS.get(agent.name)
-    return spec.acts_on if spec is not None else None
+    agent = spec.load().from_config(config, prior)
+    if agent.acting.acts_on != spec.acts_on:
+        raise AgentError(
+            f"agent {spec.name!r} is registered as acting on {spec.acts_on!r} but its settings act on "
+            f"{agent.acting.acts_on!r}; build them with agents.decision.acting_settings({spec.acts_on!r}, config, prior)"
+        )
+    return agent

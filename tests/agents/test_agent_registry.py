@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from agents import registry
 from agents.baselines import RandomAgent
 from agents.errors import AgentError
 from agents.configs import DQNConfig
@@ -63,7 +62,14 @@ def test_one_registration_makes_a_new_agent_buildable_and_steerable(monkeypatch:
     assert isinstance(agent, CautiousAgent) and agent.config.seed == 7 and agent.prior is not None
     assert steers_posterior(agent)  # the UI's α and k controls reach it
     assert (agent.acting.alpha, agent.acting.k, agent.acting.eval_k) == (config.dqn.alpha, config.dqn.k, config.dqn.eval_k)
-    assert registry.acts_on(agent) == "q"
+    assert agent.acting.acts_on == "q"
+
+
+def test_an_agent_whose_settings_act_otherwise_than_its_spec_says_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = AgentSpec("confused", f"{__name__}:CautiousAgent", "dqn", DQNConfig, uses_prior=True, acts_on="prior")
+    monkeypatch.setitem(AGENTS, "confused", spec)
+    with pytest.raises(AgentError, match="registered as acting on 'prior' but its settings act on 'q'"):
+        make_agent(fast_config("confused"))
 
 
 def test_agent_settings_reach_the_section_of_every_agent_whose_spec_lists_them() -> None:
