@@ -265,5 +265,5 @@ class DQNAgent:
             )
             # The prior's answer is recomputed on demand: it is deterministic (and cached).
             k = int(pending.get("k", self.acting.k))  # checkpoints from before k was kept drew the config's k
-            shape = (k, self.acting.prior_mode, self.acting.floor)
+            shape = draw_shape(replace(self.acting, k=k))
             self.draw.keep(Draw(restored, shape, None, tuple(pending["proposals"])))

@@ -33,17 +33,20 @@ def draw_proposals(result: PriorResult, k: int, rng: np.random.Generator) -> tup
     return tuple(result.actions[index] for index in draws)
 
 
+DrawShape = tuple[int | None, str | None, float]  # what shapes a draw: (k drawn, the prior's mode, the prior floor)
+
+
 @dataclass(frozen=True)
 class Draw:
     """What the prior offered at one state: its answer and the proposals drawn from it, under `shape`."""
 
     state: PriorQuery
-    shape: tuple[int | None, str | None, float]  # what shaped it: (k drawn, the prior's mode, the prior floor)
+    shape: DrawShape
     answer: PriorResult | None  # None when restored from a checkpoint: asked again on use (it is cached exactly)
     proposals: tuple[str, ...]
 
 
-def draw_shape(settings: ActingSettings, greedy: bool = False) -> tuple[int | None, str | None, float]:
+def draw_shape(settings: ActingSettings, greedy: bool = False) -> DrawShape:
     """The settings a draw depends on: changing one of them (k, the prior's mode or floor) draws anew; α does not."""
     return settings.proposals_per_state(greedy), settings.prior_mode, settings.floor
 
@@ -60,7 +63,7 @@ class CurrentDraw:
     def __init__(self) -> None:
         self.kept: Draw | None = None
 
-    def find(self, state: PriorQuery, shape: tuple[int | None, str | None, float]) -> Draw | None:
+    def find(self, state: PriorQuery, shape: DrawShape) -> Draw | None:
         kept = self.kept
         return kept if kept is not None and kept.shape == shape and kept.state == state else None
 
