@@ -7,7 +7,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from agents.decision import Decision, TextState
+from agents.decision import ActingSettings, Decision, TextState
 from agents.prior.types import ActionPrior, PriorResult
 
 
@@ -16,7 +16,8 @@ class Agent(Protocol):
 
     name: str
     prior: ActionPrior | None  # the LLM prior the agent consults, if any
-    config: Any  # its settings: an instance of its registry spec's config class (the UI reads α and k from it)
+    config: Any  # the user's settings: an instance of its registry spec's config class, never written to
+    acting: ActingSettings  # how it acts now: built from `config`, then replaced only by `Session.update_acting`
 
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
         """Choose an action; `rng` lets the UI preview a decision without consuming the agent's randomness."""
@@ -27,8 +28,8 @@ class Agent(Protocol):
         """Record one transition and maybe update; returns stats to log (empty for non-learners)."""
 
     def forget_proposals(self) -> None:
-        """Drop what was drawn from (or asked of) the prior for the current state, so the next decision
-        asks again: after the prior's settings change (k, mode, a prompt template)."""
+        """Drop what was drawn from (or asked of) the prior for the current state, so the next decision asks
+        again: after what `acting` does not show changed (a prompt template), or a step ended without learning."""
 
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Tensors (saved with safetensors) and JSON-able state, enough for an exact resume."""

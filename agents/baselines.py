@@ -9,11 +9,9 @@ import torch
 
 from agents.base import restore_rng, rng_state
 from agents.configs import DQNConfig
-from agents.decision import ActingSettings, Decision, TextState, decide
+from agents.decision import ActingSettings, Decision, TextState, acting_settings, decide
 from agents.errors import AgentError
 from agents.prior.types import ActionPrior
-
-PRIOR_ALONE = ActingSettings("prior")
 
 
 class _NonLearner:
@@ -21,6 +19,7 @@ class _NonLearner:
 
     name: str
     rng: np.random.Generator
+    acting: ActingSettings
 
     def learn(
         self, state: TextState, action: str, reward: float, next_state: TextState, terminated: bool
@@ -46,6 +45,7 @@ class LLMAgent(_NonLearner):
         self.prior = prior
         self.always_greedy = greedy
         self.config = DQNConfig(seed=seed)  # the section it is registered with; only the seed counts
+        self.acting = acting_settings("prior", self.config, prior)
         self.rng = np.random.default_rng(seed)
 
     @classmethod
@@ -59,7 +59,7 @@ class LLMAgent(_NonLearner):
         if not state.actions:
             raise AgentError("the state has no admissible actions to choose from")
         rng = self.rng if rng is None else rng
-        return decide(state, self.prior(state), PRIOR_ALONE, rng=rng, greedy=greedy or self.always_greedy)
+        return decide(state, self.prior(state), self.acting, rng=rng, greedy=greedy or self.always_greedy)
 
 
 class RandomAgent(_NonLearner):
@@ -70,6 +70,7 @@ class RandomAgent(_NonLearner):
 
     def __init__(self, seed: int = 0) -> None:
         self.config = DQNConfig(seed=seed)  # the section it is registered with; only the seed counts
+        self.acting = acting_settings("prior", self.config, None)
         self.rng = np.random.default_rng(seed)
 
     @classmethod
@@ -83,4 +84,4 @@ class RandomAgent(_NonLearner):
         if not state.actions:
             raise AgentError("the state has no admissible actions to choose from")
         rng = self.rng if rng is None else rng
-        return decide(state, None, PRIOR_ALONE, rng=rng)
+        return decide(state, None, self.acting, rng=rng)

@@ -17,6 +17,13 @@ GREEDY_RULES = ("q", "map")
 # The Bellman target's backup at s': max over the proposals stored at s' (the paper's rule), max over every
 # admissible action, or the soft backup (1/α_t)·log Σ_a p(a|s')·exp(α_t·Q_target(s',a)) over every admissible action.
 TARGET_RULES = ("proposals", "all", "soft")
+# The config fields an agent's acting settings are read from, by what it acts on (agents.decision.acting_settings);
+# the registry checks a spec's config class has them.
+ACTING_FIELDS: dict[str, tuple[str, ...]] = {
+    "q": ("alpha", "k", "eval_k", "explore", "greedy"),
+    "policy": ("alpha",),
+    "prior": (),
+}
 # Named acting rules: `paper` is the paper's (and its code's), kept so the reproduction is never lost.
 ACTING_PRESETS: dict[str, dict[str, str]] = {"paper": {"greedy": "q", "target": "proposals"}}
 # The acting rule an online agent gets unless a file or flag sets one (sandbox.engine.config applies it as the lowest

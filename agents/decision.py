@@ -14,12 +14,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 from agents import bayes
+from agents.configs import ACTING_FIELDS, EXPLORATION_RULES, GREEDY_RULES
+from agents.errors import AgentError
 from agents.prior.config import PRIOR_MODES
-from agents.prior.types import PriorQuery, PriorResult
+from agents.prior.types import ActionPrior, PriorQuery, PriorResult
 
 TextState = PriorQuery
 """A text state is exactly what the prior is asked about: family, task, observation, actions, history."""
@@ -81,6 +84,7 @@ class Decision:
     # adds comes after them): the prior it acted on (DQN-Prior: each action's share of the k proposals),
     # Q, α, likelihood and posterior. None for agents that do not act on p·exp(α·Q) (LLM, random, PPO).
     breakdown: bayes.Posterior | None = field(default=None, compare=False)
+    settings: ActingSettings | None = None  # the settings it was made under (None: a decision stored before they were)
 
     def candidate(self, action: str) -> Candidate | None:
         return next((row for row in self.candidates if row.action == action), None)
@@ -204,18 +208,71 @@ ACTING_WAYS = ("q", "policy", "prior")  # the posterior over Q, a learned policy
 
 @dataclass(frozen=True)
 class ActingSettings:
-    """How `decide` turns what an agent knows at a state into an action."""
+    """How an agent acts, as one frozen value: what `decide` and the agent's draw of proposals read.
+
+    An agent builds its first one from its config (`acting_settings`); after that the session owns it:
+    a UI knob makes a new one (`Session.update_acting`), the user's config is never written to, and each
+    Decision carries the one it was made under, so replay files and forks say how every step was decided.
+    """
 
     acts_on: str  # one of ACTING_WAYS
     alpha: float | None = None  # "q": the posterior's inverse temperature on Q; "policy": the KL weight it was trained with
+    k: int | None = None  # "q": proposals drawn from the prior per state (all admissible actions without a prior)
+    eval_k: int | None = None  # "q": proposals per state when acting greedily (the paper uses up to 15 at test)
     explore: str = "posterior"  # "q" with a prior: sample the posterior, or "epsilon"-greedy over the proposals
     greedy: str = "q"  # "q" at evaluation: argmax Q over the proposals ("q") or the posterior's mode ("map")
+    prior_mode: str | None = None  # the prior's mode, "score" or "sample"; None for agents without a prior
+    floor: float = 0.0  # the prior floor: uniform mass the prior mixes into p_LLM, so no action has zero prior
 
     def __post_init__(self) -> None:
+        problem = self._problem()
+        if problem is not None:
+            raise AgentError(f"bad acting settings: {problem}")
+
+    def _problem(self) -> str | None:
         if self.acts_on not in ACTING_WAYS:
-            raise ValueError(f"acts_on must be one of {', '.join(ACTING_WAYS)}, got {self.acts_on!r}")
+            return f"acts_on must be one of {', '.join(ACTING_WAYS)}, got {self.acts_on!r}"
         if self.acts_on == "q" and self.alpha is None:
-            raise ValueError("acting on Q needs an alpha")
+            return "acting on Q needs an alpha"
+        if self.acts_on != "q" and (self.k is not None or self.eval_k is not None):
+            return f"k and eval_k count proposals for acting on Q; acting on {self.acts_on!r} draws none"
+        if self.acts_on == "prior" and self.alpha is not None:
+            return "acting on the prior alone has no alpha"
+        if self.alpha is not None and not self.alpha >= 0:
+            return f"alpha must be >= 0, got {self.alpha}"
+        for name in ("k", "eval_k"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                return f"{name} (proposals per state) must be a whole number >= 1, got {value!r}"
+        if self.explore not in EXPLORATION_RULES:
+            return f"explore must be one of {', '.join(EXPLORATION_RULES)}, got {self.explore!r}"
+        if self.greedy not in GREEDY_RULES:
+            return f"greedy must be one of {', '.join(GREEDY_RULES)}, got {self.greedy!r}"
+        if self.prior_mode is not None and self.prior_mode not in PRIOR_MODES:
+            return f"prior_mode must be one of {', '.join(PRIOR_MODES)}, got {self.prior_mode!r}"
+        if not 0.0 <= self.floor <= 1.0:
+            return f"floor (prior floor) must be in [0, 1], got {self.floor}"
+        return None
+
+    def proposals_per_state(self, greedy: bool) -> int | None:
+        """The k a decision draws: eval_k when acting greedily, else k."""
+        return self.eval_k if greedy and self.eval_k is not None else self.k
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any]) -> "ActingSettings":
+        return cls(**payload)
+
+
+def acting_settings(acts_on: str, config: Any, prior: ActionPrior | None) -> ActingSettings:
+    """An agent's acting settings at construction: the fields ACTING_FIELDS names for its way of acting, read
+    from its config, and the mode and floor of its prior's own config."""
+    from_config = {name: getattr(config, name) for name in ACTING_FIELDS[acts_on]}
+    if prior is not None:
+        from_config |= {"prior_mode": prior.config.mode, "floor": prior.config.epsilon}
+    return ActingSettings(acts_on, **from_config)
 
 
 def decide(
@@ -245,7 +302,7 @@ def decide(
     if settings.acts_on == "policy":
         assert policy is not None, "acting on a policy needs the policy"
         return _decide_on_policy(state, prior_answer, settings, policy, greedy, rng)
-    return _decide_on_prior(state, prior_answer, greedy, rng)
+    return _decide_on_prior(state, prior_answer, settings, greedy, rng)
 
 
 def _decide_on_q(
@@ -295,6 +352,7 @@ def _decide_on_q(
         proposals=proposals if has_prior else (),
         prior_result=prior_answer,
         breakdown=breakdown,
+        settings=settings,
     )
 
 
@@ -321,11 +379,12 @@ def _decide_on_policy(
         rule=rule,
         alpha=settings.alpha if prior_answer is not None else None,
         prior_result=prior_answer,
+        settings=settings,
     )
 
 
 def _decide_on_prior(
-    state: TextState, prior_answer: PriorResult | None, greedy: bool, rng: np.random.Generator
+    state: TextState, prior_answer: PriorResult | None, settings: ActingSettings, greedy: bool, rng: np.random.Generator
 ) -> Decision:
     if prior_answer is None:  # the random agent: uniform, drawn as an integer
         probs = bayes.uniform(len(state.actions))
@@ -340,7 +399,9 @@ def _decide_on_prior(
         Candidate(action=a, prior=float(p), q_value=None, likelihood=None, posterior=float(p))
         for a, p in zip(state.actions, probs)
     )
-    return Decision(action=state.actions[index], candidates=candidates, rule=rule, prior_result=prior_answer)
+    return Decision(
+        action=state.actions[index], candidates=candidates, rule=rule, prior_result=prior_answer, settings=settings
+    )
 
 
 def redecide(

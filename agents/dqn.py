@@ -18,7 +18,7 @@ of the KL-regularised objective, `bayes.soft_values_per_group`).
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -27,11 +27,11 @@ import torch
 from agents import bayes
 from agents.base import load_training_tensors, restore_rng, rng_state, training_tensors
 from agents.configs import DQNConfig
-from agents.decision import ActingSettings, Decision, TextState, Transition, decide, state_text
+from agents.decision import Decision, TextState, Transition, acting_settings, decide, state_text
 from agents.errors import AgentError
 from agents.features import FeatureCache, build_encoder
 from agents.prior.types import ActionPrior, PriorResult
-from agents.proposals import draw_proposals
+from agents.proposals import CurrentDraw, Draw, draw_proposals, draw_shape
 from agents.qnet import QHead, max_q_per_group, q_values
 from agents.replay import ReplayBuffer
 
@@ -41,8 +41,9 @@ class DQNAgent:
 
     def __init__(self, config: DQNConfig, prior: ActionPrior | None = None) -> None:
         config.validate()
-        self.config = config
+        self.config = config  # the user's settings: read, never written (live changes come as `acting`)
         self.prior = prior
+        self.acting = acting_settings("q", config, prior)  # the session hands a new one when a setting changes
         self.name = "dqn-prior" if prior is not None else "dqn"
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
@@ -54,8 +55,8 @@ class DQNAgent:
         self.env_steps = 0
         self.updates = 0
         # Proposals drawn at s' when learning are reused to act at s', so the Bellman max and the
-        # next action see the same candidate set: one draw per step, (state, k, proposals, answer).
-        self._pending: tuple[TextState, int, tuple[str, ...], PriorResult | None] | None = None
+        # next action see the same candidate set: one draw per step.
+        self.draw = CurrentDraw()
 
     @classmethod
     def from_config(cls, config: DQNConfig, prior: ActionPrior | None) -> "DQNAgent":
@@ -70,49 +71,48 @@ class DQNAgent:
         return self.config.epsilon_start + fraction * (self.config.epsilon_end - self.config.epsilon_start)
 
     def _propose(
-        self, state: TextState, rng: np.random.Generator, k: int | None = None, *, fresh: bool = False
+        self, state: TextState, rng: np.random.Generator, *, greedy: bool = False, fresh: bool = False
     ) -> tuple[tuple[str, ...], PriorResult | None]:
-        """k proposals from the prior (with duplicates); DQN's candidates are all admissible actions.
+        """k proposals from the prior (eval_k when greedy, with duplicates); DQN's candidates are all admissible actions.
 
-        `fresh` draws anew even for the state of the pending draw: s' of a new step (the paper draws
-        at every step). The prior's answer is cached exactly, so a score-mode redraw asks the model
-        nothing; in sample mode the LLM's k completions for a state are fixed by the run's seed.
+        `fresh` draws anew even for the state of the kept draw: s' of a new step (the paper draws at every
+        step). The prior's answer is cached exactly, so a score-mode redraw asks the model nothing; in sample
+        mode the LLM's k completions for a state are fixed by the run's seed.
         """
         if self.prior is None:
             return tuple(state.actions), None
-        k = k or self.config.k
-        if not fresh and rng is self.rng and self._pending is not None and self._pending[:2] == (state, k):
-            if self._pending[3] is None:  # restored from a checkpoint
-                self._pending = (state, k, self._pending[2], self.prior(state, k=k))
-            return self._pending[2], self._pending[3]
+        shape = draw_shape(self.acting, greedy)
+        k = shape[0]
+        own = rng is self.rng  # a private RNG (evaluation, a fork's branch) neither reads nor keeps the agent's draw
+        kept = self.draw.find(state, shape) if own and not fresh else None
+        if kept is not None:
+            if kept.answer is None:  # restored from a checkpoint
+                kept = self.draw.keep(replace(kept, answer=self.prior(state, k=k)))
+            return kept.proposals, kept.answer
         result = self.prior(state, k=k)
         proposals = draw_proposals(result, k, rng)
-        if rng is self.rng:
+        if own:
             # Drawn once per step: re-deciding (e.g. the UI changing α) keeps the same proposals.
-            self._pending = (state, k, proposals, result)
+            self.draw.keep(Draw(state, shape, result, proposals))
         return proposals, result
 
     def forget_proposals(self) -> None:
-        """Drop the proposals drawn for the current state, e.g. after k or the prior mode changed."""
-        self._pending = None
+        """Drop the draw kept for the current state (a new prompt template; a step that ended without learning)."""
+        self.draw.forget()
 
     @torch.no_grad()
     def q_for_actions(self, state: TextState, actions: tuple[str, ...]) -> np.ndarray:
         text = state_text(state)
         return q_values(self.q_net, self.features, [text] * len(actions), list(actions)).numpy().astype(np.float64)
 
-    @property
-    def acting_settings(self) -> ActingSettings:
-        return ActingSettings("q", alpha=self.config.alpha, explore=self.config.explore, greedy=self.config.greedy)
-
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
         if not state.actions:
             raise AgentError("the state has no admissible actions to choose from")
         rng = self.rng if rng is None else rng
-        proposals, prior_result = self._propose(state, rng, self.config.eval_k if greedy else None)
+        proposals, prior_result = self._propose(state, rng, greedy=greedy)
         q = self.q_for_actions(state, state.actions)
         return decide(
-            state, prior_result, self.acting_settings, rng=rng, greedy=greedy, q_values=q, proposals=proposals, epsilon=self.epsilon
+            state, prior_result, self.acting, rng=rng, greedy=greedy, q_values=q, proposals=proposals, epsilon=self.epsilon
         )
 
     # ----- learning -------------------------------------------------------------------
@@ -132,7 +132,7 @@ class DQNAgent:
             if self.config.target == "soft":
                 next_log_prior = self._target_log_prior(result, len(next_actions))
         else:
-            self._pending = None
+            self.draw.forget()
         self.buffer.add(
             Transition(
                 state_text(state),
@@ -240,8 +240,8 @@ class DQNAgent:
             "replay": self.buffer.to_json(),
             # The proposals already drawn for the state the agent is about to act in.
             "pending": None
-            if self._pending is None
-            else {"state": asdict(self._pending[0]), "k": self._pending[1], "proposals": list(self._pending[2])},
+            if (kept := self.draw.kept) is None
+            else {"state": asdict(kept.state), "k": kept.shape[0], "proposals": list(kept.proposals)},
         }
         return tensors, meta
 
@@ -253,7 +253,7 @@ class DQNAgent:
         restore_rng(self.rng, meta["rng"])
         self.buffer = ReplayBuffer.from_json(meta["replay"])
         pending = meta.get("pending")
-        self._pending = None
+        self.draw.forget()
         if pending is not None:
             state = pending["state"]
             restored = TextState(
@@ -264,5 +264,6 @@ class DQNAgent:
                 history=tuple(tuple(pair) for pair in state["history"]),
             )
             # The prior's answer is recomputed on demand: it is deterministic (and cached).
-            k = int(pending.get("k", self.config.k))  # checkpoints from before k was kept drew the config's k
-            self._pending = (restored, k, tuple(pending["proposals"]), None)
+            k = int(pending.get("k", self.acting.k))  # checkpoints from before k was kept drew the config's k
+            shape = draw_shape(replace(self.acting, k=k))
+            self.draw.keep(Draw(restored, shape, None, tuple(pending["proposals"])))

@@ -24,7 +24,7 @@ through `learn()`, update every `rollout_steps` env steps), checkpointing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,10 +34,11 @@ from torch import nn
 from agents import bayes
 from agents.base import load_training_tensors, restore_rng, rng_state, training_tensors
 from agents.configs import PPOConfig
-from agents.decision import ActingSettings, Decision, TextState, decide, state_text
+from agents.decision import Decision, TextState, acting_settings, decide, state_text
 from agents.errors import AgentError
 from agents.features import FeatureCache, build_encoder
 from agents.prior.types import ActionPrior, PriorResult
+from agents.proposals import CurrentDraw, Draw, draw_shape
 from agents.qnet import QHead
 
 PRIOR_FLOOR = 1e-8
@@ -147,8 +148,9 @@ class PPOAgent:
 
     def __init__(self, config: PPOConfig, prior: ActionPrior | None = None) -> None:
         config.validate()
-        self.config = config
+        self.config = config  # the user's settings: read, never written (live changes come as `acting`)
         self.prior = prior
+        self.acting = acting_settings("policy", config, prior)  # the session hands a new one when a setting changes
         self.name = "ppo-prior" if prior is not None else "ppo"
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
@@ -164,9 +166,8 @@ class PPOAgent:
         self.env_steps = 0
         self.updates = 0
         # The prior's answer for the state last seen, so acting and learning at s query it once
-        # and the transition stores exactly the p_LLM acting used. `forget_proposals` clears it
-        # after the prior's settings change (Session.preview(redraw=True)), as for DQN-Prior.
-        self._pending: tuple[TextState, PriorResult] | None = None
+        # and the transition stores exactly the p_LLM acting used.
+        self.draw = CurrentDraw()
 
     @classmethod
     def from_config(cls, config: PPOConfig, prior: ActionPrior | None) -> "PPOAgent":
@@ -185,15 +186,15 @@ class PPOAgent:
     # ----- acting ---------------------------------------------------------------------
 
     def forget_proposals(self) -> None:
-        """Ask the prior again at the current state, e.g. after its mode or prompt template changed."""
-        self._pending = None
+        """Ask the prior again at the current state (a new prompt template; a step that ended without learning)."""
+        self.draw.forget()
 
     def _prior_result(self, state: TextState) -> PriorResult | None:
         if self.prior is None:
             return None
-        if self._pending is None or self._pending[0] != state:
-            self._pending = (state, self.prior(state))
-        return self._pending[1]
+        shape = draw_shape(self.acting)
+        kept = self.draw.find(state, shape) or self.draw.keep(Draw(state, shape, self.prior(state), ()))
+        return kept.answer
 
     def _log_policy(
         self,
@@ -225,7 +226,8 @@ class PPOAgent:
         rng = self.rng if rng is None else rng
         prior_result = self._prior_result(state)
         policy = self.policy(state, prior_result)
-        return decide(state, prior_result, ActingSettings("policy", alpha=self.alpha), rng=rng, greedy=greedy, policy=policy)
+        settings = replace(self.acting, alpha=self.alpha)  # the KL weight in force now (α may be annealed)
+        return decide(state, prior_result, settings, rng=rng, greedy=greedy, policy=policy)
 
     # ----- learning -------------------------------------------------------------------
 
@@ -358,4 +360,4 @@ class PPOAgent:
         self.updates = int(meta["updates"])
         restore_rng(self.rng, meta["rng"])
         self.rollout = [RolloutStep.from_json(step) for step in meta["rollout"]]
-        self._pending = None
+        self.draw.forget()

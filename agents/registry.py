@@ -15,7 +15,7 @@ import importlib
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
-from agents.configs import DQNConfig, PPOConfig
+from agents.configs import ACTING_FIELDS, DQNConfig, PPOConfig
 from agents.errors import AgentError
 from agents.prior.config import PriorConfig
 
@@ -25,8 +25,7 @@ if TYPE_CHECKING:
 
 # The settings a flag or a sweep sets for every agent they apply to (`--alpha`, `--k`, ...); `seed` applies to all.
 RUN_WIDE_SETTINGS = ("alpha", "k", "explore", "greedy", "target", "features")
-ACTS_ON = ("q", "policy", "prior")  # what an agent samples its action from (AgentSpec.acts_on)
-LIVE_SETTINGS = ("alpha", "k")  # the UI steers these on an agent that acts on the posterior over Q
+ACTS_ON = tuple(ACTING_FIELDS)  # what an agent samples its action from (AgentSpec.acts_on)
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class AgentSpec:
     """One registered agent.
 
     `acts_on` says what the agent samples its action from:
-    - "q": the posterior p(a|s)·exp(α·Q(s,a)) (its config has the live settings α and k);
+    - "q": the posterior p(a|s)·exp(α·Q(s,a)) (the UI steers its α and k);
     - "policy": a learned π(·|s) that reads the prior; the class offers `policy(state, prior_result)`;
     - "prior": the prior itself (the LLM agent; the random agent's uniform one).
 
@@ -73,10 +72,11 @@ def register_agent(spec: AgentSpec) -> None:
     names = {item.name for item in fields(spec.config_class)}
     if spec.acts_on not in ACTS_ON:
         raise AgentError(f"agent {spec.name!r}: acts_on must be one of {', '.join(ACTS_ON)}, got {spec.acts_on!r}")
-    if spec.acts_on == "q" and not set(LIVE_SETTINGS) <= names:
+    missing = [name for name in ACTING_FIELDS[spec.acts_on] if name not in names]
+    if missing:
         raise AgentError(
-            f"agent {spec.name!r} acts on the posterior over Q, whose α and k the UI steers: "
-            f"{spec.config_class.__name__} needs fields {' and '.join(LIVE_SETTINGS)}"
+            f"agent {spec.name!r} acts on {spec.acts_on!r}, whose acting settings are read from its config: "
+            f"{spec.config_class.__name__} needs fields {', '.join(missing)}"
         )
     unknown = [setting for setting in spec.settings if setting not in RUN_WIDE_SETTINGS or setting not in names]
     if "seed" not in names or unknown:
@@ -164,10 +164,10 @@ def make_agent(run_config: RunConfigLike) -> "Agent":
         from agents.prior import build_prior
 
         prior = build_prior(run_config.prior, run_seed=config.seed)  # sample mode draws with the run's seed
-    return spec.load().from_config(config, prior)
-
-
-def acts_on(agent: "Agent") -> str | None:
-    """What a built agent acts from (see AgentSpec); None for an agent the registry does not know."""
-    spec = AGENTS.get(agent.name)
-    return spec.acts_on if spec is not None else None
+    agent = spec.load().from_config(config, prior)
+    if agent.acting.acts_on != spec.acts_on:
+        raise AgentError(
+            f"agent {spec.name!r} is registered as acting on {spec.acts_on!r} but its settings act on "
+            f"{agent.acting.acts_on!r}; build them with agents.decision.acting_settings({spec.acts_on!r}, config, prior)"
+        )
+    return agent

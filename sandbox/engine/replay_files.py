@@ -6,7 +6,8 @@ A file holds, one JSON object per line:
    "seed", "source" ("play", "train" or "eval"), "step" (env steps when it began), "state"
    (the first state)}`;
 2. one `{"kind": "step", ...}` per step: the state, the full decision (every candidate's
-   prior, Q, likelihood and posterior, the LLM's raw proposals, the prior's cost), its
+   prior, Q, likelihood and posterior, the LLM's raw proposals, the prior's cost, the acting
+   settings it was made under: α, k, eval_k, the rules, the prior's mode and floor), its
    `telemetry` (see `agents.decision.Telemetry`), reward, score, max score and next state;
 3. when the episode ended, `{"kind": "summary", ...}`: the episode's row of the metrics
    schema (`sandbox.engine.metrics`).
@@ -14,7 +15,8 @@ A file holds, one JSON object per line:
 Training writes each finished episode whole, atomically. The UI appends each step as it
 is played (so an unfinished episode can be replayed) and rewrites the file atomically,
 summary included, when the episode ends; a reader ignores a last line cut short.
-Files without a "schema" key (version 0, before telemetry and scores) still load.
+Files without a "schema" key (version 0, before telemetry and scores) still load, and so do
+decisions written before they carried their settings (read back with `settings` None).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.decision import Candidate, Decision, TextState, restored_breakdown
+from agents.decision import ActingSettings, Candidate, Decision, TextState, restored_breakdown
 from agents.prior.types import PriorResult, Proposal
 from sandbox.errors import SandboxError
 from sandbox.engine.metrics import episode_metrics, finite
@@ -84,6 +86,7 @@ def decision_to_json(decision: Decision) -> dict[str, Any]:
         "prior": prior,
         # The prior the agent acted on (see Decision.breakdown); with Q and α it gives back the whole breakdown.
         "acting_prior": decision.breakdown.prior.tolist() if decision.breakdown is not None else None,
+        "settings": decision.settings.to_json() if decision.settings is not None else None,
     }
 
 
@@ -114,6 +117,7 @@ def decision_from_json(payload: dict[str, Any]) -> Decision:
         prior_result=prior_result,
         # The prior the agent acted on, with Q and α, gives back its Bayes rule exactly.
         breakdown=restored_breakdown(candidates, payload["alpha"], payload["proposals"], payload.get("acting_prior")),
+        settings=ActingSettings.from_json(settings) if (settings := payload.get("settings")) is not None else None,
     )
 
 

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from agents.base import Agent
-from agents.decision import Candidate, Decision, TextState
+from agents.decision import ActingSettings, Candidate, Decision, TextState
+from agents.errors import AgentError
 from agents.prior.types import reads_optimal_actions
 from envs.optimal import OptimalActionsUnknown, optimal_actions
 from sandbox.errors import SandboxError
+
+
+LIVE_ACTING = tuple(item.name for item in fields(ActingSettings) if item.name != "acts_on")  # what acts_on decides stays
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class Session:
         self.info: dict[str, Any] = {}
         self.done = True
         self._history: deque[tuple[str, str]] = deque(maxlen=history_length)
-        self._pending: Decision | None = None
+        self._decision: Decision | None = None  # the decision for the current state, computed once, kept until the step
         self.episode_actions: list[str] = []  # the actions of the current episode, for mid-episode resume
         # A step the env took but the agent has not learnt from: its learning was cut off (the prior's server
         # went away, Ctrl-C while waiting for it). `finish_step` completes it; a checkpoint carries it.
@@ -122,26 +126,57 @@ class Session:
         self.info = dict(info)
         self.state = text_state(self.family, observation, info, (), self._optimal())
         self.done = False
-        self._pending = None
+        self._decision = None
         return self.state
+
+    @property
+    def acting(self) -> ActingSettings:
+        """How the agent acts now (α, k, eval_k, the acting rules, the prior's mode and floor).
+
+        The agent holds the value and reads it on every decision, and this session is the only one to
+        replace it (`update_acting`); each Decision carries the one it was made under. The user's config
+        is never written to: a run's config.toml stays what was asked for.
+        """
+        return self.agent.acting
+
+    def update_acting(self, **changes: Any) -> ActingSettings:
+        """A new frozen ActingSettings with `changes`, validated, handed to the agent (and to its prior, whose
+        mode and floor are applied where it answers); the next decision is made under it. A change of k, the
+        prior's mode or floor draws new proposals by itself; one of α re-weighs the ones drawn."""
+        unknown = sorted(set(changes) - set(LIVE_ACTING))
+        if unknown:
+            raise SandboxError(f"{', '.join(unknown)} is not a live acting setting; those are {', '.join(LIVE_ACTING)}")
+        try:
+            acting = replace(self.acting, **changes)
+        except AgentError as error:
+            raise SandboxError(str(error)) from None
+        prior = self.agent.prior
+        if (acting.prior_mode, acting.floor) != (self.acting.prior_mode, self.acting.floor):
+            if prior is None or acting.prior_mode is None:
+                raise SandboxError(f"the {self.agent.name} agent has no prior whose mode or floor could change")
+            # The prior's own copy of its config (its variant applied), replaced: the run's config is left alone.
+            prior.config = replace(prior.config, mode=acting.prior_mode, epsilon=acting.floor)
+        self.agent.acting = acting
+        self._decision = None
+        return acting
 
     def decide(self, *, greedy: bool = False) -> Decision:
         """The agent's decision for the current state, computed once and kept until the step."""
         if self.state is None or self.done:
             raise SandboxError("the episode is over; start a new one first")
-        if self._pending is None:
-            self._pending = self.agent.act(self.state, greedy=greedy, rng=self.act_rng)
-        return self._pending
+        if self._decision is None:
+            self._decision = self.agent.act(self.state, greedy=greedy, rng=self.act_rng)
+        return self._decision
 
     def preview(self, *, greedy: bool = False, redraw: bool = False) -> Decision:
-        """Recompute the decision on the current state (e.g. after α changes) without stepping.
+        """Recompute the decision on the current state without stepping.
 
-        α only reweights the proposals already drawn for this state; after a change that
-        alters the proposals themselves (k, the prior's mode) pass `redraw=True`.
+        The agent keeps its draw of proposals for this state (see `update_acting`); `redraw=True`
+        asks the prior again after what the settings do not show changed (a prompt template).
         """
-        self._pending = None
+        self._decision = None
         if redraw:
-            self.agent.forget_proposals()  # DQN-Prior keeps one draw of proposals per step, PPO-Prior the prior's answer
+            self.agent.forget_proposals()
         return self.decide(greedy=greedy)
 
     def step(self, action: str | None = None, *, greedy: bool = False) -> StepRecord:
@@ -203,7 +238,7 @@ class Session:
         self.state = text_state(self.family, observation, info, tuple(self._history), self._optimal())
         self.info = dict(info)
         self.done = bool(terminated or truncated)
-        self._pending = None
+        self._decision = None
         return self.state, float(reward), bool(terminated), bool(truncated)
 
     def optimal_here(self) -> tuple[str, ...] | None:

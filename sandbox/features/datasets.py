@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.decision import Decision, TextState, Transition, state_text
+from agents.decision import ActingSettings, Decision, TextState, Transition, state_text
 from agents.registry import make_agent
 from agents.replay import ReplayBuffer
 from sandbox.errors import SandboxError
@@ -103,6 +103,10 @@ class EpsilonMixture:
         self.prior = policy.prior
         self.random = RandomAgent(seed=seed)
         self.rng = np.random.default_rng(seed)
+
+    @property
+    def acting(self) -> ActingSettings:
+        return self.policy.acting
 
     def forget_proposals(self) -> None:
         self.policy.forget_proposals()

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from agents.base import Agent
 from agents.decision import Decision, TextState, redecide
-from agents.registry import acts_on
 from agents.prior.priors import UNIFORM_MODEL, LlamaPrior
 from agents.prior.templates import parse_template, template_path, template_to_toml
 from agents.prior.types import PriorResult
@@ -70,7 +69,7 @@ def prompt_view(agent: Agent, state: TextState, decision: Decision) -> PromptVie
 
 def posterior_under(agent: Agent, state: TextState, decision: Decision, result: PriorResult) -> Decision:
     """`decision` redone with the prior `result` (`agents.decision.redecide`): a policy agent's π is asked again."""
-    policy = agent.policy(state, result) if acts_on(agent) == "policy" else None
+    policy = agent.policy(state, result) if agent.acting.acts_on == "policy" else None
     return redecide(decision, state, result, policy=policy)
 
 

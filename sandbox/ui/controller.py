@@ -22,16 +22,16 @@ import gymnasium as gym
 import torch
 
 from agents.base import Agent
-from agents.decision import Decision, TextState
+from agents.decision import ActingSettings, Decision, TextState
 from agents.prior.config import PRIOR_MODES
 from agents.prior.priors import UNIFORM_MODEL
-from agents.registry import acts_on, make_agent
+from agents.registry import make_agent
 from sandbox.features.branching import Fork, adopt, check_forkable, start_fork
 from sandbox.engine.config import RunConfig, parse_config
 from sandbox.errors import SandboxError
 from sandbox.engine.metrics import EpisodeTally
 from sandbox.engine.replay_files import EpisodeRecorder, header_json
-from sandbox.engine.session import Session, StepRecord
+from sandbox.engine.session import LIVE_ACTING, Session, StepRecord
 from sandbox.engine.storage import load_checkpoint, restoring_checkpoint, save_checkpoint
 from sandbox.engine.runs import make_env_for, prior_stats, restore_prior_stats
 from sandbox.engine.training import EvalResult, evaluate
@@ -51,10 +51,18 @@ def use_one_torch_thread() -> None:
     torch.set_num_threads(1)
 
 
-def posterior_settings(agent: Agent | None) -> Any:
-    """The config holding the live α and k of an agent that acts on p_LLM·exp(α·Q) (DQN, DQN-Prior);
-    None for agents without a posterior over Q."""
-    return agent.config if agent is not None and acts_on(agent) == "q" else None
+def steers_posterior(agent: Agent | None) -> bool:
+    """Whether the UI's α and k knobs apply: the agent acts on p_LLM·exp(α·Q) (DQN, DQN-Prior)."""
+    return agent is not None and agent.acting.acts_on == "q"
+
+
+def has_llm_prior(agent: Agent | None) -> bool:
+    """Whether the agent consults a language model, whose mode the UI can switch."""
+    return agent is not None and agent.prior is not None and agent.prior.model_name != UNIFORM_MODEL
+
+
+# The UI's live knobs: the ActingSettings field each sets, and the type it takes.
+KNOBS: dict[str, tuple[str, Callable[[Any], Any]]] = {"alpha": ("alpha", float), "k": ("k", int), "mode": ("prior_mode", str)}
 
 
 @dataclass(frozen=True)
@@ -191,15 +199,15 @@ class SessionController:
     # ----- live settings --------------------------------------------------------------
 
     def settings(self) -> dict[str, Any]:
-        """α, k, prior mode and train flag as the agent has them, with queued changes on top."""
-        agent = self.agent
-        posterior_config = posterior_settings(agent)
-        prior = agent.prior if agent is not None else None
+        """α, k, prior mode and train flag as the session acts under them, with queued changes on top."""
+        session, agent = self.session, self.agent
+        acting = session.acting if session is not None else None
+        steered = steers_posterior(agent)
         current = {
-            "alpha": posterior_config.alpha if posterior_config is not None else None,
-            "k": posterior_config.k if posterior_config is not None else None,
-            "mode": prior.config.mode if prior is not None and prior.model_name != UNIFORM_MODEL else None,
-            "learn": self.session.learn if self.session is not None else True,
+            "alpha": acting.alpha if steered else None,
+            "k": acting.k if steered else None,
+            "mode": acting.prior_mode if has_llm_prior(agent) else None,
+            "learn": session.learn if session is not None else True,
         }
         with self._changes_lock:
             current.update(self._changes)
@@ -213,7 +221,7 @@ class SessionController:
         """
         agent = self._require().agent
         for name, value in changes.items():
-            if name in ("alpha", "k") and posterior_settings(agent) is None:
+            if name in ("alpha", "k") and not steers_posterior(agent):
                 knob = "α" if name == "alpha" else "k"
                 raise SandboxError(f"{knob} shapes the posterior over Q values; the {agent.name} agent has none")
             if name == "alpha" and value < 0:
@@ -221,32 +229,21 @@ class SessionController:
             if name == "k" and not 1 <= value <= MAX_K:
                 raise SandboxError(f"k must be between 1 and {MAX_K}, got {value}")
             if name == "mode":
-                if agent.prior is None or agent.prior.model_name == UNIFORM_MODEL:
+                if not has_llm_prior(agent):
                     raise SandboxError(f"the {agent.name} agent has no LLM prior whose mode could switch")
                 if value not in PRIOR_MODES:
                     raise SandboxError(f"prior mode must be one of {', '.join(PRIOR_MODES)}, got {value!r}")
         with self._changes_lock:
             self._changes.update(changes)
 
-    def _apply_changes(self, session: Session) -> bool:
-        """Apply queued settings; True when the proposals drawn for the current state are stale."""
+    def _apply_changes(self, session: Session) -> None:
+        """Apply queued settings: the acting ones as one new ActingSettings (`Session.update_acting`)."""
         with self._changes_lock:
             changes, self._changes = self._changes, {}
-        agent = session.agent
-        agent_config = posterior_settings(agent)
         if "learn" in changes:
-            session.learn = bool(changes["learn"])
-        if "alpha" in changes:
-            agent_config.alpha = float(changes["alpha"])
-        # The prior works on its own copy of the prior config (its variant applied), and a save
-        # writes the run's: a live k or mode goes to both.
-        if "k" in changes:
-            agent_config.k = int(changes["k"])
-            if agent.prior is not None:
-                agent.prior.config.k = self.config.prior.k = int(changes["k"])
-        if "mode" in changes:
-            agent.prior.config.mode = self.config.prior.mode = changes["mode"]
-        return "k" in changes or "mode" in changes
+            session.learn = bool(changes.pop("learn"))
+        if changes:
+            session.update_acting(**{KNOBS[name][0]: KNOBS[name][1](value) for name, value in changes.items()})
 
     # ----- playing --------------------------------------------------------------------
 
@@ -278,15 +275,15 @@ class SessionController:
         """The agent's decision on the current state (an LLM call unless cached)."""
         with self.lock:
             session = self._require()
-            redraw = self._apply_changes(session)
-            return session.preview(redraw=True) if redraw else session.decide()
+            self._apply_changes(session)
+            return session.decide()
 
     def preview(self) -> Decision:
         """Recompute the decision on the current state after a settings change, without stepping."""
         with self.lock:
             session = self._require()
-            redraw = self._apply_changes(session)
-            return session.preview(redraw=redraw)
+            self._apply_changes(session)
+            return session.preview()
 
     def step(self, action: str | None = None) -> StepRecord:
         """One env step: the agent's action, or `action` typed or picked by a person; after an
@@ -420,6 +417,7 @@ class SessionController:
                 "config_toml": self.config.to_toml(),
                 "agent": agent_state,
                 "session": {"episode": session.episode, "total_steps": session.total_steps, "learn": session.learn},
+                "acting": session.acting.to_json(),  # the live settings; config_toml stays what the user asked for
                 "history": asdict(self.history),
                 "prior_stats": prior_stats(session.agent.prior),
             }
@@ -443,6 +441,9 @@ class SessionController:
                     session.episode = int(state["session"]["episode"])
                     session.total_steps = int(state["session"]["total_steps"])
                     session.learn = bool(state["session"]["learn"])
+                    if "acting" in state:  # saves from before live settings were kept apart wrote them into the config
+                        live = ActingSettings.from_json(state["acting"])
+                        session.update_acting(**{name: getattr(live, name) for name in LIVE_ACTING})
                     history = LearningHistory(**state["history"])
             except BaseException:
                 _close_session(session)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from agents import registry
 from agents.baselines import RandomAgent
 from agents.errors import AgentError
 from agents.configs import DQNConfig
+from agents.decision import acting_settings
 from agents.registry import AGENTS, AgentSpec, agent_names, agents_with_prior, make_agent, offline_agent_names
 from sandbox.engine.config import RunConfig, RunSettings
-from sandbox.ui.controller import posterior_settings
+from sandbox.ui.controller import steers_posterior
 from tests.app.support import fast_config
 
 
@@ -46,6 +46,7 @@ class CautiousAgent(RandomAgent):
         super().__init__(seed=config.seed)
         self.config = config
         self.prior = prior
+        self.acting = acting_settings("q", config, prior)
 
     @classmethod
     def from_config(cls, config, prior) -> "CautiousAgent":
@@ -59,8 +60,16 @@ def test_one_registration_makes_a_new_agent_buildable_and_steerable(monkeypatch:
     config.set_agent_settings(seed=7)
     agent = make_agent(config)
     assert isinstance(agent, CautiousAgent) and agent.config.seed == 7 and agent.prior is not None
-    assert posterior_settings(agent) is config.dqn  # the UI's α and k controls reach it
-    assert registry.acts_on(agent) == "q"
+    assert steers_posterior(agent)  # the UI's α and k controls reach it
+    assert (agent.acting.alpha, agent.acting.k, agent.acting.eval_k) == (config.dqn.alpha, config.dqn.k, config.dqn.eval_k)
+    assert agent.acting.acts_on == "q"
+
+
+def test_an_agent_whose_settings_act_otherwise_than_its_spec_says_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = AgentSpec("confused", f"{__name__}:CautiousAgent", "dqn", DQNConfig, uses_prior=True, acts_on="prior")
+    monkeypatch.setitem(AGENTS, "confused", spec)
+    with pytest.raises(AgentError, match="registered as acting on 'prior' but its settings act on 'q'"):
+        make_agent(fast_config("confused"))
 
 
 def test_agent_settings_reach_the_section_of_every_agent_whose_spec_lists_them() -> None:

@@ -144,31 +144,35 @@ async def test_alpha_k_and_mode_change_without_a_step(make_app) -> None:
         session = app.controller.session
         steps, state = session.total_steps, session.state
         before = messages.of(DecisionReady)[-1].decision
-        agent = session.agent
+        agent, asked = session.agent, app.controller.config
         assert isinstance(agent, DQNAgent)
+        asked_alpha, asked_k = asked.dqn.alpha, asked.dqn.k
         await pilot.press("right_square_bracket")
         await settle(pilot)
         after = messages.of(DecisionReady)[-1]
-        assert after.preview and after.decision.alpha == agent.config.alpha > before.alpha
-        assert agent.config.alpha == next(level for level in ALPHA_LEVELS if level > before.alpha)
+        alpha = next(level for level in ALPHA_LEVELS if level > before.alpha)
+        assert after.preview and after.decision.alpha == session.acting.alpha == alpha > before.alpha
+        assert after.decision.settings == session.acting  # the decision says what it was made under
+        assert asked.dqn.alpha == agent.config.alpha == asked_alpha  # the user's config is not written to
         assert session.total_steps == steps and session.state == state  # nothing moved
         assert after.decision.proposals == before.proposals  # α reweights the same proposals
         expected = posterior_by_hand(
             [row.proposal_count / len(before.proposals) for row in before.candidates],
             [row.q_value for row in before.candidates],
-            agent.config.alpha,
+            alpha,
         )
         assert np.allclose([row.posterior for row in after.decision.candidates], expected)
         assert app.query_one(DecisionTable).decision is after.decision
-        assert f"exp({agent.config.alpha:g}·Q)" in str(app.query_one(WhyPanel).content)
+        assert f"exp({alpha:g}·Q)" in str(app.query_one(WhyPanel).content)
         await pilot.press("left_square_bracket", "left_square_bracket")
         await settle(pilot)
-        assert agent.config.alpha < before.alpha
+        assert session.acting.alpha < before.alpha and asked.dqn.alpha == asked_alpha
 
         k = len(messages.of(DecisionReady)[-1].decision.proposals)
         await pilot.press("right_curly_bracket", "right_curly_bracket")  # k: the proposals are redrawn
         await settle(pilot)
-        assert len(messages.of(DecisionReady)[-1].decision.proposals) == k + 2
+        assert len(messages.of(DecisionReady)[-1].decision.proposals) == session.acting.k == k + 2
+        assert (asked.dqn.k, asked.prior.k, agent.config.k) == (asked_k, asked.prior.k, asked_k)
         assert session.total_steps == steps and session.state == state
         await pilot.press("m")  # the uniform prior has no modes: a warning, not an error
         await settle(pilot)

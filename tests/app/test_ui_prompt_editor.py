@@ -130,8 +130,8 @@ async def test_a_prior_mode_switch_reaches_the_agents_next_decision(tiny_app: Ca
         assert not errors(messages)
 
 
-async def test_live_k_and_mode_changes_reach_the_saved_config(tiny_app: Callable[..., SandboxApp]) -> None:
-    """The prior holds its own copy of the config (variants apply to it): a save must still record k and mode."""
+async def test_live_k_and_mode_changes_are_saved_as_the_sessions_settings(tiny_app: Callable[..., SandboxApp]) -> None:
+    """A save records the live k and mode as the session's acting settings; its config stays what the user asked for."""
     messages = Messages()
     app = tiny_app()
     async with app.run_test(size=(120, 36), message_hook=messages.hook) as pilot:
@@ -144,10 +144,12 @@ async def test_live_k_and_mode_changes_reach_the_saved_config(tiny_app: Callable
         await settle(pilot)
         (saved,) = messages.of(SessionSaved)
         assert not errors(messages)
-        live_k = app.controller.session.agent.prior.config.k
+        live = app.controller.session.acting
+        assert app.controller.session.agent.prior.config.mode == "sample"  # the prior answers in the live mode
     state = json.loads((saved.path / "state.json").read_text())
     prior = tomllib.loads(state["config_toml"])["prior"]
-    assert prior["mode"] == "sample" and prior["k"] == live_k == 6
+    assert (prior["mode"], tomllib.loads(state["config_toml"])["dqn"]["k"]) == ("score", 5)
+    assert (state["acting"]["prior_mode"], state["acting"]["k"]) == ("sample", 6) == (live.prior_mode, live.k)
 
 
 async def test_a_malformed_template_is_not_saved(tiny_app: Callable[[], SandboxApp], tmp_path: Path) -> None:

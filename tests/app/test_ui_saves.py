@@ -35,7 +35,9 @@ async def test_save_and_load_round_trip(make_app) -> None:
         assert not list(saved.path.parent.glob("*.pkl")) and not list(saved.path.glob("*.pkl"))
         source = app.controller
         weights = {name: tensor.clone() for name, tensor in source.session.agent.q_net.state_dict().items()}
-        alpha, episode, total = source.session.agent.config.alpha, source.session.episode, source.session.total_steps
+        alpha, episode, total = source.session.acting.alpha, source.session.episode, source.session.total_steps
+        asked_alpha = source.config.dqn.alpha
+        assert alpha != asked_alpha
         returns = list(source.history.returns)
 
     messages = Messages()
@@ -52,7 +54,7 @@ async def test_save_and_load_round_trip(make_app) -> None:
         session = fresh.controller.session
         for name, tensor in session.agent.q_net.state_dict().items():
             assert torch.equal(tensor, weights[name])
-        assert session.agent.config.alpha == alpha
+        assert session.acting.alpha == alpha and fresh.controller.config.dqn.alpha == asked_alpha  # live, and asked
         assert session.episode == episode + 1 and session.total_steps == total  # play resumes with a new episode
         assert len(session.agent.buffer) == STEPS
         assert fresh.controller.history.returns == returns

@@ -17,7 +17,7 @@ from textual.notifications import Notify
 
 from agents import registry
 from agents.configs import EXPLORATION_RULES, PPOConfig
-from agents.decision import Candidate, Decision, TextState
+from agents.decision import Candidate, Decision, TextState, acting_settings
 from agents.errors import AgentError
 from agents.registry import AgentSpec, register_agent
 from sandbox.cli import main
@@ -52,6 +52,7 @@ class ToyAgent:
     def __init__(self, config: ToyConfig) -> None:
         config.validate()
         self.config = config
+        self.acting = acting_settings("policy", config, None)
         self.rng = np.random.default_rng(config.seed)
         self.q: dict[str, float] = {}
 
@@ -66,7 +67,7 @@ class ToyAgent:
         return np.array([self.q.get(self._key(state, action), 0.0) for action in state.actions])
 
     def policy(self, state: TextState, prior_result: None = None) -> np.ndarray:
-        weights = np.exp(self.config.alpha * (self._q(state) - self._q(state).max()))
+        weights = np.exp(self.acting.alpha * (self._q(state) - self._q(state).max()))
         return weights / weights.sum()
 
     def act(self, state: TextState, *, greedy: bool = False, rng: np.random.Generator | None = None) -> Decision:
@@ -84,7 +85,9 @@ class ToyAgent:
             Candidate(action, prior=1 / len(q), q_value=float(q[i]), likelihood=None, posterior=float(posterior[i]))
             for i, action in enumerate(state.actions)
         )
-        return Decision(action=state.actions[index], candidates=candidates, rule=rule, alpha=self.config.alpha)
+        return Decision(
+            action=state.actions[index], candidates=candidates, rule=rule, alpha=self.acting.alpha, settings=self.acting
+        )
 
     def learn(
         self, state: TextState, action: str, reward: float, next_state: TextState, terminated: bool
@@ -174,7 +177,7 @@ def test_a_spec_that_breaks_the_contract_is_refused(toy_agent: AgentSpec) -> Non
         register_agent(
             AgentSpec("toy-k", f"{__name__}:ToyAgent", "toy", ToyConfig, uses_prior=False, acts_on="policy", settings=("k",))
         )
-    with pytest.raises(AgentError, match="needs fields alpha and k"):  # the UI would steer k on it
+    with pytest.raises(AgentError, match="needs fields k, eval_k, greedy"):  # acting on Q reads them
         register_agent(AgentSpec("toy-q", f"{__name__}:ToyAgent", "toy", ToyConfig, uses_prior=False, acts_on="q"))
     with pytest.raises(AgentError, match="holds ToyConfig"):
         register_agent(AgentSpec("toy-dqn", f"{__name__}:ToyAgent", "toy", PPOConfig, uses_prior=False))

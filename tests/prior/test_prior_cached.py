@@ -6,6 +6,7 @@ proven by a backend whose `answer` must not run, never by timing.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -91,7 +92,7 @@ def test_the_floor_is_mixed_in_after_the_cache_so_a_new_floor_asks_the_backend_n
     # (1 - 0.2)·p + 0.2/3, by hand: 0.4 + 1/15 and 0 + 1/15
     np.testing.assert_allclose(prior(QUERY).probs, [0.4 + 1 / 15, 0.4 + 1 / 15, 1 / 15], rtol=0, atol=1e-15)
     backend.answer = must_not_run  # type: ignore[method-assign]
-    prior.config.epsilon = 0.5  # the UI's floor knob
+    prior.config = replace(prior.config, epsilon=0.5)  # as Session.update_acting(floor=0.5) hands a new floor over
     again = prior(QUERY)
     assert again.cached
     np.testing.assert_allclose(again.probs, [0.25 + 1 / 6, 0.25 + 1 / 6, 1 / 6], rtol=0, atol=1e-15)

@@ -171,5 +171,4 @@ def test_uniform_prior_needs_no_model() -> None:
 def test_raising_k_after_loading_reloads_with_room_for_the_samples(tiny_config: Callable[..., PriorConfig]) -> None:
     prior = LlamaPrior(tiny_config(mode="sample", k=2, max_new_tokens=2))
     prior(make_query())
-    prior.config.k = 20  # as the UI's k control does
-    assert len(prior(make_query()).proposals) == 20
+    assert len(prior(make_query(), k=20).proposals) == 20  # DQN-Prior asks for its own k (the UI's k knob sets it)

@@ -117,7 +117,7 @@ def test_sample_mode_draws_the_k_asked_for_with_the_run_seed() -> None:
     other_run = build_prior(PriorConfig(model="oracle:skill=0.5", mode="sample", k=5), run_seed=1)
     assert other_run(query(), k=12).proposals != prior(query(), k=12).proposals
     agent = oracle_agent("dqn-prior", k=5, eval_k=15)
-    agent.prior.config.mode = "sample"  # as the UI's mode switch does
+    Session(make_env("TextFrozenLake-v0"), agent, family="frozenlake").update_acting(prior_mode="sample")  # the UI's mode switch
     assert len(agent.act(query(), greedy=True).proposals) == 15 and len(agent.act(query(observation="b")).proposals) == 5
 
 
