@@ -303,14 +303,21 @@ class AlfWorldEnv(gymnasium.Env[str, str]):
         return list(self._walkthroughs[self._loaded]) or None
 
     def optimal_actions(self, along_walkthrough: bool = False) -> tuple[str, ...]:
-        """O here, from any state: the admissible command the planner's plan from this state starts with."""
+        """O here, from any state: the admissible command the planner's plan from this state starts with.
+
+        Empty where nothing wins from here: after a win, and at a dead end, where the planner finds no
+        plan. The game's rules are the PDDL domain the planner searches, so no plan means no sequence
+        of commands wins (seen in valid_train: holding a teddybear that no receptacle in reach
+        accepts). No action is optimal there, so the oracle prior is uniform and a skill measurement
+        leaves the state out.
+        """
         if self._state is None:
             raise EnvError("call reset() before asking for optimal actions")
         if self._state["won"]:
             return ()
         plan = self._plan()
         if not plan:
-            raise OptimalActionsUnknown(f"{self._loaded}: the planner finds no plan that wins from here")
+            return ()
         admissible = list(self._state["admissible_commands"] or [])
         matches = tuple(action for action in admissible if same_command(action, plan[0]))
         if not matches:
