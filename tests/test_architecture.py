@@ -8,6 +8,8 @@ states the acyclicity rule on its own, module by module, and names a cycle when 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import grimp
@@ -151,3 +153,11 @@ def test_only_the_decision_module_computes_a_posterior_entropy_or_kl() -> None:
 def test_the_scan_sees_the_posterior_where_it_is_computed() -> None:
     """The scan is not blind: it finds the calls in the decision module itself."""
     assert {"posterior", "empirical_prior", "entropy", "kl_divergence"} <= bayes_calls(ROOT / "agents/decision.py")
+
+
+def test_the_cli_parser_loads_neither_torch_nor_gymnasium() -> None:
+    """`python -m sandbox --help` and every command's start pay only for the parser: the heavy libraries are
+    imported by the command that runs (an error module importing `envs` at the top once loaded gymnasium)."""
+    probe = "import sys; from sandbox.cli import build_parser; build_parser(); print([m for m in ('torch', 'gymnasium') if m in sys.modules])"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert loaded.stdout.strip() == "[]"
