@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sandbox.engine.config import Layer, RunConfig, build_config, preset_path, read_toml
+from sandbox.engine.config import Layer, RunConfig, build_config, preset_layer, read_toml
 from sandbox.engine.metrics import finite
 from sandbox.errors import SandboxError
 
@@ -234,5 +234,5 @@ def file_layer(args: argparse.Namespace) -> Layer | None:
     if getattr(args, "config", None):
         return f"--config {args.config}", read_toml(args.config)
     if getattr(args, "preset", None):
-        return f"--preset {args.preset}", read_toml(preset_path(args.preset))
+        return preset_layer(args.preset)
     return None

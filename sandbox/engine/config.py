@@ -255,8 +255,7 @@ def layered_config(layers: list[Layer]) -> RunConfig:
     """
     from agents.configs import AGENT_ACTING_DEFAULTS
 
-    chosen = [payload["run"]["agent"] for _, payload in layers if "agent" in payload.get("run", {})]
-    agent = chosen[-1] if chosen else RunSettings.agent
+    agent = _chosen(layers, "agent")
     if agent in AGENT_ACTING_DEFAULTS:
         layers = [(BUILT_IN, {"dqn": dict(AGENT_ACTING_DEFAULTS[agent])}), *layers]
     merged: dict[str, dict[str, Any]] = {}
@@ -316,6 +315,11 @@ def defaults_layer(env_id: str, agent: str) -> Layer | None:
     if chosen:
         raise SandboxError(f"{label} sets [run] {', '.join(chosen)}, which only the user chooses; remove it")
     return label, tables
+
+
+def preset_layer(name: str) -> Layer:
+    """A named preset (sandbox/presets/) as the file layer, labelled as `--preset` labels it."""
+    return f"--preset {name}", read_toml(preset_path(name))
 
 
 def preset_path(name: str) -> Path:

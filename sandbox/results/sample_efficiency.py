@@ -268,11 +268,11 @@ def run_config(
     """The run's config through `sandbox.engine.config.build_config`: the env's tuned preset for this agent as the
     file if it has one, else the env's tuned defaults; over them the arm's settings (`arm_layer`) and what
     the experiment `by` changes in it (`overrides`), each value's source recorded."""
-    from sandbox.engine.config import build_config, preset_path, read_toml
+    from sandbox.engine.config import build_config, preset_layer
 
     spec = spec or ENVS[env_key]
     preset = spec.presets.get(agent)
-    file = (f"--preset {preset}", read_toml(preset_path(preset))) if preset else None
+    file = preset_layer(preset) if preset else None
     arm = arm_layer(args, prior_config, env_key, spec, agent, seed, rule)
     return build_config(file=file, experiment=[(by, arm), *([(by, overrides)] if overrides else [])])
 

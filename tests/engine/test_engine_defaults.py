@@ -10,7 +10,7 @@ import pytest
 
 from agents.registry import agent_names, offline_agent_names
 from sandbox.cli import build_parser, main
-from sandbox.commands import demo, train_offline
+from sandbox.commands import train_offline
 from sandbox.arguments import config_from_args
 from sandbox.engine.config import BUILT_IN, DEFAULTS_DIR, defaults_layer, layered_config, load_config, read_toml
 from sandbox.errors import SandboxError
