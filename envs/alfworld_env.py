@@ -176,6 +176,29 @@ def check_game(path: Path, data: dict[str, Any]) -> None:
 _PASSED: set[bytes] = set()  # digests of the games whose check passed
 
 
+def _candidates(root: Path, task: str) -> list[Path]:
+    """The split's game files of `task` in sorted path order, less the trials ALFWorld's loader skips."""
+    prefix = "*" if task == "all" else f"{TASK_TYPES[task]}-*"
+    candidates = [
+        path
+        for path in sorted(root.glob(f"{prefix}/*/game.tw-pddl"))
+        if "movable" not in path.parent.parent.name and "Sliced" not in path.parent.parent.name
+    ]
+    if not candidates:
+        raise EnvError(f"no ALFWorld {task} games in {root} (expected {prefix}/trial_*/game.tw-pddl): {DATA_HINT}")
+    return candidates
+
+
+def solvable_game_count(data_dir: Path, split: str, task: str) -> int:
+    """How many games of `task` the split offers a pool (its readable games marked solvable), without
+    checking their PDDL and grammar: what a caller needs to size `n_games` before making the env."""
+    count = 0
+    for path in _candidates(split_folder(data_dir, split), task):
+        with contextlib.suppress(BadGameFile):
+            count += read_game(path)["solvable"]
+    return count
+
+
 def game_files(
     data_dir: Path, split: str, task: str, first_game: int, n_games: int, bad_games: str = "error"
 ) -> tuple[list[Path], list[str]]:
@@ -186,14 +209,7 @@ def game_files(
     and the games it marks unsolvable.
     """
     root = split_folder(data_dir, split)
-    prefix = "*" if task == "all" else f"{TASK_TYPES[task]}-*"
-    candidates = [
-        path
-        for path in sorted(root.glob(f"{prefix}/*/game.tw-pddl"))
-        if "movable" not in path.parent.parent.name and "Sliced" not in path.parent.parent.name
-    ]
-    if not candidates:
-        raise EnvError(f"no ALFWorld {task} games in {root} (expected {prefix}/trial_*/game.tw-pddl): {DATA_HINT}")
+    candidates = _candidates(root, task)
     chosen: list[Path] = []
     skipped: list[str] = []
     seen = 0

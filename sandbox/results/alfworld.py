@@ -73,15 +73,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def env_spec(args: argparse.Namespace, task: str) -> efficiency.EnvSpec:
+def pool_sizes(args: argparse.Namespace) -> dict[str, tuple[int, int]]:
+    """Task -> (valid_train pool, valid_seen pool): --n-train and --n-eval, or all of a task type's solvable
+    games where the split has fewer (valid_train holds 19 examine-in-light games), so every task type runs."""
+    from envs.alfworld_env import default_data_dir, solvable_game_count
+
+    data_dir = args.data_dir or default_data_dir()
+    return {
+        task: (
+            min(args.n_train, solvable_game_count(data_dir, "valid_train", task)),
+            min(args.n_eval, solvable_game_count(data_dir, "valid_seen", task)),
+        )
+        for task in args.tasks
+    }
+
+
+def env_spec(args: argparse.Namespace, task: str, n_train: int, n_eval: int) -> efficiency.EnvSpec:
     """alfworld-v0 on `task`: a pool of valid_train games to train on, valid_seen games to evaluate on."""
     data = {"data_dir": str(args.data_dir)} if args.data_dir else {}
     return efficiency.EnvSpec(
         "alfworld-v0",
-        {"split": "valid_train", "task": task, "n_games": args.n_train, "max_episode_steps": args.max_episode_steps, **data},
+        {"split": "valid_train", "task": task, "n_games": n_train, "max_episode_steps": args.max_episode_steps, **data},
         steps=args.steps,
         eval_every=args.eval_every,
-        eval_kwargs={"split": "valid_seen", "n_games": args.n_eval},
+        eval_kwargs={"split": "valid_seen", "n_games": n_eval},
     )
 
 
@@ -97,11 +112,12 @@ def run(args: argparse.Namespace) -> Report:
     efficiency.default_kl_alpha(args)
     plt = pyplot()
     prior_config = prior_config_from_args(args)
+    pools = pool_sizes(args)
     started = time.monotonic()
     finished = Finished()
     with runs_folder(args.keep_runs) as root:
         for task in args.tasks:
-            spec = env_spec(args, task)
+            spec = env_spec(args, task, *pools[task])
             for label in args.agents:
                 for seed in range(args.seeds):
                     finished.add(
@@ -115,7 +131,7 @@ def run(args: argparse.Namespace) -> Report:
     runs, curves = finished.runs, finished.curves
     summary = efficiency.summarise(runs, curves)
     table = efficiency.summary_table(summary)
-    intro = " ".join([describe(args, prior_config), compute_text(runs), efficiency.missing_text(finished.missing)])
+    intro = " ".join([describe(args, prior_config, pools), compute_text(runs), efficiency.missing_text(finished.missing)])
     files = write_outputs(
         args.out_dir,
         output_stem(NAME, args.quick),
@@ -128,7 +144,8 @@ def run(args: argparse.Namespace) -> Report:
     settings = {
         "tasks": args.tasks, "agents": args.agents, "seeds": args.seeds, "steps": args.steps,
         "eval_every": args.eval_every, "eval_episodes": args.eval_episodes, "n_train": args.n_train,
-        "n_eval": args.n_eval, "alpha": args.alpha, "k": args.k, "prior_model": prior_config.model,
+        "n_eval": args.n_eval, "pools": {task: {"train": train, "eval": seen} for task, (train, seen) in pools.items()},
+        "alpha": args.alpha, "k": args.k, "prior_model": prior_config.model,
         "prior_mode": prior_config.mode, "threshold": f"{efficiency.THRESHOLD} x best final success per task",
         "quick": args.quick,
     }  # fmt: skip
@@ -154,11 +171,16 @@ def finished_or_run(
     return kept_or_run(root / f"{env_key}-{label}-s{seed}", settings, run_now, kept_only=args.kept_only)
 
 
-def describe(args: argparse.Namespace, prior_config: Any) -> str:
+def describe(args: argparse.Namespace, prior_config: Any, pools: dict[str, tuple[int, int]]) -> str:
+    smaller = [
+        f"{task} {train}/{seen}" for task, (train, seen) in pools.items() if (train, seen) != (args.n_train, args.n_eval)
+    ]
     return (
         f"ALFWorld json_2.1.1 games, task types {', '.join(args.tasks)}: training on a pool of {args.n_train} "
         f"valid_train games per task type, greedy evaluation every {args.eval_every} env steps on "
-        f"{args.eval_episodes} episodes drawn from {args.n_eval} valid_seen games; {args.steps} env steps per run, "
+        f"{args.eval_episodes} episodes drawn from {args.n_eval} valid_seen games"
+        + (f" (all a split has where it has fewer; train/eval games: {', '.join(smaller)})" if smaller else "")
+        + f"; {args.steps} env steps per run, "
         f"{args.max_episode_steps} steps per episode, {efficiency.seeds_text(args.seeds)}. Prior {prior_config.model} "
         f"({prior_config.mode} mode) for DQN-Prior and the LLM-only agent; the oracle rows put mass S on the "
         f"planner's next command. DQN-Prior α = {args.alpha}, k = {args.k}; features "

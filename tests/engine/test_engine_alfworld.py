@@ -109,3 +109,17 @@ def test_a_sweep_trial_trains_on_alfworld(tmp_path: Path) -> None:
     assert trial.config.run.env_kwargs == {"data_dir": str(FIXTURES), "split": "valid_train"}
     row = train_trial(trial.config.to_toml(), str(trial.run_dir))
     assert row["status"] == "done" and row["step"] == 8 and 0.0 <= row["eval_success"] <= 1.0
+
+
+def test_bench_alfworld_pools_all_of_a_task_types_games_where_a_split_has_fewer(
+    two_splits: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """valid_train holds 19 examine-in-light games: the default --n-train 20 must not stop the bench there."""
+    args = ["bench", "alfworld", "--data-dir", str(two_splits), "--agents", "random", "--seeds", "1", "--steps", "4",
+            "--eval-every", "4", "--eval-episodes", "1", "--n-train", "20", "--n-eval", "10", "--features", "hash",
+            "--out-dir", str(tmp_path / "out"), "--json"]  # fmt: skip
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["settings"]["pools"] == {"pick-place": {"train": 1, "eval": 1}}
+    assert [row["agent"] for row in report["runs"]] == ["random"]
+    assert "train/eval games: pick-place 1/1" in (tmp_path / "out" / "alfworld.md").read_text()

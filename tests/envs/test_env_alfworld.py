@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from envs import EnvError, make_env
-from envs.alfworld_env import DATA_ENV, TASK_TYPES
+from envs.alfworld_env import DATA_ENV, TASK_TYPES, solvable_game_count
 from envs.optimal import optimal_actions
 
 pytestmark = pytest.mark.slow  # each game load runs TextWorld's PDDL translator (about a second)
@@ -188,6 +188,16 @@ def test_unsolvable_games_are_left_out_as_alfworld_does(copied_pool) -> None:
     env = make_env("alfworld-v0", split=SPLIT, data_dir=str(data_dir), n_games=2)
     assert env.unwrapped.game_paths == tuple(games[1:])
     env.close()
+
+
+def test_the_solvable_count_leaves_out_unsolvable_and_unreadable_games(copied_pool) -> None:
+    data_dir, games = copied_pool
+    assert solvable_game_count(data_dir, SPLIT, "pick-place") == 3
+    games[0].write_text(json.dumps({**json.loads(games[0].read_text()), "solvable": False}))
+    games[2].write_text("{")
+    assert solvable_game_count(data_dir, SPLIT, "pick-place") == 1
+    with pytest.raises(EnvError, match="no ALFWorld heat-place games"):
+        solvable_game_count(data_dir, SPLIT, "heat-place")
 
 
 def test_a_missing_data_folder_says_where_it_looked_and_how_to_point_at_one(tmp_path: Path) -> None:
