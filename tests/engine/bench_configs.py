@@ -104,6 +104,10 @@ def capture(
     monkeypatch.setattr("sandbox.engine.training.evaluate", evaluate)
     monkeypatch.setattr("envs.make_env", lambda *_, **__: None)
     monkeypatch.setattr("sandbox.results.prior_strength.check_oracle_knows", lambda env_key: None)
+    # No ALFWorld data here: every task type's pools as asked (a split with fewer games would shrink them).
+    monkeypatch.setattr(
+        "sandbox.results.alfworld.pool_sizes", lambda args: {task: (args.n_train, args.n_eval) for task in args.tasks}
+    )
     for name in KEEPING:
         monkeypatch.setattr(f"sandbox.results.{name}.kept_or_run", kept_or_run)
     assert main([*argv, "--out-dir", str(tmp_path / "out"), "--json"]) == 0
