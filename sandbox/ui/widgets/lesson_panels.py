@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -74,6 +75,17 @@ class StudyTable(DataTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="none", cell_padding=0, zebra_stripes=True)
+        self._shown: tuple[Study, bool, int] | None = None  # the study, hide_posterior and the bars' width
+
+    def bar_width(self, study: Study) -> int:
+        """Bars as wide as the panel allows (numbers first, always): 5 bars beside about 50 cells of text."""
+        action_width = max(len(action) for action in study.actions) + 1
+        return max(0, min(BAR_WIDTH, ((self.size.width or 64) - action_width - 52) // 5))
+
+    def on_resize(self) -> None:
+        """A table filled before its panel was laid out (a page switch) is filled again at the size it got."""
+        if self._shown is not None and self.bar_width(self._shown[0]) != self._shown[2]:
+            self.show(*self._shown[:2])
 
     def show(self, study: Study, hide_posterior: bool = False) -> None:
         self.clear(columns=True)
@@ -81,10 +93,10 @@ class StudyTable(DataTable):
         breakdown = explanation.breakdown
         k = len(explanation.decision.proposals)
         share_header = f" k-share (k={k})" if explanation.estimated else " p_LLM (acted on)"
-        self.add_columns("  ", "action ", " p_LLM", share_header, " Q ± spread", " exp(αQ)", " posterior")
-        # Bars as wide as the panel allows (numbers first, always): 5 bars beside about 50 cells of text.
-        action_width = max(len(action) for action in study.actions) + 1
-        width = max(0, min(BAR_WIDTH, ((self.size.width or 64) - action_width - 52) // 5))
+        headers = ("  ", "action ", " p_LLM", share_header, " Q ± spread", " exp(αQ)", " posterior")
+        width = self.bar_width(study)
+        self._shown = (study, hide_posterior, width)
+        rows: list[tuple[Text, ...]] = []
         for i, row in enumerate(explanation.rows):
             chosen = row.action == explanation.decision.action
             marker = Text("▶" if chosen else " ", style=f"bold {POSTERIOR_COLOR}")
@@ -101,7 +113,13 @@ class StudyTable(DataTable):
             posterior = Text("    ?", style="bold") if hide_posterior else number_bar(row.posterior, POSTERIOR_COLOR, width)
             name = Text(row.action + " ", style="bold" if chosen else "")
             p_llm = number_bar(float(study.p_llm[i]), PRIOR_COLOR, width)
-            self.add_row(marker, name, p_llm, share, q_cell, likelihood, posterior)
+            rows.append((marker, name, p_llm, share, q_cell, likelihood, posterior))
+        # Widths set here, from the cells: DataTable's own auto-width is measured later, on an idle tick, and
+        # under load a table refilled twice in a row was drawn with its headers' widths only ("go sout").
+        for column, header in enumerate(headers):
+            self.add_column(header, width=max([cell_len(header), *(cells[column].cell_len for cells in rows)]))
+        for cells in rows:
+            self.add_row(*cells)
 
 
 def bayes_text(study: Study, hide_posterior: bool = False) -> Text:
