@@ -447,8 +447,11 @@ def budgets_text(args: argparse.Namespace) -> str:
 
 
 def plot(plt: Any, curves: list[dict[str, Any]], runs: list[dict[str, Any]], args: argparse.Namespace) -> Any:
-    """Mean greedy success over env steps, one panel per env, three panels to a row."""
+    """Mean greedy success over env steps, one panel per env, three panels to a row; an agent keeps its colour
+    on every panel, and the legend names every agent of any panel (a panel may lack some: unfinished runs)."""
     envs = list(dict.fromkeys(run["env"] for run in runs))
+    learners = [agent for agent in dict.fromkeys(run["agent"] for run in runs) if learns(agent)]
+    colors = {agent: f"C{index % 10}" for index, agent in enumerate(learners)}
     columns = min(3, len(envs))
     rows = -(-len(envs) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.6 * rows), squeeze=False)
@@ -463,7 +466,7 @@ def plot(plt: Any, curves: list[dict[str, Any]], runs: list[dict[str, Any]], arg
             steps = sorted({row["step"] for row in points})
             at = {step: [row["eval_success"] for row in points if row["step"] == step] for step in steps}
             means = [sum(at[step]) / len(at[step]) for step in steps]
-            axis.plot(steps, means, label=agent)
+            axis.plot(steps, means, label=agent, color=colors[agent])
         axis.set_title(env_key)
         axis.set_xlabel("env steps")
         axis.set_ylim(-0.05, 1.05)
@@ -471,6 +474,12 @@ def plot(plt: Any, curves: list[dict[str, Any]], runs: list[dict[str, Any]], arg
         axis.set_visible(False)
     for row in axes:
         row[0].set_ylabel(f"greedy success (mean of {seeds_text(args.seeds)})")
-    panels[columns - 1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    entries: dict[str, Any] = {}
+    for axis in panels:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    panels[columns - 1].legend(
+        list(entries.values()), list(entries), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small"
+    )
     figure.tight_layout()
     return figure

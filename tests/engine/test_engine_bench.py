@@ -346,3 +346,22 @@ def test_every_experiment_has_help(capsys, argv):
         main(argv)
     assert exit_info.value.code == 0
     assert "usage: python -m sandbox bench" in capsys.readouterr().out
+
+
+def test_the_curves_plot_keeps_each_agents_colour_and_names_every_agent_of_any_panel() -> None:
+    """ALFWorld's first report: pick-place had the oracle arms, clean-place not yet; the legend, drawn from the
+    last panel of the first row, named only clean-place's agents, and the colours shifted between panels."""
+    import argparse
+
+    from sandbox.results.common import pyplot
+    from sandbox.results.sample_efficiency import plot
+
+    arms = {"pick-place": ("dqn-prior-oracle-0.9", "dqn", "random"), "clean-place": ("dqn", "random")}
+    runs = [{"env": env, "agent": agent} for env, agents in arms.items() for agent in agents]
+    curves = [{**run, "step": step, "eval_success": 0.5} for run in runs for step in (100, 200)]
+    figure = plot(pyplot(), curves, runs, argparse.Namespace(seeds=1))
+    pick_place, clean_place = figure.axes[:2]
+    (legend,) = [axis.get_legend() for axis in figure.axes if axis.get_legend() is not None]
+    assert [text.get_text() for text in legend.get_texts()] == ["dqn-prior-oracle-0.9", "dqn", "random"]
+    dqn_colours = [line.get_color() for axis in (pick_place, clean_place) for line in axis.lines if line.get_label() == "dqn"]
+    assert len(dqn_colours) == 2 and dqn_colours[0] == dqn_colours[1]
