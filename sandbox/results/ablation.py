@@ -26,13 +26,18 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
+from sandbox.arguments import (
+    FEATURE_CHOICES,
+    add_prior_arguments,
+    prior_config_from_args,
+)
 from sandbox.results.common import (
     Finished,
     Interval,
     Report,
     add_output_arguments,
     compute_text,
+    evaluation_lines,
     finished_report,
     kept_or_run,
     markdown_table,
@@ -190,7 +195,7 @@ def kept_or_run_variant(
     }
 
     def train() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        result, curve = run_one(config, run_dir, args.env)
+        result, curve = run_one(config, run_dir, args.env, evaluation_lines(args, f"{args.env} {label} seed {seed}", config.run.steps))
         result = {"agent": label, **{key: value for key, value in result.items() if key != "agent"}}
         return result, [{**row, "agent": label} for row in curve]
 

@@ -31,6 +31,7 @@ from sandbox.results.common import (
     add_output_arguments,
     check_kept_only,
     compute_text,
+    evaluation_lines,
     finished_report,
     kept_or_run,
     output_stem,
@@ -165,7 +166,8 @@ def finished_or_run(
     config = efficiency.run_config(args, prior, env_key, agent, seed, spec, by="bench alfworld")  # the paper's acting rule
 
     def run_now() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        result, curve = efficiency.run_one(config, root / f"{env_key}-{label}-s{seed}", env_key)
+        lines = evaluation_lines(args, f"{task} {label} seed {seed}", config.run.steps)
+        result, curve = efficiency.run_one(config, root / f"{env_key}-{label}-s{seed}", env_key, lines)
         return {**result, "agent": label}, [{**row, "agent": label} for row in curve]
 
     return kept_or_run(root / f"{env_key}-{label}-s{seed}", settings, run_now, kept_only=args.kept_only)

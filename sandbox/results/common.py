@@ -345,17 +345,24 @@ class Finished:
             )
 
 
-def train_run(config: Any, run_dir: Path, offline: bool = False) -> tuple[Any, list[dict[str, float]]]:
+def train_run(
+    config: Any, run_dir: Path, offline: bool = False, on_evaluation: Callable[[dict[str, float]], None] | None = None
+) -> tuple[Any, list[dict[str, float]]]:
     """Train through the same Trainer as `python -m sandbox train` (or `train-offline`); the agent and
-    its metrics rows."""
+    its metrics rows. `on_evaluation` sees each metrics row as it is written."""
     from sandbox.features.datasets import OfflineTrainer
     from sandbox.engine.training import Trainer
 
     trainer = (OfflineTrainer if offline else Trainer)(config, run_dir)
     trainer.reset()
-    rows = trainer.run()
+    rows = trainer.run(on_epoch=on_evaluation)
     trainer.close()
     return trainer.agent, rows
+
+
+def evaluation_lines(args: argparse.Namespace, name: str, steps: int) -> Callable[[dict[str, float]], None]:
+    """A line on stderr at each evaluation of a run being trained, so a long run says where it is (none with --json)."""
+    return lambda row: progress(args, f"  {name}: step {int(row['step'])}/{steps}, greedy success {row['eval_success']:.0%}")
 
 
 def progress(args: argparse.Namespace, message: str) -> None:

@@ -37,6 +37,7 @@ from sandbox.results.common import (
     add_output_arguments,
     check_kept_only,
     compute_text,
+    evaluation_lines,
     finished_report,
     kept_or_run,
     markdown_table,
@@ -268,7 +269,7 @@ def kept_or_run_arm(
     run_dir = root / f"{env_key}-{name}-s{seed}"
 
     def train() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        result, curve = run_one(config, run_dir, env_key)
+        result, curve = run_one(config, run_dir, env_key, evaluation_lines(args, f"{env_key} {name} seed {seed}", config.run.steps))
         tags = {"agent": label(agent, skill, rule), "learner": agent, "skill": skill, "rule": rule}
         return {**result, **tags}, [{**row, **tags} for row in curve]
 

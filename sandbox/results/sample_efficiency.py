@@ -25,11 +25,16 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
+from sandbox.arguments import (
+    FEATURE_CHOICES,
+    add_prior_arguments,
+    prior_config_from_args,
+)
 from sandbox.results.common import (
     Finished,
     Interval,
@@ -38,6 +43,7 @@ from sandbox.results.common import (
     add_output_arguments,
     check_kept_only,
     compute_text,
+    evaluation_lines,
     finished_report,
     first_step_at,
     kept_or_run,
@@ -255,7 +261,7 @@ def finished_or_run(
         settings["acting"] = acting_settings(config.dqn)
 
     def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        result, curve = run_one(config, run_dir, env_key)
+        result, curve = run_one(config, run_dir, env_key, evaluation_lines(args, f"{env_key} {name} seed {seed}", config.run.steps))
         return {**result, "agent": name}, [{**row, "agent": name} for row in curve]
 
     return kept_or_run(run_dir, settings, run, kept_only=args.kept_only)
@@ -304,13 +310,16 @@ def arm_layer(
     return layer
 
 
-def run_one(config: Any, run_dir: Path, env_key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Train (or, for an agent that learns nothing, evaluate once at step 0) and return the run's row and curve."""
+def run_one(
+    config: Any, run_dir: Path, env_key: str, on_evaluation: Callable[[dict[str, float]], None] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Train (or, for an agent that learns nothing, evaluate once at step 0) and return the run's row and curve;
+    `on_evaluation` sees each evaluation of a training run as it happens."""
     started = time.monotonic()
     if not learns(config.run.agent):
         agent_object, rows = evaluate_once(config)
     else:
-        agent_object, rows = train_run(config, run_dir)
+        agent_object, rows = train_run(config, run_dir, on_evaluation=on_evaluation)
     prior = getattr(agent_object, "prior", None)
     result = {
         "env": env_key,

@@ -123,3 +123,17 @@ def test_bench_alfworld_pools_all_of_a_task_types_games_where_a_split_has_fewer(
     assert report["settings"]["pools"] == {"pick-place": {"train": 1, "eval": 1}}
     assert [row["agent"] for row in report["runs"]] == ["random"]
     assert "train/eval games: pick-place 1/1" in (tmp_path / "out" / "alfworld.md").read_text()
+
+
+def test_bench_alfworld_says_where_a_run_being_trained_is_at_each_evaluation(
+    two_splits: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An ALFWorld run can train for half an hour: a line per evaluation on stderr shows it is not stuck."""
+    args = ["bench", "alfworld", "--data-dir", str(two_splits), "--agents", "dqn-prior-oracle-0.9", "--seeds", "1",
+            "--steps", "4", "--eval-every", "2", "--eval-episodes", "1", "--n-train", "1", "--n-eval", "1",
+            "--features", "hash", "--out-dir", str(tmp_path / "out")]  # fmt: skip
+    assert main(args) == 0
+    lines = capsys.readouterr().err.splitlines()
+    at = [line.split(", greedy success")[0].strip() for line in lines if ", greedy success" in line]
+    assert at == ["pick-place dqn-prior-oracle-0.9 seed 0: step 2/4", "pick-place dqn-prior-oracle-0.9 seed 0: step 4/4"]
+    assert any(line.startswith("pick-place") and "final" in line for line in lines)  # then the run's own line

@@ -259,7 +259,7 @@ def test_bench_ablation_quick_trains_each_distinct_variant_once_per_seed(capsys,
 
     trained = []
 
-    def fake_run(config, run_dir, env_key):
+    def fake_run(config, run_dir, env_key, on_evaluation=None):
         trained.append((config.run.agent, config.dqn.k, config.dqn.alpha, config.prior.mode, config.prior.epsilon,
                         config.run.seed, config.run.steps))  # fmt: skip
         success = 1.0 if config.run.agent == "dqn-prior" else 0.5
