@@ -247,3 +247,17 @@ def test_a_game_textworld_cannot_load_is_one_line_naming_it(monkeypatch: pytest.
         make()
     message = str(caught.value)
     assert "\n" not in message and str(PICK_PLACE) in message and "TextWorld cannot load it (KeyError" in message
+
+
+def test_the_planner_cost_benchmark_times_a_search_from_the_start_and_one_off_the_plan() -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).parents[2]
+    command = [sys.executable, "benchmarks/alfworld_planner_cost.py", "--tasks", "pick-place", "examine-in-light", "--json"]
+    done = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [row["task"] for row in report["rows"]] == ["pick-place", "examine-in-light"]
+    for game in report["games"]:  # the fixture games' plans, walked by test_every_task_type_is_won_…
+        assert game["plan_length"] == 4 and game["start_search_s"] > 0 and game["off_plan_search_s"] > 0
