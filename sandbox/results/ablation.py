@@ -26,11 +26,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sandbox.arguments import (
-    FEATURE_CHOICES,
-    add_prior_arguments,
-    prior_config_from_args,
-)
+from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
 from sandbox.results.common import (
     Finished,
     Interval,

@@ -366,7 +366,8 @@ def evaluation_lines(args: argparse.Namespace, name: str, steps: int) -> Callabl
 
 
 def progress(args: argparse.Namespace, message: str) -> None:
-    """One line per finished run on stderr (stdout stays one JSON object with --json)."""
+    """A line on stderr (a finished run, an evaluation of a run in training); none with --json, whose stdout
+    stays one JSON object."""
     if not args.json:
         print(message, file=sys.stderr, flush=True)
 

@@ -30,11 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.arguments import (
-    FEATURE_CHOICES,
-    add_prior_arguments,
-    prior_config_from_args,
-)
+from sandbox.arguments import FEATURE_CHOICES, add_prior_arguments, prior_config_from_args
 from sandbox.results.common import (
     Finished,
     Interval,
